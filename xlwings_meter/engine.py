@@ -1,0 +1,25 @@
+"""The seam between the batch and whatever reads a meter: photo in, reading out."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .images import Photo
+from .reading import Reading
+
+
+class Engine(Protocol):
+    """Reads one meter photo.
+
+    ``read`` returns a Reading whose status is READ or NO_READING. It raises
+    TransientServiceError when it gave up after its retries (that row failed, the batch goes on)
+    and BatchStopError (AuthError, QuotaError) when no further photo can be read in this batch.
+    Engines are called from several threads at once and must be safe for that.
+    """
+
+    #: Recorded in the cache next to each reading, e.g. "aigen-v2" or "local".
+    name: str
+
+    def read(self, photo: Photo) -> Reading:
+        """Read the meter in ``photo``."""
+        ...

@@ -1,0 +1,76 @@
+"""The one tree of errors xlwings-meter raises.
+
+::
+
+    MeterError                        anything this package reports to a person
+    ├── ConfigError (ValueError)      no key, an endpoint that would leak the key, a bad setting
+    ├── PhotoError                    one photo cannot be sent; its row says why, the batch goes on
+    │   ├── PhotoMissingError         the path does not lead to a readable file
+    │   └── NotAnImageError           the file is not an image Pillow can open, or it is corrupt
+    ├── ServiceError                  the OCR service did not give a reading
+    │   ├── TransientServiceError     5xx, timeout, dropped connection, garbage body: after retries,
+    │   │                             that row failed; the batch goes on
+    │   └── BatchStopError            nothing more can be read in this batch
+    │       ├── AuthError             401/403: the key is missing, wrong or not allowed here
+    │       └── QuotaError            429 that persisted: credit exhausted or too many requests
+    └── WorkbookError                 the workbook cannot be read or written as asked
+        ├── ColumnNotFoundError (LookupError)
+        └── ForeignDataError          a target column holds data this tool did not write
+
+`requests` exceptions are translated into this tree in exactly one place,
+`xlwings_meter.client`. Messages never contain the API key.
+"""
+
+from __future__ import annotations
+
+
+class MeterError(Exception):
+    """Base of every error this package reports; its message is one line for a person."""
+
+
+class ConfigError(MeterError, ValueError):
+    """A setting is missing or unsafe (no API key, a plain-http endpoint off loopback...)."""
+
+
+class PhotoError(MeterError):
+    """One photo cannot be sent to an engine. Row-level: the batch goes on."""
+
+
+class PhotoMissingError(PhotoError):
+    """The path in the cell does not lead to a readable file."""
+
+
+class NotAnImageError(PhotoError):
+    """The file exists but is not an image Pillow can open, or the image is corrupt."""
+
+
+class ServiceError(MeterError):
+    """The OCR service did not give a reading."""
+
+
+class TransientServiceError(ServiceError):
+    """The service kept failing (5xx, timeouts, dropped connections) after every retry."""
+
+
+class BatchStopError(ServiceError):
+    """Nothing more can be read in this batch; what was read so far is kept."""
+
+
+class AuthError(BatchStopError):
+    """The service refused the API key (401) or the key may not use this endpoint (403)."""
+
+
+class QuotaError(BatchStopError):
+    """The service kept answering 429: credit exhausted or requests too fast."""
+
+
+class WorkbookError(MeterError):
+    """The workbook cannot be read or written as asked."""
+
+
+class ColumnNotFoundError(WorkbookError, LookupError):
+    """The sheet or the column of photo paths named by the user does not exist."""
+
+
+class ForeignDataError(WorkbookError):
+    """A column this tool would write into holds someone else's data."""

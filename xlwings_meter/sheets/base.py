@@ -1,0 +1,64 @@
+"""The one small interface through which the core reads and writes a workbook.
+
+Two implementations: `xlwings_meter.sheets.files` (a .xlsx/.xlsm file, through openpyxl) and
+`xlwings_meter.sheets.excel` (a live workbook, through xlwings). Everything above this layer
+(cache, batch, output columns) is written once against these two protocols.
+
+Rows and columns are 1-based, as in Excel. Blocks are whole rectangles so that a live Excel is
+called a constant number of times per batch, not once per cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+Cell = str | float | int | bool | None
+
+
+class SheetIO(Protocol):
+    """One worksheet."""
+
+    name: str
+
+    def extent(self) -> tuple[int, int]:
+        """(last used row, last used column); (0, 0) for an empty sheet."""
+        ...
+
+    def read_block(self, top: int, left: int, bottom: int, right: int) -> list[list[Cell]]:
+        """Values of the rectangle, row by row; empty cells are None, formulas give their text."""
+        ...
+
+    def write_block(
+        self,
+        top: int,
+        left: int,
+        values: Sequence[Sequence[Cell]],
+        number_formats: Sequence[Sequence[str | None]] | None = None,
+    ) -> None:
+        """Write a rectangle of values with ``values[0][0]`` at (top, left).
+
+        ``number_formats``, same shape, sets each cell's format first (None leaves it as is);
+        a format of "@" (text) makes a string like "00935.781" stay text.
+        """
+        ...
+
+
+class BookIO(Protocol):
+    """One workbook."""
+
+    #: The workbook's folder, against which relative photo paths are resolved (None if unsaved).
+    folder: Path | None
+
+    def sheet_names(self) -> list[str]:
+        """Names of every sheet, in order, hidden ones included."""
+        ...
+
+    def sheet(self, name: str | None = None) -> SheetIO:
+        """The named sheet, or the first visible one. Raises ColumnNotFoundError if absent."""
+        ...
+
+    def hidden_sheet(self, name: str) -> SheetIO:
+        """The named sheet, created hidden at the end of the workbook if it does not exist."""
+        ...
