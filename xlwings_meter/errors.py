@@ -10,6 +10,8 @@
     ├── ServiceError                  the OCR service did not give a reading
     │   ├── TransientServiceError     5xx, timeout, dropped connection, garbage body: after retries,
     │   │                             that row failed; the batch goes on
+    │   ├── RejectedError             another 4xx (or a redirect): the service refused this
+    │   │                             request; not retried, that row failed, the batch goes on
     │   └── BatchStopError            nothing more can be read in this batch
     │       ├── AuthError             401/403: the key is missing, wrong or not allowed here
     │       └── QuotaError            429 that persisted: credit exhausted or too many requests
@@ -50,6 +52,13 @@ class ServiceError(MeterError):
 
 class TransientServiceError(ServiceError):
     """The service kept failing (5xx, timeouts, dropped connections) after every retry."""
+
+
+class RejectedError(ServiceError):
+    """The service refused the request with a 4xx other than 400/401/403/429, or redirected it.
+
+    Row-level and not retried: asking again would be refused again.
+    """
 
 
 class BatchStopError(ServiceError):
