@@ -1,0 +1,211 @@
+"""The readings cache, kept on a hidden sheet of the workbook itself.
+
+One row per photo content (SHA-256 of the file), so a recalculation, a second run or a
+colleague opening the workbook never pays twice for the same photo, whatever it is called now.
+The sheet is the source of truth: delete a row and that photo is read again. Only final
+outcomes (a reading, or "no reading") are stored; a failure is tried again next time.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from .reading import NO_READING_MESSAGE, Reading, ReadingStatus
+from .sheets.base import Cell, SheetIO
+
+CACHE_SHEET = "xlwings_meter_cache"
+HEADERS = (
+    "Photo SHA-256",
+    "Path last seen",
+    "Value as read",
+    "Number",
+    "Confidence",
+    "Angle",
+    "Digit boxes",
+    "Status",
+    "Read at (UTC)",
+    "Engine",
+)
+_TEXT = "@"
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """What the cache knows about one photo content."""
+
+    digest: str
+    path: str
+    reading: Reading
+    read_at: str  # ISO 8601, UTC
+    engine: str
+
+    def to_row(self) -> list[Cell]:
+        """The entry as one row of the cache sheet."""
+        r = self.reading
+        boxes = json.dumps([[[round(x, 6), round(y, 6)] for x, y in q] for q in r.boxes])
+        return [self.digest, self.path, r.value, r.number, r.confidence, r.angle, boxes,
+                r.status.value, self.read_at, self.engine]
+
+    @classmethod
+    def from_row(cls, row: list[Cell]) -> CacheEntry | None:
+        """Parse one row of the cache sheet; None for a row that is not a usable entry."""
+        row = (list(row) + [None] * len(HEADERS))[: len(HEADERS)]
+        digest, path, value, _number, confidence, angle, boxes, status, read_at, engine = row
+        if not isinstance(digest, str) or len(digest) != 64:
+            return None
+        try:
+            st = ReadingStatus(str(status))
+            if not st.is_final:
+                return None
+            if st is ReadingStatus.NO_READING:
+                reading = Reading.failure(st, NO_READING_MESSAGE)
+            else:
+                reading = Reading(
+                    st,
+                    value=_as_text(value),
+                    confidence=float(confidence),  # type: ignore[arg-type]
+                    angle=float(angle),  # type: ignore[arg-type]
+                    boxes=_parse_boxes(boxes),
+                )
+                if reading.number is None:
+                    return None
+        except (ValueError, TypeError):
+            return None
+        return cls(digest.lower(), str(path or ""), reading, str(read_at or ""), str(engine or ""))
+
+
+def now_utc() -> str:
+    """The current time as the cache writes it."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ReadingCache:
+    """The cache sheet, loaded once and held in memory; new entries are written by flush().
+
+    ``record`` is thread-safe (engines run in several threads). ``on_record`` is called with
+    every new entry as soon as it is known, before flush: the command line uses it to journal
+    readings to disk so a crash loses nothing.
+    """
+
+    def __init__(self, sheet: SheetIO, on_record: Callable[[CacheEntry], None] | None = None) -> None:
+        self._sheet = sheet
+        self._on_record = on_record
+        self._lock = threading.Lock()
+        self._entries: dict[str, CacheEntry] = {}
+        self._rows: dict[str, int] = {}
+        self._dirty: dict[str, CacheEntry] = {}
+        self._next_row = 2
+        self._load()
+
+    def _load(self) -> None:
+        last_row, _ = self._sheet.extent()
+        if last_row == 0:
+            return
+        block = self._sheet.read_block(1, 1, last_row, len(HEADERS))
+        for i, row in enumerate(block[1:], start=2):
+            entry = CacheEntry.from_row(row)
+            if entry is not None:
+                self._entries[entry.digest] = entry
+                self._rows[entry.digest] = i
+        self._next_row = last_row + 1
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, digest: str) -> CacheEntry | None:
+        """The cached entry for a photo content, or None."""
+        return self._entries.get(digest)
+
+    def record(self, entry: CacheEntry) -> None:
+        """Remember an entry (only final outcomes are kept); it reaches the sheet at flush()."""
+        if not entry.reading.status.is_final:
+            return
+        with self._lock:
+            self._entries[entry.digest] = entry
+            self._dirty[entry.digest] = entry
+        if self._on_record is not None:
+            self._on_record(entry)
+
+    def seen_at(self, digest: str, path: str) -> None:
+        """Note that a cached photo now lives at ``path`` (a renamed or copied photo)."""
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is not None and entry.path != path:
+                entry = CacheEntry(entry.digest, path, entry.reading, entry.read_at, entry.engine)
+                self._entries[digest] = entry
+                self._dirty[digest] = entry
+
+    def merge(self, entries: Iterable[CacheEntry]) -> int:
+        """Add entries recovered from elsewhere (a journal) that the sheet lacks; returns how many."""
+        added = 0
+        for entry in entries:
+            if entry.digest not in self._entries and entry.reading.status.is_final:
+                with self._lock:
+                    self._entries[entry.digest] = entry
+                    self._dirty[entry.digest] = entry
+                added += 1
+        return added
+
+    def flush(self) -> None:
+        """Write every new or changed entry to the cache sheet.
+
+        Changed rows are rewritten in place; new rows are appended below in one block.
+        """
+        with self._lock:
+            dirty, self._dirty = self._dirty, {}
+        if not dirty:
+            return
+        if self._next_row == 2 or self._sheet.extent()[0] == 0:
+            self._sheet.write_block(1, 1, [list(HEADERS)])
+        appended: list[CacheEntry] = []
+        for digest, entry in dirty.items():
+            row = self._rows.get(digest)
+            if row is None:
+                appended.append(entry)
+            else:
+                self._sheet.write_block(row, 1, [entry.to_row()], [_formats()])
+        if appended:
+            top = self._next_row
+            self._sheet.write_block(top, 1, [e.to_row() for e in appended], [_formats()] * len(appended))
+            for i, entry in enumerate(appended):
+                self._rows[entry.digest] = top + i
+            self._next_row = top + len(appended)
+
+
+def entry_to_json(entry: CacheEntry) -> str:
+    """One journal line for an entry."""
+    return json.dumps(dict(zip(HEADERS, entry.to_row())), ensure_ascii=False)
+
+
+def entry_from_json(line: str) -> CacheEntry | None:
+    """Parse a journal line; None for a line that is not a usable entry (e.g. cut by a crash)."""
+    try:
+        data: dict[str, Any] = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    return CacheEntry.from_row([data.get(h) for h in HEADERS])
+
+
+def _formats() -> list[str | None]:
+    # The hash, path, value and boxes must stay text: "00935.781" would otherwise become a number.
+    return [_TEXT, _TEXT, _TEXT, None, None, None, _TEXT, _TEXT, _TEXT, _TEXT]
+
+
+def _as_text(value: Cell) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def _parse_boxes(text: Cell) -> tuple:
+    if not text:
+        return ()
+    data = json.loads(str(text))
+    return tuple(tuple((float(x), float(y)) for x, y in quad) for quad in data)

@@ -1,0 +1,162 @@
+"""The command line: parses options, runs the library, turns its errors into one-line messages.
+
+Exit codes: 0 the batch ran (rows that could not be read say why in Status); 1 it could not
+run (a message says why); 2 bad usage; 70 an internal error; 3 the key was refused; 4 the credit ran out or the
+service kept saying "too many requests"; 130 stopped with Ctrl+C. In every case but 1 and 2
+what was read is saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .batch import DEFAULT_CONCURRENCY, BatchResult
+from .engine import Engine
+from .errors import AuthError, MeterError, QuotaError
+from .journal import Journal
+from .job import read_sheet
+from .reading import ReadingStatus
+from .sheets.files import FileBook
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_AUTH, EXIT_QUOTA, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 70, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``xlwings-meter``."""
+    parser = argparse.ArgumentParser(
+        prog="xlwings-meter", description="Read water-meter photos listed in a workbook."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    read = sub.add_parser(
+        "read",
+        help="read the photos listed in a workbook and write Value, Confidence, Angle, Status",
+        description="Read the photos whose paths are in the column headed 'Image' (or --column) "
+        "and write Value, Confidence, Angle and Status into the four columns to its right. "
+        "Readings are cached on a hidden sheet: a photo is never paid for twice.",
+    )
+    read.add_argument("workbook", type=Path, help=".xlsx or .xlsm file")
+    read.add_argument("--sheet", help="sheet name (default: the first visible sheet)")
+    read.add_argument("--column", help="header or letter of the photo column (default: 'Image')")
+    read.add_argument("--output", type=Path, help="save to this file instead of WORKBOOK")
+    read.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY,
+                      help=f"photos read at once (default {DEFAULT_CONCURRENCY})")
+    read.add_argument("--refresh", action="store_true",
+                      help="read every photo again, ignoring the cache (costs credit)")
+    read.add_argument("--cache-only", action="store_true",
+                      help="send nothing: answer from the cache only (no key needed)")
+    read.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``xlwings-meter`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _read(args)
+    except MeterError as exc:
+        _say(f"error: {exc}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _say("stopped: readings already paid for are kept in the journal and used by the next run")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: still one line, and the journal keeps what was read
+        if os.environ.get("XLWINGS_METER_DEBUG"):
+            raise
+        _say(f"internal error ({type(exc).__name__}: {exc}); set XLWINGS_METER_DEBUG=1 for details")
+        return EXIT_INTERNAL
+
+
+def _read(args: argparse.Namespace) -> int:
+    output = args.output or args.workbook
+    book = FileBook(args.workbook)
+    engine = None if args.cache_only else make_engine()
+    journal = Journal.beside(output)
+    with _progress_bar(args.quiet) as progress:
+        result = read_sheet(
+            book, engine, sheet_name=args.sheet, column=args.column,
+            concurrency=args.concurrency, refresh=args.refresh, progress=progress,
+            recovered=journal.entries(), on_record=journal.append,
+        )
+    saved = book.save(output)
+    journal.remove()
+    print(summarize(result, saved))
+    if result.stopped is not None:
+        _say(f"stopped: {result.stopped}")
+        return EXIT_AUTH if isinstance(result.stopped, AuthError) else EXIT_QUOTA
+    if result.interrupted:
+        _say("stopped by the user: what was read is saved; run again to read the rest")
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def make_engine() -> Engine:
+    """The AIGEN engine, configured from the environment or the user's config file."""
+    from .client import AigenEngine
+    from .config import load_settings
+
+    return AigenEngine(load_settings())
+
+
+def summarize(result: BatchResult, saved: Path) -> str:
+    """One line on what a run did, for the terminal."""
+    counts = Counter(r.status for r in result.readings)
+    parts = [f"{counts[ReadingStatus.READ]} read"]
+    labels = {
+        ReadingStatus.NO_READING: "no reading",
+        ReadingStatus.FILE_MISSING: "file missing",
+        ReadingStatus.NOT_AN_IMAGE: "not an image",
+        ReadingStatus.FAILED: "failed",
+        ReadingStatus.REJECTED: "not read",
+    }
+    parts += [f"{counts[s]} {label}" for s, label in labels.items() if counts[s]]
+    return (f"{len(result.readings)} rows: {', '.join(parts)}; "
+            f"{result.sent} photos sent, {result.from_cache} from the cache. Saved {saved}")
+
+
+class _progress_bar:
+    """A tqdm bar on a terminal; nothing when quiet or when output is not a terminal."""
+
+    def __init__(self, quiet: bool) -> None:
+        self._bar = None
+        self._quiet = quiet or not sys.stderr.isatty()
+
+    def __enter__(self):
+        if self._quiet:
+            return None
+
+        def progress(done: int, total: int) -> None:
+            if self._bar is None:
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=total, unit="photo", file=sys.stderr)
+            self._bar.n = done
+            self._bar.refresh()
+
+        return progress
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _say(message: str) -> None:
+    print(f"xlwings-meter: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""One "read the meters of this sheet" job, the same for a workbook file and a live Excel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from .batch import DEFAULT_CONCURRENCY, BatchResult, Progress, read_photos
+from .cache import CACHE_SHEET, CacheEntry, ReadingCache
+from .columns import RESULT_HEADERS, check_result_columns, find_photo_column, last_filled_row, result_rows
+from .engine import Engine
+from .sheets.base import BookIO
+
+
+def read_sheet(
+    book: BookIO,
+    engine: Engine | None,
+    *,
+    sheet_name: str | None = None,
+    column: str | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    refresh: bool = False,
+    progress: Progress | None = None,
+    recovered: Iterable[CacheEntry] = (),
+    on_record: Callable[[CacheEntry], None] | None = None,
+) -> BatchResult:
+    """Read every photo listed under the photo column and write the results beside it.
+
+    Checks that the result columns are free before anything is sent. Rows 2 to the last
+    non-empty row are read; the results and the cache sheet are written even when the batch
+    stopped early, so what was paid for is kept. ``engine`` None means cache only.
+    """
+    sheet = book.sheet(sheet_name)
+    last_row, last_col = sheet.extent()
+    headers = sheet.read_block(1, 1, 1, max(last_col, 1))[0] if last_row else []
+    col = find_photo_column(headers, column, sheet.name)
+    cells = [row[0] for row in sheet.read_block(2, col, last_row, col)] if last_row >= 2 else []
+    cells = cells[: last_filled_row(cells)]
+
+    check_result_columns(sheet.read_block(1, col + 1, max(last_row, 1), col + 4), col + 1, sheet.name)
+
+    cache = ReadingCache(book.hidden_sheet(CACHE_SHEET), on_record=on_record)
+    cache.merge(recovered)
+    try:
+        result = read_photos(cells, book.folder, engine, cache, concurrency=concurrency,
+                             refresh=refresh, progress=progress)
+    finally:
+        cache.flush()
+    values, formats = result_rows(result.readings)
+    sheet.write_block(1, col + 1, [list(RESULT_HEADERS)] + values, [[None] * 4] + formats)
+    return result

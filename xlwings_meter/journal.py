@@ -1,0 +1,48 @@
+"""A file beside the workbook where each new reading is written the moment it is known.
+
+A run on a workbook file saves the workbook once, at the end. If the process dies before that
+(a crash, a kill, a power cut), the journal still holds every reading that was paid for; the
+next run merges it into the cache and sends none of those photos again. After a successful save
+the journal is deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from .cache import CacheEntry, entry_from_json, entry_to_json
+
+
+class Journal:
+    """Append-only JSON-lines file of cache entries, flushed to disk line by line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    @classmethod
+    def beside(cls, workbook: Path) -> Journal:
+        """The journal of a workbook file: a hidden file next to it."""
+        return cls(workbook.parent / f".{workbook.name}.meter-journal")
+
+    def append(self, entry: CacheEntry) -> None:
+        """Write one entry and force it to disk before returning."""
+        line = entry_to_json(entry) + "\n"
+        with self._lock, open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def entries(self) -> list[CacheEntry]:
+        """Every readable entry; a line cut short by a crash is skipped."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        return [e for line in text.splitlines() if (e := entry_from_json(line)) is not None]
+
+    def remove(self) -> None:
+        """Delete the journal (its entries are safely in the saved workbook)."""
+        self.path.unlink(missing_ok=True)

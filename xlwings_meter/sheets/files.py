@@ -1,0 +1,153 @@
+"""The sheet interface over a workbook file (.xlsx/.xlsm), through openpyxl."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import openpyxl
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..errors import ColumnNotFoundError, WorkbookError
+from .base import Cell
+
+_FORMULA = re.compile(r"^=")
+
+
+class FileSheet:
+    """One worksheet of a FileBook."""
+
+    def __init__(self, ws: Worksheet) -> None:
+        self._ws = ws
+        self.name: str = ws.title
+
+    def extent(self) -> tuple[int, int]:
+        """(last used row, last used column); (0, 0) for an empty sheet."""
+        ws = self._ws
+        if ws.max_row == 1 and ws.max_column == 1 and ws.cell(1, 1).value is None:
+            return (0, 0)
+        return (ws.max_row, ws.max_column)
+
+    def read_block(self, top: int, left: int, bottom: int, right: int) -> list[list[Cell]]:
+        """Values of the rectangle, row by row; empty cells are None."""
+        if bottom < top or right < left:
+            return []
+        rows = self._ws.iter_rows(
+            min_row=top, max_row=bottom, min_col=left, max_col=right, values_only=True
+        )
+        return [[_plain(v) for v in row] for row in rows]
+
+    def write_block(
+        self,
+        top: int,
+        left: int,
+        values: Sequence[Sequence[Cell]],
+        number_formats: Sequence[Sequence[str | None]] | None = None,
+    ) -> None:
+        """Write a rectangle of values with ``values[0][0]`` at (top, left)."""
+        for i, row in enumerate(values):
+            for j, value in enumerate(row):
+                cell = self._ws.cell(row=top + i, column=left + j)
+                if number_formats is not None and number_formats[i][j] is not None:
+                    cell.number_format = number_formats[i][j]
+                if isinstance(value, str):
+                    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                    if _FORMULA.match(value):
+                        cell.value = value
+                        cell.data_type = "s"  # a text that starts with "=" stays text
+                        continue
+                cell.value = value
+
+
+class FileBook:
+    """A workbook file opened for reading and writing; nothing reaches the disk until save().
+
+    A .xlsm keeps its VBA project and ribbon through openpyxl's ``keep_vba``; formulas are
+    kept as formulas, styles and other sheets as they were.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.folder: Path | None = self.path.resolve().parent
+        self._wb = _load(self.path)
+
+    def sheet_names(self) -> list[str]:
+        """Names of every sheet, in order, hidden ones included."""
+        return list(self._wb.sheetnames)
+
+    def sheet(self, name: str | None = None) -> FileSheet:
+        """The named sheet, or the first visible one."""
+        if name is None:
+            for ws in self._wb.worksheets:
+                if ws.sheet_state == "visible":
+                    return FileSheet(ws)
+            raise ColumnNotFoundError(f"{self.path.name} has no visible worksheet")
+        for ws in self._wb.worksheets:
+            if ws.title == name or ws.title.casefold() == name.casefold():
+                return FileSheet(ws)
+        raise ColumnNotFoundError(
+            f"No sheet named {name!r} in {self.path.name} (sheets: {', '.join(self._wb.sheetnames)})"
+        )
+
+    def hidden_sheet(self, name: str) -> FileSheet:
+        """The named sheet, created hidden at the end of the workbook if it does not exist."""
+        if name in self._wb.sheetnames:
+            return FileSheet(self._wb[name])
+        ws = self._wb.create_sheet(name)
+        ws.sheet_state = "hidden"
+        return FileSheet(ws)
+
+    def save(self, path: Path | None = None) -> Path:
+        """Save atomically to ``path`` (default: where it was opened).
+
+        The workbook is written to a temporary file in the same folder, flushed to disk, then
+        renamed over the target: a crash or a full disk leaves the old file whole.
+        """
+        target = Path(path or self.path)
+        if target.suffix.lower() != self.path.suffix.lower():
+            raise WorkbookError(
+                f"Save {self.path.name} with the same extension ({self.path.suffix}), not {target.suffix}"
+            )
+        fd, tmp_name = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=target.suffix, dir=target.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            self._wb.save(tmp)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            if target.exists():
+                os.chmod(tmp, target.stat().st_mode & 0o7777)
+            os.replace(tmp, target)
+        except PermissionError as exc:
+            raise WorkbookError(
+                f"Cannot write {target.name}: it is read-only or open in another program (close it in Excel)"
+            ) from exc
+        except OSError as exc:
+            raise WorkbookError(f"Cannot write {target.name}: {exc.strerror or exc}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+        return target
+
+
+def _load(path: Path) -> Workbook:
+    if not path.exists():
+        raise WorkbookError(f"Workbook not found: {path}")
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise WorkbookError(f"{path.name} is not an .xlsx or .xlsm workbook")
+    try:
+        return openpyxl.load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm", keep_links=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise WorkbookError(f"{path.name} is not a workbook openpyxl can read ({exc})") from exc
+
+
+def _plain(value: object) -> Cell:
+    """Dates and other cell types reach the core as text; numbers and strings as they are."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
