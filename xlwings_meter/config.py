@@ -1,0 +1,135 @@
+"""Where the AIGEN API key and endpoint come from: the environment, then the user's xlwings.conf.
+
+Never from a workbook: a workbook travels by e-mail, and a key inside it would travel too.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+from .errors import ConfigError
+
+DEFAULT_URL = "https://api.aigen.online/aiscript/water-meter/v2"
+KEY_VAR = "AIGEN_API_KEY"
+URL_VAR = "AIGEN_API_URL"
+CONFIG_FILE_VAR = "XLWINGS_METER_CONFIG"
+
+_CONF_VALUE = re.compile(r'"([^"]*)"')  # the same reading of xlwings.conf as xlwings' own
+_PRINTABLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """How the AIGEN client reaches the service. ``repr`` never shows the key.
+
+    >>> settings = ClientSettings("https://example.test/v2", key="s3cret")
+    >>> "s3cret" in repr(settings), settings.read_timeout
+    (False, 30.0)
+    """
+
+    url: str
+    key: str = field(repr=False)
+    #: Where the key was found, named in messages so the user knows what to fix.
+    key_source: str = KEY_VAR
+    connect_timeout: float = 5.0
+    # An OCR reply takes a few seconds; past 30 s the service is stuck, and with the retries
+    # one row could otherwise hold a worker for minutes.
+    read_timeout: float = 30.0
+    max_attempts: int = 4
+    backoff_base: float = 0.5
+    backoff_max: float = 8.0
+    max_429_retries: int = 3
+    # A longer Retry-After means "credit exhausted", not "slow down": stop rather than wait.
+    max_retry_after: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1 or self.max_429_retries < 0:
+            raise ConfigError("max_attempts must be at least 1 and max_429_retries at least 0")
+        if min(self.connect_timeout, self.read_timeout) <= 0:
+            raise ConfigError("timeouts must be positive")
+
+
+def config_file(environ: Mapping[str, str] = os.environ) -> Path:
+    """The user's xlwings config file, or the file named by XLWINGS_METER_CONFIG."""
+    override = environ.get(CONFIG_FILE_VAR, "").strip()
+    return Path(override).expanduser() if override else Path.home() / ".xlwings" / "xlwings.conf"
+
+
+def read_config_file(path: Path) -> dict[str, str]:
+    """Settings of an xlwings.conf file (``"KEY","VALUE"`` lines), keys upper-cased.
+
+    A missing file gives ``{}``; an unreadable one raises ConfigError.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # -sig: Notepad may add a BOM
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read the config file {path}: {exc.__class__.__name__}") from exc
+    settings = {}
+    for line in text.splitlines():
+        values = _CONF_VALUE.findall(line)
+        if len(values) >= 2:
+            settings[values[0].strip().upper()] = values[1].strip()
+    return settings
+
+
+def load_settings(environ: Mapping[str, str] = os.environ) -> ClientSettings:
+    """Read the key and endpoint: environment variables first, then the config file.
+
+    Raises ConfigError when there is no key, or when the endpoint would expose the key.
+    """
+    path = config_file(environ)
+    from_file = read_config_file(path)
+
+    key, key_source = environ.get(KEY_VAR, "").strip(), f"the environment variable {KEY_VAR}"
+    if not key:
+        key, key_source = from_file.get(KEY_VAR, ""), f"the config file {path}"
+    if not key:
+        raise ConfigError(
+            f"No AIGEN API key. Set the environment variable {KEY_VAR}, "
+            f'or add the line "{KEY_VAR}","<your key>" to {path}'
+        )
+    if not _PRINTABLE_ASCII.match(key):
+        raise ConfigError(f"The AIGEN API key in {key_source} contains spaces or invalid characters")
+
+    url = environ.get(URL_VAR, "").strip() or from_file.get(URL_VAR, "") or DEFAULT_URL
+    check_url(url, key)
+    return ClientSettings(url=url, key=key, key_source=key_source)
+
+
+def check_url(url: str, key: str = "") -> None:
+    """Refuse an endpoint that would send the key in clear or put it in the URL."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        raise ConfigError(f"{URL_VAR} is not a valid address") from exc
+    if (key and key in url) or any("key" in name.lower() for name, _ in parse_qsl(parts.query)):
+        # Not echoing the URL: it holds the key.
+        raise ConfigError(
+            f"{URL_VAR} must not contain the API key; it is sent in a header. Remove it from the URL"
+        )
+    if parts.scheme not in ("https", "http") or not host:
+        raise ConfigError(f"{URL_VAR} must be an https:// address, not {url!r}")
+    if parts.scheme == "http" and not is_loopback(host):
+        raise ConfigError(
+            f"{URL_VAR} uses plain http:// to {host}, which would send the API key "
+            "unencrypted; use https://"
+        )
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1: a host whose traffic never leaves this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
