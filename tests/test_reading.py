@@ -1,0 +1,72 @@
+"""parse_response against the documented bodies, and against bodies that are not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.fake_aigen import FIXTURES, NO_DETECTION_BODY, SUCCESS_BODY
+from xlwings_meter.errors import TransientServiceError
+from xlwings_meter.reading import ReadingStatus, parse_response
+
+SHARED_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "api" / "fixtures"
+
+
+@pytest.mark.skipif(not SHARED_FIXTURES.is_dir(), reason="the shared API folder is not beside the repo")
+@pytest.mark.parametrize("name", ["success.json", "no_detection.json"])
+def test_committed_fixtures_are_the_documented_ones(name: str) -> None:
+    assert (FIXTURES / name).read_bytes() == (SHARED_FIXTURES / name).read_bytes()
+
+
+def test_documented_success_body_gives_the_reading() -> None:
+    reading = parse_response(200, SUCCESS_BODY)
+
+    assert reading.status is ReadingStatus.READ
+    assert reading.value == "3245.010"
+    assert reading.number == 3245.01
+    assert reading.number_format == "0000.000"
+    assert reading.confidence == 0.7603056856564113
+    assert reading.angle == 83.69637298583984
+    assert len(reading.boxes) == 7
+    assert reading.boxes[0][0] == (0.5296012252431698, 0.37202890352182316)
+    assert reading.message == ""
+
+
+@pytest.mark.parametrize("status", [200, 400])
+def test_documented_no_detection_body_is_no_reading(status: int) -> None:
+    reading = parse_response(status, NO_DETECTION_BODY)
+
+    assert reading.status is ReadingStatus.NO_READING
+    assert reading.value == "" and reading.number is None
+    assert reading.message.startswith("No reading")
+
+
+def test_a_400_is_no_reading_whatever_its_body() -> None:
+    assert parse_response(400, b"<html>Bad Request</html>").status is ReadingStatus.NO_READING
+
+
+def test_a_value_that_is_not_a_number_is_no_reading_and_says_what_was_read() -> None:
+    body = SUCCESS_BODY.replace(b'"3245.010"', b'"32A5.0l0"')
+
+    reading = parse_response(200, body)
+
+    assert reading.status is ReadingStatus.NO_READING
+    assert "'32A5.0l0'" in reading.message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"<html><body>502 Bad Gateway</body></html>", b"[]", b'{"data": "x"}', b"\xff\xfe\x00"],
+    ids=["empty", "html", "list", "data-not-a-list", "binary"],
+)
+def test_a_200_with_a_garbage_body_is_a_transient_failure(body: bytes) -> None:
+    with pytest.raises(TransientServiceError, match="not the documented JSON"):
+        parse_response(200, body)
+
+
+def test_a_reading_in_an_unexpected_shape_is_a_transient_failure() -> None:
+    body = SUCCESS_BODY.replace(b'"confidence": 0.7603056856564113', b'"confidence": "high"')
+
+    with pytest.raises(TransientServiceError, match="unexpected shape"):
+        parse_response(200, body)
