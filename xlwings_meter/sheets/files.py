@@ -114,10 +114,11 @@ class FileBook:
             raise WorkbookError(
                 f"Save {self.path.name} with the same extension ({self.path.suffix}), not {target.suffix}"
             )
-        fd, tmp_name = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=target.suffix, dir=target.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
+        tmp: Path | None = None
         try:
+            fd, tmp_name = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=target.suffix, dir=target.parent)
+            os.close(fd)
+            tmp = Path(tmp_name)
             self._wb.save(tmp)
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
@@ -131,7 +132,8 @@ class FileBook:
         except OSError as exc:
             raise WorkbookError(f"Cannot write {target.name}: {exc.strerror or exc}") from exc
         finally:
-            tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
         return target
 
 

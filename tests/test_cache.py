@@ -1,0 +1,131 @@
+"""The readings cache on a hidden sheet of a real workbook file, and its crash journal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from xlwings_meter.cache import CACHE_SHEET, HEADERS, CacheEntry, ReadingCache
+from xlwings_meter.journal import Journal
+from xlwings_meter.reading import NO_READING_MESSAGE, Reading, ReadingStatus
+from xlwings_meter.sheets.files import FileBook
+
+DIGEST_A = "a" * 64
+DIGEST_B = "b" * 64
+BOX = ((0.1, 0.2), (0.15, 0.2), (0.15, 0.3), (0.1, 0.3))
+
+
+def _entry(digest: str, value: str = "00935.781", path: str = "/photos/m1.jpg") -> CacheEntry:
+    reading = Reading(ReadingStatus.READ, value=value, confidence=0.93, angle=-2.5, boxes=(BOX,))
+    return CacheEntry(digest, path, reading, "2026-11-24T10:00:00Z", "aigen-v2")
+
+
+@pytest.fixture
+def book_path(tmp_path: Path) -> Path:
+    path = tmp_path / "book.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "Photos"
+    wb.save(path)
+    return path
+
+
+def _reopen(path: Path) -> ReadingCache:
+    return ReadingCache(FileBook(path).hidden_sheet(CACHE_SHEET))
+
+
+def test_entries_survive_a_save_exactly_and_the_sheet_is_hidden(book_path: Path) -> None:
+    book = FileBook(book_path)
+    cache = ReadingCache(book.hidden_sheet(CACHE_SHEET))
+    cache.record(_entry(DIGEST_A))
+    cache.record(CacheEntry(DIGEST_B, "/p/b.jpg", Reading.failure(ReadingStatus.NO_READING, "x"), "t", "aigen-v2"))
+    cache.flush()
+    book.save()
+
+    wb = openpyxl.load_workbook(book_path)
+    sheet = wb[CACHE_SHEET]
+    assert sheet.sheet_state == "hidden"
+    assert [c.value for c in sheet[1]] == list(HEADERS)
+    assert sheet["C2"].value == "00935.781" and sheet["C2"].data_type == "s"  # text, zeros kept
+
+    again = _reopen(book_path)
+    a = again.get(DIGEST_A)
+    assert a is not None and a.reading == _entry(DIGEST_A).reading
+    assert a.reading.number == 935.781 and a.reading.boxes == (BOX,)
+    assert (a.path, a.read_at, a.engine) == ("/photos/m1.jpg", "2026-11-24T10:00:00Z", "aigen-v2")
+    b = again.get(DIGEST_B)
+    assert b is not None and b.reading.status is ReadingStatus.NO_READING
+    assert b.reading.message == NO_READING_MESSAGE
+
+
+def test_failures_are_not_cached_so_they_are_tried_again(book_path: Path) -> None:
+    book = FileBook(book_path)
+    cache = ReadingCache(book.hidden_sheet(CACHE_SHEET))
+    for status in (ReadingStatus.FAILED, ReadingStatus.REJECTED, ReadingStatus.NOT_AN_IMAGE):
+        cache.record(CacheEntry(DIGEST_A, "/p", Reading.failure(status, "no"), "t", "e"))
+    cache.flush()
+    assert cache.get(DIGEST_A) is None
+    book.save()
+    assert len(_reopen(book_path)) == 0
+
+
+def test_deleting_a_row_of_the_sheet_forgets_that_photo(book_path: Path) -> None:
+    book = FileBook(book_path)
+    cache = ReadingCache(book.hidden_sheet(CACHE_SHEET))
+    cache.record(_entry(DIGEST_A))
+    cache.record(_entry(DIGEST_B))
+    cache.flush()
+    book.save()
+
+    wb = openpyxl.load_workbook(book_path)
+    wb[CACHE_SHEET].delete_rows(2)
+    wb.save(book_path)
+    again = _reopen(book_path)
+    assert again.get(DIGEST_A) is None and again.get(DIGEST_B) is not None
+
+
+def test_rows_a_person_mangled_are_ignored_not_fatal(book_path: Path) -> None:
+    book = FileBook(book_path)
+    sheet = book.hidden_sheet(CACHE_SHEET)
+    sheet.write_block(1, 1, [list(HEADERS),
+                             ["not a hash", "/p", "1", 1, 0.9, 0, "[]", "read", "t", "e"],
+                             [DIGEST_A, "/p", "12a", None, 0.9, 0, "[]", "read", "t", "e"],
+                             [DIGEST_B, "/p", "17", 17, "high", 0, "[]", "read", "t", "e"],
+                             ["c" * 64, "/p", "17", 17, 0.9, 0, "{broken", "read", "t", "e"],
+                             ["d" * 64, "/p", "42", 42, 0.9, 0, "[]", "read", "t", "e"]])
+    cache = ReadingCache(sheet)
+    assert len(cache) == 1 and cache.get("d" * 64) is not None
+
+
+def test_a_new_path_for_a_known_photo_is_written_in_its_row(book_path: Path) -> None:
+    book = FileBook(book_path)
+    cache = ReadingCache(book.hidden_sheet(CACHE_SHEET))
+    cache.record(_entry(DIGEST_A))
+    cache.flush()
+    cache.seen_at(DIGEST_A, "/elsewhere/renamed.jpg")
+    cache.flush()
+    book.save()
+    wb = openpyxl.load_workbook(book_path)
+    assert [wb[CACHE_SHEET]["B2"].value, wb[CACHE_SHEET].max_row] == ["/elsewhere/renamed.jpg", 2]
+
+
+def test_the_journal_keeps_entries_a_crash_would_lose_and_skips_a_torn_line(tmp_path: Path) -> None:
+    journal = Journal.beside(tmp_path / "book.xlsx")
+    journal.append(_entry(DIGEST_A, path="/photos/Zähler 1.jpg"))
+    journal.append(_entry(DIGEST_B))
+    with open(journal.path, "a", encoding="utf-8") as fh:
+        fh.write('{"Photo SHA-256": "ccc')  # the process died mid-line
+    entries = journal.entries()
+    assert [e.digest for e in entries] == [DIGEST_A, DIGEST_B]
+    assert entries[0].path == "/photos/Zähler 1.jpg" and entries[0].reading.value == "00935.781"
+    journal.remove()
+    assert journal.entries() == [] and not journal.path.exists()
+
+
+def test_merge_adds_only_what_the_sheet_lacks(book_path: Path) -> None:
+    book = FileBook(book_path)
+    cache = ReadingCache(book.hidden_sheet(CACHE_SHEET))
+    cache.record(_entry(DIGEST_A, value="1.5"))
+    assert cache.merge([_entry(DIGEST_A, value="9.9"), _entry(DIGEST_B)]) == 1
+    assert cache.get(DIGEST_A).reading.value == "1.5"  # type: ignore[union-attr]

@@ -1,0 +1,69 @@
+"""Finding the photo column and refusing to write over anything that is not this tool's output."""
+
+from __future__ import annotations
+
+import pytest
+
+from xlwings_meter.columns import (
+    check_result_columns,
+    column_index,
+    column_letter,
+    find_photo_column,
+    last_filled_row,
+    result_rows,
+)
+from xlwings_meter.errors import ColumnNotFoundError, ForeignDataError
+from xlwings_meter.reading import Reading, ReadingStatus
+
+OURS = ["Value", "Confidence", "Angle", "Status"]
+
+
+def test_column_letters_round_trip() -> None:
+    for i in (1, 26, 27, 52, 703, 16384):
+        assert column_index(column_letter(i)) == i
+    assert [column_letter(1), column_letter(27), column_letter(16384)] == ["A", "AA", "XFD"]
+
+
+def test_the_photo_column_is_found_by_header_in_any_case_or_by_letter() -> None:
+    headers = ["Customer", " IMAGE ", None, "ID"]
+    assert find_photo_column(headers, None, "S") == 2
+    assert find_photo_column(headers, "image", "S") == 2
+    assert find_photo_column(headers, "D", "S") == 4  # no header "D": the letter
+    assert find_photo_column(headers, "id", "S") == 4  # a header wins over a letter
+    with pytest.raises(ColumnNotFoundError, match="No column headed 'Image' in row 1 of sheet 'S'.*--column"):
+        find_photo_column(["Customer", "Photo"], None, "S")
+    with pytest.raises(ColumnNotFoundError, match="'Foto'"):
+        find_photo_column(["Customer", "Photo"], "Foto", "S")
+
+
+def test_rows_end_at_the_last_non_empty_cell() -> None:
+    assert last_filled_row(["a.jpg", None, "b.jpg", "  ", None]) == 3
+    assert last_filled_row([None, ""]) == 0
+
+
+def test_empty_columns_and_our_own_output_are_accepted() -> None:
+    check_result_columns([[None] * 4, [None] * 4], 2, "S")
+    check_result_columns([OURS, [935.781, 0.9, 1.5, None], [None, None, None, "File not found: x"]], 2, "S")
+
+
+@pytest.mark.parametrize(
+    "block, where",
+    [
+        ([["Amount", None, None, None], [12, None, None, None]], "column B .* headed 'Amount'"),
+        ([[None] * 4, [None, None, "note", None]], "column D .* without a header .*D2"),
+        ([OURS, ["=SUM(A1:A3)", None, None, None]], "B2 holds '=SUM"),
+        ([OURS, [None, "high", None, None]], "C2 holds 'high'"),
+        ([OURS, [None, None, None, 42]], "E2 holds 42"),
+    ],
+)
+def test_anything_else_in_the_target_columns_is_refused(block: list[list[object]], where: str) -> None:
+    with pytest.raises(ForeignDataError, match=where):
+        check_result_columns(block, 2, "S")
+
+
+def test_result_cells_hold_numbers_formatted_as_read_and_reasons_in_status() -> None:
+    read = Reading(ReadingStatus.READ, value="00935.780", confidence=0.76, angle=83.7)
+    missing = Reading.failure(ReadingStatus.FILE_MISSING, "File not found: /p/x.jpg")
+    values, formats = result_rows([read, missing])
+    assert values == [[935.78, 0.76, 83.7, None], [None, None, None, "File not found: /p/x.jpg"]]
+    assert formats[0][0] == "00000.000"

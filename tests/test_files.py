@@ -1,0 +1,92 @@
+"""Workbook files through openpyxl: what is kept through a save, and saving atomically."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from openpyxl.styles import Font
+
+from xlwings_meter.errors import ColumnNotFoundError, WorkbookError
+from xlwings_meter.sheets.files import FileBook
+
+from .workbooks import RIBBON_XML, VBA_BYTES, add_macros_and_ribbon, photo_book
+
+
+def test_a_text_that_starts_with_equals_stays_text(tmp_path: Path) -> None:
+    book = FileBook(photo_book(tmp_path / "b.xlsx", []))
+    book.sheet().write_block(2, 2, [["=not a formula"]])
+    book.save()
+    cell = openpyxl.load_workbook(tmp_path / "b.xlsx")["Photos"]["B2"]
+    assert cell.value == "=not a formula" and cell.data_type == "s"
+
+
+def test_xlsm_keeps_its_vba_project_byte_for_byte_and_its_ribbon(tmp_path: Path) -> None:
+    xlsm = add_macros_and_ribbon(photo_book(tmp_path / "b.xlsx", [["m.jpg"]]), tmp_path / "b.xlsm")
+    book = FileBook(xlsm)
+    book.sheet().write_block(1, 2, [["Value"], [1.5]])
+    book.hidden_sheet("cache")
+    book.save()
+    with zipfile.ZipFile(xlsm) as z:
+        assert z.read("xl/vbaProject.bin") == VBA_BYTES
+        assert z.read("customUI/customUI.xml").decode() == RIBBON_XML
+        assert b"customUI/customUI.xml" in z.read("_rels/.rels")
+        assert b"macroEnabled" in z.read("[Content_Types].xml")
+
+
+def test_other_sheets_formulas_and_styles_are_untouched(tmp_path: Path) -> None:
+    path = photo_book(tmp_path / "b.xlsx", [["m.jpg", None, None, None, None, 7]],
+                      header=("Image", None, None, None, None, "Mine"))
+    wb = openpyxl.load_workbook(path)
+    wb["Photos"]["F1"].font = Font(bold=True, color="FF0000")
+    other = wb.create_sheet("Bills")
+    other["A1"] = "=SUM(Photos!F:F)*2"
+    wb.save(path)
+
+    book = FileBook(path)
+    book.sheet().write_block(1, 2, [["Value"], [1.5]])
+    book.save()
+    wb = openpyxl.load_workbook(path)
+    assert wb["Bills"]["A1"].value == "=SUM(Photos!F:F)*2"
+    assert wb["Photos"]["F1"].font.bold and wb["Photos"]["F1"].font.color.rgb == "00FF0000"
+    assert wb["Photos"]["F2"].value == 7 and wb.sheetnames == ["Photos", "Bills"]
+
+
+def test_a_failed_save_leaves_the_old_file_whole_and_no_temporary_file(tmp_path: Path) -> None:
+    path = photo_book(tmp_path / "b.xlsx", [["m.jpg"]])
+    before = path.read_bytes()
+    book = FileBook(path)
+    book.sheet().write_block(2, 2, [["new"]])
+    book._wb["Photos"]["B2"]._value = object()  # openpyxl fails half-way through writing this
+    with pytest.raises(Exception):
+        book.save()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.xlsx"]
+
+
+def test_an_unwritable_target_gives_a_message_not_a_traceback(tmp_path: Path) -> None:
+    book = FileBook(photo_book(tmp_path / "b.xlsx", [["m.jpg"]]))
+    with pytest.raises(WorkbookError, match="Cannot write out.xlsx"):
+        book.save(tmp_path / "no such folder" / "out.xlsx")
+    (tmp_path / "taken.xlsx").mkdir()
+    with pytest.raises(WorkbookError, match="Cannot write taken.xlsx"):
+        book.save(tmp_path / "taken.xlsx")
+    with pytest.raises(WorkbookError, match="same extension"):
+        book.save(tmp_path / "out.xlsm")
+
+
+def test_bad_workbooks_and_sheet_names_give_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(WorkbookError, match="not found"):
+        FileBook(tmp_path / "none.xlsx")
+    (tmp_path / "fake.xlsx").write_text("not a zip")
+    with pytest.raises(WorkbookError, match="fake.xlsx is not a workbook"):
+        FileBook(tmp_path / "fake.xlsx")
+    (tmp_path / "data.csv").write_text("Image\n")
+    with pytest.raises(WorkbookError, match="not an .xlsx or .xlsm"):
+        FileBook(tmp_path / "data.csv")
+    book = FileBook(photo_book(tmp_path / "b.xlsx", []))
+    assert book.sheet("photos").name == "Photos"
+    with pytest.raises(ColumnNotFoundError, match="No sheet named 'Readings'.*Photos"):
+        book.sheet("Readings")

@@ -1,0 +1,110 @@
+"""Photos: finding them from a cell, checking they are images, orienting, shrinking, hashing."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from xlwings_meter.errors import NotAnImageError, PhotoMissingError
+from xlwings_meter.images import DEFAULT_MAX_SIDE, file_digest, load_photo, resolve_path
+
+
+def _jpeg(path: Path, size: tuple[int, int] = (320, 240), color: tuple[int, int, int] = (200, 30, 30),
+          exif_orientation: int | None = None) -> Path:
+    img = Image.new("RGB", size, color)
+    img.paste((0, 0, 255), (0, 0, size[0] // 4, size[1] // 8))  # a mark in the top-left corner
+    exif = Image.Exif()
+    if exif_orientation is not None:
+        exif[0x0112] = exif_orientation
+    img.save(path, format="JPEG", exif=exif.tobytes())
+    return path
+
+
+def test_relative_path_is_resolved_against_the_workbook_folder(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    photo = _jpeg(tmp_path / "sub" / "m 1.jpg")
+    assert resolve_path("sub/m 1.jpg", tmp_path) == photo
+    assert file_digest(resolve_path("sub/m 1.jpg", tmp_path)) == file_digest(photo)
+
+
+def test_absolute_home_quoted_and_non_ascii_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    photo = _jpeg(tmp_path / "Zählerstand März 2026.jpg")
+    assert resolve_path(str(photo), Path("/elsewhere")) == photo
+    assert resolve_path("~/Zählerstand März 2026.jpg", Path("/elsewhere")) == photo
+    assert resolve_path(f'  "{photo}"  ', None) == photo  # Windows' "Copy as path" adds quotes
+
+
+@pytest.mark.parametrize("cell", [None, "", "   "])
+def test_an_empty_cell_says_there_is_no_path(cell: object) -> None:
+    with pytest.raises(PhotoMissingError, match="No photo path"):
+        resolve_path(cell, Path("."))
+
+
+def test_a_missing_file_or_a_folder_is_reported_with_its_path(tmp_path: Path) -> None:
+    with pytest.raises(PhotoMissingError, match="File not found: .*nope.jpg"):
+        file_digest(tmp_path / "nope.jpg")
+    with pytest.raises(PhotoMissingError, match="folder"):
+        file_digest(tmp_path)
+
+
+def test_the_cache_key_is_the_content_so_a_renamed_copy_has_the_same_key(tmp_path: Path) -> None:
+    a = _jpeg(tmp_path / "a.jpg")
+    b = tmp_path / "renamed copy.jpg"
+    b.write_bytes(a.read_bytes())
+    c = _jpeg(tmp_path / "c.jpg", color=(10, 200, 10))
+    assert file_digest(a) == file_digest(b) != file_digest(c)
+    assert load_photo(a).digest == file_digest(a)
+
+
+def test_a_small_upright_jpeg_is_uploaded_as_it_is(tmp_path: Path) -> None:
+    a = _jpeg(tmp_path / "a.jpg")
+    photo = load_photo(a)
+    assert photo.data == a.read_bytes()
+    assert (photo.width, photo.height) == (320, 240)
+
+
+def test_a_12_megapixel_photo_is_shrunk_and_sent_as_jpeg(tmp_path: Path) -> None:
+    big = tmp_path / "big.png"
+    Image.effect_noise((4000, 3000), 40).convert("RGB").save(big)
+    photo = load_photo(big)
+    sent = Image.open(io.BytesIO(photo.data))
+    assert sent.format == "JPEG"
+    assert max(sent.size) == DEFAULT_MAX_SIDE and sent.size == (1600, 1200)
+    assert len(photo.data) < photo.file_size / 4
+    assert photo.file_size == big.stat().st_size
+
+
+def test_exif_orientation_is_applied_before_upload(tmp_path: Path) -> None:
+    # Orientation 6: the camera was turned; the stored pixels must be rotated 90 degrees clockwise.
+    photo = load_photo(_jpeg(tmp_path / "turned.jpg", size=(320, 240), exif_orientation=6))
+    sent = Image.open(io.BytesIO(photo.data)).convert("RGB")
+    assert sent.size == (240, 320)
+    # the blue mark of the top-left corner is now top-right
+    r, g, b = sent.getpixel((235, 5))
+    assert b > 150 and r < 100
+
+
+def test_a_text_file_named_jpg_is_never_uploaded(tmp_path: Path) -> None:
+    fake = tmp_path / "meter.jpg"
+    fake.write_text("these are not the pixels you are looking for")
+    with pytest.raises(NotAnImageError, match="Not an image: meter.jpg"):
+        load_photo(fake)
+
+
+def test_a_truncated_photo_is_reported_as_corrupt(tmp_path: Path) -> None:
+    whole = _jpeg(tmp_path / "whole.jpg", size=(800, 600)).read_bytes()
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(NotAnImageError, match="Corrupt image: cut.jpg"):
+        load_photo(cut)
+
+
+def test_an_absurdly_large_image_is_refused_rather_than_decoded(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (12000, 10000)).save(bomb)  # 120 megapixels, a few kB on disk
+    with pytest.raises(NotAnImageError, match="too large"):
+        load_photo(bomb)
