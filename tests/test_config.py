@@ -82,10 +82,13 @@ def test_missing_key_says_where_to_put_it(tmp_path: Path, blank: str) -> None:
     assert f'"AIGEN_API_KEY","<your key>" to {conf}' in message
 
 
-def test_a_key_with_inner_spaces_is_refused_without_being_shown(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="invalid characters") as err:
-        load_settings(env_for(tmp_path / "absent", AIGEN_API_KEY="abc def\n"))
+@pytest.mark.parametrize("key", ["abc def", "abc\ndef", "abcdéf"])
+def test_a_key_that_cannot_be_a_header_is_refused_without_being_shown(tmp_path: Path, key: str) -> None:
+    with pytest.raises(ConfigError, match="AIGEN_API_KEY is empty or contains invalid characters") as err:
+        load_settings(env_for(tmp_path / "absent", AIGEN_API_KEY=key))
     assert "abc" not in str(err.value)
+    with pytest.raises(ConfigError):
+        ClientSettings("https://api.aigen.online/v2", key=key)
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ class ClientSettings:
     url: str
     key: str = field(repr=False)
     #: Where the key was found, named in messages so the user knows what to fix.
-    key_source: str = KEY_VAR
+    key_source: str = f"the environment variable {KEY_VAR}"
     connect_timeout: float = 5.0
     # An OCR reply takes a few seconds; past 30 s the service is stuck, and with the retries
     # one row could otherwise hold a worker for minutes.
@@ -49,6 +49,9 @@ class ClientSettings:
     max_retry_after: float = 120.0
 
     def __post_init__(self) -> None:
+        # requests would refuse such a header with an exception quoting the key.
+        if not _PRINTABLE_ASCII.match(self.key):
+            raise ConfigError(f"The AIGEN API key in {self.key_source} is empty or contains invalid characters")
         if self.max_attempts < 1 or self.max_429_retries < 0:
             raise ConfigError("max_attempts must be at least 1 and max_429_retries at least 0")
         if min(self.connect_timeout, self.read_timeout) <= 0:
@@ -96,9 +99,6 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> ClientSettings:
             f"No AIGEN API key. Set the environment variable {KEY_VAR}, "
             f'or add the line "{KEY_VAR}","<your key>" to {path}'
         )
-    if not _PRINTABLE_ASCII.match(key):
-        raise ConfigError(f"The AIGEN API key in {key_source} contains spaces or invalid characters")
-
     url = environ.get(URL_VAR, "").strip() or from_file.get(URL_VAR, "") or DEFAULT_URL
     check_url(url, key)
     return ClientSettings(url=url, key=key, key_source=key_source)
