@@ -1,0 +1,204 @@
+"""The AIGEN Water Meter OCR client: one POST per photo, retries, and the mapping onto the errors.
+
+Every call costs the user credit, so only what may succeed on a second try is retried: 5xx,
+timeouts, dropped connections and garbled replies (with backoff), and 429 (as the service asks).
+A 400 is an answer ("no meter here"), never retried.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import json
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+import requests
+import urllib3.exceptions
+
+from . import __version__
+from .config import URL_VAR, ClientSettings, is_loopback
+from .errors import AuthError, QuotaError, RejectedError, TransientServiceError
+from .images import Photo
+from .reading import Reading, parse_response
+
+log = logging.getLogger(__name__)
+
+_SECONDS = re.compile(r"^\d+(\.\d+)?$")
+_HINTS = {
+    404: "; check the address in AIGEN_API_URL",
+    405: "; check the address in AIGEN_API_URL",
+    413: ": the photo is too large for the service",
+}
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """The one place where ``requests`` exceptions become this package's errors.
+
+    Each becomes a TransientServiceError naming what happened on that one try; messages never
+    quote the exception, whose text could hold request details.
+    """
+    try:
+        yield
+    except requests.Timeout as exc:  # ConnectTimeout and ReadTimeout
+        raise TransientServiceError("timed out") from exc
+    except requests.exceptions.SSLError as exc:
+        raise TransientServiceError("could not open a secure connection to the service") from exc
+    except requests.ConnectionError as exc:
+        reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+        if isinstance(reason, urllib3.exceptions.NewConnectionError):
+            raise TransientServiceError("could not connect to the service") from exc
+        raise TransientServiceError("the service dropped the connection") from exc
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+        raise TransientServiceError("the service's reply was cut off") from exc
+    except requests.RequestException as exc:
+        raise TransientServiceError(f"the request failed ({type(exc).__name__})") from exc
+
+
+class AigenEngine:
+    """Reads meters through the AIGEN Water Meter OCR API v2. Safe to call from many threads.
+
+    >>> engine = AigenEngine(load_settings())  # doctest: +SKIP
+    >>> engine.read(load_photo(Path("meter.jpg"))).value  # doctest: +SKIP
+    '3245.010'
+    """
+
+    name = "aigen-v2"
+
+    def __init__(self, settings: ClientSettings, sleep: Callable[[float], object] = time.sleep) -> None:
+        self.settings = settings
+        self._sleep = sleep
+        self._local = threading.local()  # requests.Session is not thread-safe: one per thread
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    def read(self, photo: Photo) -> Reading:
+        """Send ``photo.data`` and return its reading (READ or NO_READING).
+
+        Raises TransientServiceError or RejectedError (this row failed), AuthError or QuotaError
+        (stop the batch).
+        """
+        s = self.settings
+        body = json.dumps({"image": base64.b64encode(photo.data).decode("ascii")})
+        failures = throttled = 0
+        while True:
+            try:
+                with translated_errors():
+                    response = self._session().post(
+                        s.url,
+                        data=body,
+                        timeout=(s.connect_timeout, s.read_timeout),
+                        # A redirect could carry the key header to another host.
+                        allow_redirects=False,
+                    )
+                if response.status_code != 429:
+                    return self._interpret(response)
+                throttled += 1
+                delay = self._throttle_delay(response, throttled)
+                log.info("AIGEN: 429 too many requests; waiting %.1f s", delay)
+            except TransientServiceError as exc:
+                failures += 1
+                if failures >= s.max_attempts:
+                    what = str(exc)
+                    raise TransientServiceError(f"{what[:1].upper()}{what[1:]} after {failures} tries") from exc
+                delay = self._backoff(failures)
+                log.info("AIGEN: %s (try %d of %d); retrying in %.1f s", exc, failures, s.max_attempts, delay)
+            self._sleep(delay)
+
+    def close(self) -> None:
+        """Close the connections of every thread's session."""
+        with self._lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers.update(
+                {
+                    "X-AIGEN-KEY": self.settings.key,
+                    "Content-Type": "application/json",
+                    "Accept": "application/json",
+                    "User-Agent": f"xlwings-meter/{__version__}",
+                }
+            )
+            # A service on this machine is never reached through the user's proxy.
+            session.trust_env = not is_loopback(urlsplit(self.settings.url).hostname or "")
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def _interpret(self, response: requests.Response) -> Reading:
+        code = response.status_code
+        if code == 400 or 200 <= code < 300:
+            return parse_response(400 if code == 400 else 200, response.content)
+        if code == 401:
+            raise AuthError(
+                "The AIGEN service refused the API key (HTTP 401): it is wrong or no longer valid. "
+                f"Put a valid key in {self.settings.key_source}"
+            )
+        if code == 403:
+            raise AuthError(
+                f"The AIGEN service refused the request (HTTP 403): this key may not use this "
+                f"endpoint ({self.settings.url}). Check {URL_VAR} and the key's subscription"
+            )
+        if code >= 500:
+            raise TransientServiceError(f"service error {code}")
+        if 300 <= code < 400:
+            raise RejectedError(f"The AIGEN service redirected the request (HTTP {code}); check {URL_VAR}")
+        raise RejectedError(f"The AIGEN service rejected the request (HTTP {code}){_HINTS.get(code, '')}")
+
+    def _throttle_delay(self, response: requests.Response, throttled: int) -> float:
+        s = self.settings
+        advice = "top up the account's API credit, or lower the concurrency (photos read at once)"
+        if throttled > s.max_429_retries:
+            raise QuotaError(
+                f"The AIGEN service still answers 429 (credit exhausted or too many requests) "
+                f"after {throttled} tries: {advice}"
+            )
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        if wait is None:
+            return self._backoff(throttled)
+        if wait > s.max_retry_after:
+            raise QuotaError(
+                f"The AIGEN service asks to wait {wait:.0f} s (HTTP 429): credit exhausted or "
+                f"too many requests; {advice}"
+            )
+        return wait
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: spreads the retries of many threads hit by the same outage."""
+        s = self.settings
+        return random.uniform(0.0, min(s.backoff_max, s.backoff_base * 2 ** (attempt - 1)))
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait per a ``Retry-After`` header (seconds or HTTP-date); None if absent or bad.
+
+    >>> retry_after_seconds("7"), retry_after_seconds("soon")
+    (7.0, None)
+    >>> now = datetime(2015, 10, 21, 7, 28, tzinfo=timezone.utc)
+    >>> retry_after_seconds("Wed, 21 Oct 2015 07:28:30 GMT", now)
+    30.0
+    """
+    value = (value or "").strip()
+    if _SECONDS.match(value):
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
