@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 
 _SECONDS = re.compile(r"^\d+(\.\d+)?$")
 _HINTS = {
-    404: "; check the address in AIGEN_API_URL",
-    405: "; check the address in AIGEN_API_URL",
+    404: f"; check the address in {URL_VAR}",
+    405: f"; check the address in {URL_VAR}",
     413: ": the photo is too large for the service",
 }
 
@@ -87,7 +87,7 @@ class AigenEngine:
         (stop the batch).
         """
         s = self.settings
-        body = json.dumps({"image": base64.b64encode(photo.data).decode("ascii")})
+        body = json.dumps({"image": base64.b64encode(photo.data).decode("ascii")}).encode("ascii")
         failures = throttled = 0
         while True:
             try:
