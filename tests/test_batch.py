@@ -1,0 +1,93 @@
+"""The batch against the real client and the fake service: de-duplication, concurrency, stops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.fake_aigen import FakeAigen, Reply
+from tests.photos import make_photo
+from xlwings_meter.batch import read_photos
+from xlwings_meter.cache import CACHE_SHEET, ReadingCache
+from xlwings_meter.client import AigenEngine
+from xlwings_meter.config import ClientSettings
+from xlwings_meter.images import file_digest
+from xlwings_meter.reading import ReadingStatus
+from xlwings_meter.sheets.files import FileBook
+
+from .workbooks import photo_book
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> ReadingCache:
+    return ReadingCache(FileBook(photo_book(tmp_path / "book.xlsx", [])).hidden_sheet(CACHE_SHEET))
+
+
+def _photos(folder: Path, n: int) -> list[str]:
+    return [make_photo(folder / f"m{i}.jpg", seed=i).name for i in range(n)]
+
+
+def test_identical_photos_are_sent_once_and_every_row_gets_the_reading(
+    tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings, cache: ReadingCache
+) -> None:
+    original = make_photo(tmp_path / "a.jpg", seed=1)
+    (tmp_path / "copy of a.jpg").write_bytes(original.read_bytes())
+    cells = ["a.jpg", "copy of a.jpg", str(original)]
+    result = read_photos(cells, tmp_path, AigenEngine(fast_settings), cache)
+    assert len(aigen_server.calls) == 1 and result.sent == 1 and result.unique_photos == 1
+    assert [r.value for r in result.readings] == ["3245.010"] * 3
+
+
+def test_concurrency_is_bounded(tmp_path: Path, aigen_server: FakeAigen, cache: ReadingCache,
+                                fast_settings: ClientSettings) -> None:
+    aigen_server.default = Reply.success().delayed(0.15)
+    settings = ClientSettings(url=fast_settings.url, key=fast_settings.key, read_timeout=5.0)
+    result = read_photos(_photos(tmp_path, 9), tmp_path, AigenEngine(settings), cache, concurrency=3)
+    assert result.sent == 9 and all(r.status is ReadingStatus.READ for r in result.readings)
+    assert aigen_server.max_in_flight == 3
+
+
+def test_progress_is_reported_up_to_the_total(tmp_path: Path, aigen_server: FakeAigen,
+                                              fast_settings: ClientSettings, cache: ReadingCache) -> None:
+    seen: list[tuple[int, int]] = []
+    read_photos(_photos(tmp_path, 4) + ["missing.jpg"], tmp_path, AigenEngine(fast_settings), cache,
+                progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, 4) and seen[-1] == (4, 4)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_a_refused_key_stops_the_batch_and_keeps_what_was_read(
+    tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings, cache: ReadingCache
+) -> None:
+    cells = _photos(tmp_path, 6)
+    aigen_server.queue(Reply.success("1.5"), Reply.success("2.5"))
+    aigen_server.default = Reply.error(401)
+    result = read_photos(cells, tmp_path, AigenEngine(fast_settings), cache, concurrency=1)
+    assert result.stopped is not None and "key" in str(result.stopped)
+    assert [r.value for r in result.readings[:2]] == ["1.5", "2.5"]
+    assert all(r.status is ReadingStatus.REJECTED for r in result.readings[2:])
+    assert "batch stopped" in result.readings[5].message
+    assert len(aigen_server.calls) == 3  # the refusal stops it at once: nothing more is sent
+    assert len(cache) == 2
+
+
+def test_failures_are_per_row_and_the_batch_goes_on(
+    tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings, cache: ReadingCache
+) -> None:
+    cells = _photos(tmp_path, 3)
+    aigen_server.on(tmp_path / cells[0], Reply.error(503))
+    aigen_server.on(tmp_path / cells[1], Reply.no_detection())
+    result = read_photos(cells, tmp_path, AigenEngine(fast_settings), cache)
+    statuses = [r.status for r in result.readings]
+    assert statuses == [ReadingStatus.FAILED, ReadingStatus.NO_READING, ReadingStatus.READ]
+    assert "503" in result.readings[0].message
+    assert len(aigen_server.calls_for(tmp_path / cells[0])) == fast_settings.max_attempts
+    assert cache.get(file_digest(tmp_path / cells[0])) is None  # a failure is tried again
+    assert cache.get(file_digest(tmp_path / cells[1])) is not None  # "no reading" is final
+
+
+def test_cache_only_sends_nothing(tmp_path: Path, aigen_server: FakeAigen, cache: ReadingCache) -> None:
+    result = read_photos(_photos(tmp_path, 2), tmp_path, None, cache)
+    assert aigen_server.calls == []
+    assert all("cache only" in r.message for r in result.readings)

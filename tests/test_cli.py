@@ -1,0 +1,241 @@
+"""`xlwings-meter read` as a user runs it: real workbook files, real photos, the fake service."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.fake_aigen import FakeAigen, Reply
+from tests.photos import make_photo
+from xlwings_meter.cache import CACHE_SHEET
+from xlwings_meter.cli import main
+from xlwings_meter.journal import Journal
+
+from .workbooks import photo_book
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _rows(path: Path, sheet: str = "Photos") -> list[tuple[object, ...]]:
+    return list(openpyxl.load_workbook(path)[sheet].iter_rows(values_only=True))
+
+
+def _book_of_photos(tmp_path: Path, n: int) -> Path:
+    names = [make_photo(tmp_path / f"meter {i}.jpg", seed=i).name for i in range(n)]
+    return photo_book(tmp_path / "readings.xlsx", [[name] for name in names])
+
+
+def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "xlwings_meter.cli", *args], cwd="/",
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_the_documented_reading_lands_in_the_row_and_a_second_run_sends_nothing(
+    tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = photo_book(tmp_path / "bill.xlsx", [["meter.jpg"]])
+    make_photo(tmp_path / "meter.jpg")
+
+    assert main(["read", str(book)]) == 0
+    assert _rows(book)[:2] == [("Image", "Value", "Confidence", "Angle", "Status"),
+                               ("meter.jpg", 3245.01, 0.7603056856564113, 83.69637298583984, None)]
+    cell = openpyxl.load_workbook(book)["Photos"]["B2"]
+    assert cell.data_type == "n" and cell.number_format == "0000.000"  # shows 3245.010 as read
+    assert "1 read" in capsys.readouterr().out
+
+    assert main(["read", str(book)]) == 0
+    assert len(aigen_env.calls) == 1
+    assert "0 photos sent, 1 from the cache" in capsys.readouterr().out
+
+
+def test_bad_rows_say_why_and_nothing_but_images_is_uploaded(tmp_path: Path, aigen_env: FakeAigen) -> None:
+    make_photo(tmp_path / "good.jpg")
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    cut = make_photo(tmp_path / "cut.jpg", seed=2).read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(cut[: len(cut) // 2])
+    book = photo_book(tmp_path / "b.xlsx", [["good.jpg"], ["gone.jpg"], [None], ["notes.jpg"], ["cut.jpg"]])
+
+    assert main(["read", str(book)]) == 0
+    status = [row[4] for row in _rows(book)[1:]]
+    assert status[0] is None
+    assert status[1].startswith("File not found") and "gone.jpg" in status[1]
+    assert status[2] == "No photo path in this cell"
+    assert status[3] == "Not an image: notes.jpg"
+    assert status[4] == "Corrupt image: cut.jpg"
+    assert len(aigen_env.calls) == 1
+
+
+def test_sheet_column_and_output_options(tmp_path: Path, aigen_env: FakeAigen) -> None:
+    make_photo(tmp_path / "p.jpg")
+    wb = openpyxl.Workbook()
+    wb.active.title = "Summary"
+    ws = wb.create_sheet("March")
+    ws.append(["Flat", "Foto"])
+    ws.append(["1A", "p.jpg"])
+    src = tmp_path / "src.xlsx"
+    wb.save(src)
+    before = src.read_bytes()
+
+    out = tmp_path / "out.xlsx"
+    assert main(["read", str(src), "--sheet", "March", "--column", "foto", "--output", str(out)]) == 0
+    assert src.read_bytes() == before
+    assert _rows(out, "March")[1][:3] == ("1A", "p.jpg", 3245.01)
+    assert CACHE_SHEET in openpyxl.load_workbook(out).sheetnames
+    assert main(["read", str(out), "--sheet", "march", "--column", "B"]) == 0
+    assert len(aigen_env.calls) == 1  # the output carries the cache
+
+
+def test_foreign_data_is_refused_before_anything_is_sent_and_the_file_is_untouched(
+    tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_photo(tmp_path / "p.jpg")
+    book = photo_book(tmp_path / "b.xlsx", [["p.jpg", 100.0, None, None, "paid"]],
+                      header=("Image", "Amount"))
+    before = book.read_bytes()
+    assert main(["read", str(book)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "headed 'Amount'" in err and "Traceback" not in err
+    assert book.read_bytes() == before and aigen_env.calls == []
+
+
+@pytest.mark.parametrize("reply, code, words", [
+    (Reply.error(401), 3, "key"),
+    (Reply.error(403), 3, "key"),
+    (Reply.error(429), 4, "credit"),
+])
+def test_a_refusal_mid_batch_saves_what_was_read_and_exits_non_zero(
+    tmp_path: Path, aigen_env: FakeAigen, reply: Reply, code: int, words: str
+) -> None:
+    book = _book_of_photos(tmp_path, 4)
+    aigen_env.queue(Reply.success("11.5"))
+    aigen_env.default = reply
+    result = _cli("read", str(book), "--concurrency", "1")
+    assert result.returncode == code
+    assert words in result.stderr and "Traceback" not in result.stderr
+    assert aigen_env.valid_key not in result.stdout + result.stderr
+    rows = _rows(book)
+    assert rows[1][1] == 11.5 and rows[2][1] is None and "stopped" in rows[2][4]
+
+    aigen_env.default = Reply.success("22.5")
+    assert _cli("read", str(book)).returncode == 0
+    assert [r[1] for r in _rows(book)[1:]] == [11.5, 22.5, 22.5, 22.5]
+    first_photo = tmp_path / "meter 0.jpg"
+    assert len(aigen_env.calls_for(first_photo)) == 1  # paid once, never again
+
+
+def test_wrong_key_missing_key_and_missing_workbook_are_one_line_messages(
+    tmp_path: Path, aigen_env: FakeAigen, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = _book_of_photos(tmp_path, 1)
+    monkeypatch.setenv("AIGEN_API_KEY", "wrong-key-123")
+    assert main(["read", str(book)]) == 3
+    err = capsys.readouterr().err
+    assert "AIGEN_API_KEY" in err and "wrong-key-123" not in err
+
+    monkeypatch.delenv("AIGEN_API_KEY")
+    assert main(["read", str(book)]) == 1
+    assert "AIGEN_API_KEY" in capsys.readouterr().err
+
+    assert main(["read", str(tmp_path / "nope.xlsx"), "--cache-only"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == f"xlwings-meter: error: Workbook not found: {tmp_path / 'nope.xlsx'}"
+
+
+def test_the_key_is_never_written_to_the_workbook_or_the_journal(tmp_path: Path, aigen_env: FakeAigen) -> None:
+    book = _book_of_photos(tmp_path, 3)
+    aigen_env.default = Reply.error(503)
+    assert main(["read", str(book)]) == 0
+    key = aigen_env.valid_key.encode()
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert key not in path.read_bytes(), path
+    import zipfile
+    with zipfile.ZipFile(book) as z:
+        assert all(key not in z.read(name) for name in z.namelist())
+
+
+def test_ctrl_c_keeps_every_finished_reading_and_the_rerun_pays_only_for_the_rest(
+    tmp_path: Path, aigen_env: FakeAigen
+) -> None:
+    book = _book_of_photos(tmp_path, 8)
+    aigen_env.default = Reply.success("7.25").delayed(0.25)
+    proc = subprocess.Popen([sys.executable, "-m", "xlwings_meter.cli", "read", str(book), "--concurrency", "1"],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    _wait_for(lambda: len(aigen_env.calls) >= 3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "run again" in err
+    done = [r for r in _rows(book)[1:] if r[1] == 7.25]
+    assert 3 <= len(done) < 8
+
+    aigen_env.default = Reply.success("7.25")
+    assert _cli("read", str(book)).returncode == 0
+    assert all(r[1] == 7.25 for r in _rows(book)[1:])
+    assert len(aigen_env.calls) == 8  # nothing paid twice
+
+
+def test_after_a_hard_crash_the_journal_saves_what_was_paid_for(tmp_path: Path, aigen_env: FakeAigen) -> None:
+    book = _book_of_photos(tmp_path, 8)
+    before = book.read_bytes()
+    aigen_env.default = Reply.success("3.5").delayed(0.2)
+    proc = subprocess.Popen([sys.executable, "-m", "xlwings_meter.cli", "read", str(book), "--concurrency", "1"],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    journal = Journal.beside(book)
+    _wait_for(lambda: len(journal.entries()) >= 3)
+    proc.kill()  # SIGKILL: no clean-up runs
+    proc.wait()
+    assert book.read_bytes() == before  # never half-saved
+    recorded = {e.digest for e in journal.entries()}
+    calls_before = len(aigen_env.calls)
+
+    aigen_env.default = Reply.success("3.5")
+    assert _cli("read", str(book)).returncode == 0
+    assert all(r[1] == 3.5 for r in _rows(book)[1:]) and not journal.path.exists()
+    resent = [c for c in aigen_env.calls[calls_before:] if c.image_sha256 in recorded]
+    assert resent == []
+
+
+def test_the_progress_bar_shows_on_a_terminal(tmp_path: Path, aigen_env: FakeAigen) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    book = _book_of_photos(tmp_path, 3)
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a 100-column terminal
+    proc = subprocess.Popen([sys.executable, "-m", "xlwings_meter.cli", "read", str(book)],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                            stderr=follower)
+    proc.wait(timeout=60)
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the terminal is drained and closed
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(leader)
+    text = screen.decode(errors="replace")
+    assert proc.returncode == 0 and "3/3" in text and "100%" in text
+
+
+def _wait_for(condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.02)
