@@ -170,6 +170,15 @@ def test_cli_build_is_reproducible_across_processes(tmp_path: Path) -> None:
         assert list(work.iterdir()) == []
 
 
+def test_timestamps_are_fixed() -> None:
+    with zipfile.ZipFile(TEMPLATE) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    ole = olefile.OleFileIO(vba_project_bin(TEMPLATE))
+    entries = [e for e in ole.direntries if e is not None]
+    assert len(entries) == 3 + len(spec.MODULES) + 3  # root, VBA, PROJECT*, _VBA_PROJECT, dir
+    assert {(e.createTime, e.modifyTime) for e in entries} == {(0, 0)}
+
+
 # --- the VBA project --------------------------------------------------------------------------
 
 
@@ -206,6 +215,32 @@ def test_compound_file_round_trips_through_olefile() -> None:
     ole = olefile.OleFileIO(write_compound_file(streams))
     read = {"/".join(p): ole.openstream("/".join(p)).read() for p in ole.listdir()}
     assert read == streams
+
+
+def test_compound_file_directory_is_a_search_tree() -> None:
+    """Windows finds a stream by walking each storage's tree by name, not by listing it.
+
+    olefile lists entries and would not notice a misordered tree; Excel would miss streams.
+    """
+    ole = olefile.OleFileIO(vba_project_bin(TEMPLATE))
+
+    def key(name: str) -> tuple[int, str]:  # [MS-CFB] 2.6.4
+        return len(name), name.upper()
+
+    def in_order(sid: int) -> list[str]:
+        if sid == olefile.NOSTREAM:
+            return []
+        entry = ole.direntries[sid]
+        return in_order(entry.sid_left) + [entry.name] + in_order(entry.sid_right)
+
+    storages = [e for e in ole.direntries if e is not None and e.entry_type in (1, 5)]
+    reached = 1  # the root
+    for storage in storages:
+        names = in_order(storage.sid_child)
+        assert names == sorted(names, key=key), storage.name
+        assert len(set(map(key, names))) == len(names)
+        reached += len(names)
+    assert reached == len([e for e in ole.direntries if e is not None])
 
 
 def test_project_references_the_xlwings_addin_and_office() -> None:
