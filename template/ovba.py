@@ -17,7 +17,7 @@ same inputs give the same bytes.
 This module only builds the streams; ``template.cfb`` puts them into a compound file.
 
 >>> compress(b"aaaaaaaaaaaaaaaaaaaa").hex()
-'01038001006100'
+'0103b002611000'
 """
 
 from __future__ import annotations

@@ -126,11 +126,12 @@ def python_udf_parameters() -> tuple[str, list[tuple[str, bool]]]:
     """(where from, [(name, optional)]) of METERREAD: the real function when it exists."""
     try:
         module = importlib.import_module(spec.METERREAD.module)
-        function = getattr(module, spec.METERREAD.name)
-    except ImportError:
+    except ModuleNotFoundError as exc:
+        if exc.name != spec.METERREAD.module:
+            raise  # the module exists but cannot be imported: that is a failure, not a fallback
         params = [(p.name, p.default is not None) for p in spec.METERREAD.parameters]
         return "template.spec.METERREAD", params
-    sig = inspect.signature(function)
+    sig = inspect.signature(getattr(module, spec.METERREAD.name))
     params = [
         (p.name, p.default is not inspect.Parameter.empty) for p in sig.parameters.values()
     ]
