@@ -75,7 +75,9 @@ def build_workbook() -> bytes:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m template.build", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m template.build", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write")
     parser.add_argument(
         "--check",

@@ -276,7 +276,8 @@ def test_every_ribbon_action_is_a_ribbon_callback_sub() -> None:
     root = ElementTree.fromstring(part(TEMPLATE, "customUI/customUI.xml"))
     assert root.tag == f"{{{CUSTOMUI_2006_NS}}}customUI"
     buttons = root.findall(".//{*}button")
-    assert [b.get("label") for b in buttons] == ["Read meters", "Re-read selection", "Settings/Help"]
+    labels = [b.get("label") for b in buttons]
+    assert labels == ["Read meters", "Re-read selection", "Settings/Help"]
     assert root.find(".//{*}tab").get("label") == "Meter"
     modules = extracted_modules(TEMPLATE)
     actions = [el.get("onAction") for el in root.iter() if el.get("onAction")]
