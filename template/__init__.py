@@ -1,0 +1,1 @@
+"""Builds workbook_template.xlsm from readable sources; see template/build.py."""
