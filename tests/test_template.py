@@ -412,7 +412,8 @@ def test_sheets_hold_headers_example_and_instructions_but_no_key() -> None:
     assert not wb.defined_names
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
+@pytest.mark.skipif(shutil.which("soffice") is None and not os.environ.get("CI"),
+                    reason="LibreOffice (soffice) not installed; .ci/run installs it, and under CI this fails")
 def test_libreoffice_opens_the_template_and_sees_the_modules(tmp_path: Path) -> None:
     shutil.copy(TEMPLATE, tmp_path / "t.xlsm")
     profile = (tmp_path / "profile").as_uri()

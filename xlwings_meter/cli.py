@@ -76,16 +76,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _read(args: argparse.Namespace) -> int:
     output = args.output or args.workbook
-    book = FileBook(args.workbook)
     engine = None if args.cache_only else make_engine()
     journal = Journal.beside(output)
-    with _progress_bar(args.quiet) as progress:
+    with FileBook(args.workbook) as book, _progress_bar(args.quiet) as progress:
         result = read_sheet(
             book, engine, sheet_name=args.sheet, column=args.column,
             concurrency=args.concurrency, refresh=args.refresh, progress=progress,
             recovered=journal.entries(), on_record=journal.append,
         )
-    saved = book.save(output)
+        saved = book.save(output)
     journal.remove()
     print(summarize(result, saved))
     if result.stopped is not None:

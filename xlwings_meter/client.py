@@ -66,9 +66,10 @@ def translated_errors() -> Iterator[None]:
 class AigenEngine:
     """Reads meters through the AIGEN Water Meter OCR API v2. Safe to call from many threads.
 
-    >>> engine = AigenEngine(load_settings())  # doctest: +SKIP
-    >>> engine.read(load_photo(Path("meter.jpg"))).value  # doctest: +SKIP
-    '3245.010'
+    Usage (it needs the service, so it is shown, not run)::
+
+        engine = AigenEngine(load_settings())
+        engine.read(load_photo(Path("meter.jpg"))).value   # '3245.010'
     """
 
     name = "aigen-v2"

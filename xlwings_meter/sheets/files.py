@@ -103,6 +103,18 @@ class FileBook:
         ws.sheet_state = "hidden"
         return FileSheet(ws)
 
+    def close(self) -> None:
+        """Release the source file (openpyxl keeps a macro workbook's zip open for its VBA)."""
+        archive = getattr(self._wb, "vba_archive", None)
+        if archive is not None:
+            archive.close()
+
+    def __enter__(self) -> FileBook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def save(self, path: Path | None = None) -> Path:
         """Save atomically to ``path`` (default: where it was opened).
 
