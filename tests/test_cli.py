@@ -18,7 +18,7 @@ from xlwings_meter.cache import CACHE_SHEET
 from xlwings_meter.cli import main
 from xlwings_meter.journal import Journal
 
-from .workbooks import photo_book
+from .workbooks import add_text_box, photo_book
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -239,3 +239,19 @@ def _wait_for(condition, timeout: float = 20.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting")
         time.sleep(0.02)
+
+
+def test_a_workbook_with_shapes_is_not_overwritten_and_the_readings_wait_for_the_copy(
+    tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_photo(tmp_path / "p.jpg")
+    book = add_text_box(photo_book(tmp_path / "plain.xlsx", [["p.jpg"]]), tmp_path / "shapes.xlsx")
+    before = book.read_bytes()
+    assert main(["read", str(book)]) == 1
+    assert "use the Read meters button in Excel, or --output" in capsys.readouterr().err
+    assert book.read_bytes() == before and len(aigen_env.calls) == 1
+
+    copy = tmp_path / "copy.xlsx"
+    assert main(["read", str(book), "--output", str(copy)]) == 0
+    assert "warning: copy.xlsx lacks the drawings" in capsys.readouterr().err
+    assert _rows(copy)[1][1] == 3245.01 and len(aigen_env.calls) == 1  # the journal kept the paid reading

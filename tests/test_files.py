@@ -9,10 +9,10 @@ import openpyxl
 import pytest
 from openpyxl.styles import Font
 
-from xlwings_meter.errors import ColumnNotFoundError, WorkbookError
+from xlwings_meter.errors import ColumnNotFoundError, UnsupportedContentError, WorkbookError
 from xlwings_meter.sheets.files import FileBook
 
-from .workbooks import RIBBON_XML, VBA_BYTES, add_macros_and_ribbon, photo_book
+from .workbooks import RIBBON_XML, VBA_BYTES, add_macros_and_ribbon, add_text_box, photo_book
 
 
 def test_a_text_that_starts_with_equals_stays_text(tmp_path: Path) -> None:
@@ -90,3 +90,41 @@ def test_bad_workbooks_and_sheet_names_give_clear_errors(tmp_path: Path) -> None
     assert book.sheet("photos").name == "Photos"
     with pytest.raises(ColumnNotFoundError, match="No sheet named 'Readings'.*Photos"):
         book.sheet("Readings")
+
+
+def test_a_save_that_would_drop_a_text_box_is_refused_and_a_copy_says_what_it_lacks(tmp_path: Path) -> None:
+    original = add_text_box(photo_book(tmp_path / "plain.xlsx", [["m.jpg"]]), tmp_path / "shapes.xlsx")
+    before = original.read_bytes()
+    book = FileBook(original)
+    book.sheet().write_block(1, 2, [["Value"], [1.5]])
+    with pytest.raises(UnsupportedContentError, match=r"shapes.xlsx contains drawings \(shapes, text boxes\)"):
+        book.save()
+    assert original.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.xlsx", "shapes.xlsx"]
+
+    copy = book.save(tmp_path / "copy.xlsx")
+    assert book.lost == ["drawings (shapes, text boxes)"]
+    assert openpyxl.load_workbook(copy)["Photos"]["B2"].value == 1.5
+
+
+def test_charts_images_and_comments_survive_so_nothing_is_reported_lost(tmp_path: Path) -> None:
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.comments import Comment
+    from openpyxl.drawing.image import Image as SheetImage
+    from PIL import Image
+
+    path = photo_book(tmp_path / "b.xlsx", [["m.jpg"]], header=("Image",))
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Photos"]
+    chart = BarChart()
+    chart.add_data(Reference(ws, min_col=1, min_row=1, max_row=2))
+    ws.add_chart(chart, "H2")
+    Image.new("RGB", (20, 20), "red").save(tmp_path / "logo.png")
+    ws.add_image(SheetImage(str(tmp_path / "logo.png")), "H20")
+    ws["A1"].comment = Comment("photos from the March round", "Anna")
+    wb.save(path)
+
+    book = FileBook(path)
+    book.sheet().write_block(1, 2, [["Value"], [1.5]])
+    book.save()
+    assert book.lost == []

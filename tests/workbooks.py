@@ -59,3 +59,37 @@ def add_macros_and_ribbon(xlsx: Path, xlsm: Path) -> Path:
         dst.writestr("xl/vbaProject.bin", VBA_BYTES)
         dst.writestr("customUI/customUI.xml", RIBBON_XML)
     return xlsm
+
+
+SHAPE_DRAWING = (
+    '<xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" '
+    'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><xdr:twoCellAnchor>'
+    "<xdr:from><xdr:col>6</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>1</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from>"
+    "<xdr:to><xdr:col>9</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>6</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:to>"
+    '<xdr:sp><xdr:nvSpPr><xdr:cNvPr id="2" name="Note"/><xdr:cNvSpPr txBox="1"/></xdr:nvSpPr>'
+    '<xdr:spPr><a:prstGeom prst="rect"><a:avLst/></a:prstGeom></xdr:spPr>'
+    "<xdr:txBody><a:bodyPr/><a:p><a:r><a:t>Checked by Anna</a:t></a:r></a:p></xdr:txBody></xdr:sp>"
+    "<xdr:clientData/></xdr:twoCellAnchor></xdr:wsDr>"
+)
+
+
+def add_text_box(xlsx: Path, out: Path) -> Path:
+    """Copy a workbook made by photo_book, with a text box on its sheet (a shape openpyxl drops)."""
+    with zipfile.ZipFile(xlsx) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", b'<Override PartName="/xl/drawings/drawing1.xml" ContentType='
+                                    b'"application/vnd.openxmlformats-officedocument.drawing+xml"/></Types>')
+            elif item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</worksheet>", b'<drawing r:id="rIdD"/></worksheet>')
+                if b'xmlns:r="' not in data:
+                    data = data.replace(b"<worksheet ", b'<worksheet xmlns:r="http://schemas.openxmlformats.org/'
+                                        b'officeDocument/2006/relationships" ', 1)
+            dst.writestr(item, data)
+        dst.writestr("xl/worksheets/_rels/sheet1.xml.rels",
+                     '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                     '<Relationship Id="rIdD" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                     'relationships/drawing" Target="../drawings/drawing1.xml"/></Relationships>')
+        dst.writestr("xl/drawings/drawing1.xml", SHAPE_DRAWING)
+    return out

@@ -78,14 +78,20 @@ def _read(args: argparse.Namespace) -> int:
     output = args.output or args.workbook
     engine = None if args.cache_only else make_engine()
     journal = Journal.beside(output)
+    # Readings paid for by an earlier run on the source that never got saved into it (a crash,
+    # a refused save) are used too; that journal stays until they reach the source itself.
+    recovered = journal.entries() + Journal.beside(args.workbook).entries()
     with FileBook(args.workbook) as book, _progress_bar(args.quiet) as progress:
         result = read_sheet(
             book, engine, sheet_name=args.sheet, column=args.column,
             concurrency=args.concurrency, refresh=args.refresh, progress=progress,
-            recovered=journal.entries(), on_record=journal.append,
+            recovered=recovered, on_record=journal.append,
         )
         saved = book.save(output)
     journal.remove()
+    if book.lost:
+        _say(f"warning: {saved.name} lacks the {', '.join(book.lost)} of {args.workbook.name}, "
+             "which this command cannot keep; the original is unchanged")
     print(summarize(result, saved))
     if result.stopped is not None:
         _say(f"stopped: {result.stopped}")

@@ -17,7 +17,8 @@
     │       └── QuotaError            429 that persisted: credit exhausted or too many requests
     └── WorkbookError                 the workbook cannot be read or written as asked
         ├── ColumnNotFoundError (LookupError)
-        └── ForeignDataError          a target column holds data this tool did not write
+        ├── ForeignDataError          a target column holds data this tool did not write
+        └── UnsupportedContentError   saving the file would drop content openpyxl cannot keep
 
 `requests` exceptions are translated into this tree in exactly one place,
 `xlwings_meter.client`. Messages never contain the API key.
@@ -83,3 +84,7 @@ class ColumnNotFoundError(WorkbookError, LookupError):
 
 class ForeignDataError(WorkbookError):
     """A column this tool would write into holds someone else's data."""
+
+
+class UnsupportedContentError(WorkbookError):
+    """Saving a workbook file would drop content the file backend cannot keep (e.g. shapes)."""

@@ -6,7 +6,9 @@ import os
 import re
 import tempfile
 import zipfile
+from collections import Counter
 from collections.abc import Sequence
+from xml.etree import ElementTree
 from pathlib import Path
 
 import openpyxl
@@ -14,7 +16,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..errors import ColumnNotFoundError, WorkbookError
+from ..errors import ColumnNotFoundError, UnsupportedContentError, WorkbookError
 from .base import Cell
 
 _FORMULA = re.compile(r"^=")
@@ -76,6 +78,8 @@ class FileBook:
         self.path = Path(path)
         self.folder: Path | None = self.path.resolve().parent
         self._wb = _load(self.path)
+        #: Kinds of content the last save could not carry over (see save()).
+        self.lost: list[str] = []
 
     def sheet_names(self) -> list[str]:
         """Names of every sheet, in order, hidden ones included."""
@@ -119,7 +123,10 @@ class FileBook:
         """Save atomically to ``path`` (default: where it was opened).
 
         The workbook is written to a temporary file in the same folder, flushed to disk, then
-        renamed over the target: a crash or a full disk leaves the old file whole.
+        renamed over the target: a crash or a full disk leaves the old file whole. Saving over
+        the original is refused (UnsupportedContentError) when the written file would lack
+        parts the original has (shapes, form controls, slicers... which openpyxl cannot keep);
+        a copy elsewhere is written, and ``lost`` then names what it lacks.
         """
         target = Path(path or self.path)
         if target.suffix.lower() != self.path.suffix.lower():
@@ -132,6 +139,13 @@ class FileBook:
             os.close(fd)
             tmp = Path(tmp_name)
             self._wb.save(tmp)
+            self.lost = lost_parts(self.path, tmp)
+            if self.lost and target.resolve() == self.path.resolve():
+                raise UnsupportedContentError(
+                    f"{self.path.name} contains {', '.join(self.lost)} that this command cannot keep, "
+                    "so it was not changed; use the Read meters button in Excel, or --output to "
+                    "write the readings into a copy"
+                )
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             if target.exists():
@@ -165,3 +179,36 @@ def _plain(value: object) -> Cell:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
+
+
+#: Parts a workbook may lose through openpyxl without losing anything a person made:
+#: Excel rebuilds them (calculation chain, shared strings) or they are not content.
+_REBUILT = ("calcChain", "sharedStrings", "printerSettings", "core-properties", "extended-properties",
+            "custom-properties", "thumbnail", "jpeg", "styles", "theme")
+_CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+
+
+def lost_parts(original: Path, written: Path) -> list[str]:
+    """Kinds of part (by content type) of which ``written`` has fewer than ``original``."""
+    before, after = _part_types(original), _part_types(written)
+    lost = [t for t, n in before.items() if after[t] < n and not any(r in t for r in _REBUILT)]
+    return sorted(_describe(t) for t in lost)
+
+
+def _part_types(path: Path) -> Counter[str]:
+    with zipfile.ZipFile(path) as z:
+        root = ElementTree.fromstring(z.read("[Content_Types].xml"))
+        defaults = {e.get("Extension", "").lower(): e.get("ContentType", "")
+                    for e in root.iter(f"{_CT_NS}Default")}
+        overrides = {e.get("PartName", "").lstrip("/"): e.get("ContentType", "")
+                     for e in root.iter(f"{_CT_NS}Override")}
+        names = [n for n in z.namelist() if not n.endswith("/") and n != "[Content_Types].xml"
+                 and "_rels/" not in n]
+    return Counter(overrides.get(n) or defaults.get(n.rsplit(".", 1)[-1].lower(), "unknown") for n in names)
+
+
+def _describe(content_type: str) -> str:
+    kind = content_type.rsplit("/", 1)[-1].split("+")[0].removeprefix("vnd.").split(".")[-1]
+    return {"drawing": "drawings (shapes, text boxes)", "vmlDrawing": "legacy drawings (form controls)",
+            "ctrlProp": "form controls", "slicer": "slicers", "slicerCache": "slicers",
+            "timeline": "timelines", "oleObject": "embedded objects"}.get(kind, f"{kind} parts")
