@@ -96,10 +96,9 @@ class ReadingCache:
         self._sheet = sheet
         self._on_record = on_record
         self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()  # Excel flushes from two threads: never interleave
         self._entries: dict[str, CacheEntry] = {}
-        self._rows: dict[str, int] = {}
         self._dirty: dict[str, CacheEntry] = {}
-        self._next_row = 2
         self._load()
 
     def _load(self) -> None:
@@ -107,12 +106,10 @@ class ReadingCache:
         if last_row == 0:
             return
         block = self._sheet.read_block(1, 1, last_row, len(HEADERS))
-        for i, row in enumerate(block[1:], start=2):
+        for row in block[1:]:
             entry = CacheEntry.from_row(row)
             if entry is not None:
                 self._entries[entry.digest] = entry
-                self._rows[entry.digest] = i
-        self._next_row = last_row + 1
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -152,29 +149,49 @@ class ReadingCache:
         return added
 
     def flush(self) -> None:
-        """Write every new or changed entry to the cache sheet.
+        """Write every new or changed entry to the cache sheet, in at most two block writes.
 
-        Changed rows are rewritten in place; new rows are appended below in one block.
+        Rows are located afresh, so rows someone else appended, moved or deleted since the load
+        are respected: changed entries are rewritten where their row is now, new ones appended
+        below the last used row. If the write fails, the entries stay pending for the next flush.
         """
+        with self._flush_lock:
+            with self._lock:
+                dirty, self._dirty = self._dirty, {}
+            if not dirty:
+                return
+            try:
+                self._write(dirty)
+            except BaseException:
+                with self._lock:
+                    for digest, entry in dirty.items():
+                        self._dirty.setdefault(digest, entry)
+                raise
+
+    @property
+    def pending(self) -> int:
+        """How many entries wait for the next flush."""
         with self._lock:
-            dirty, self._dirty = self._dirty, {}
-        if not dirty:
-            return
-        if self._next_row == 2 or self._sheet.extent()[0] == 0:
+            return len(self._dirty)
+
+    def _write(self, dirty: dict[str, CacheEntry]) -> None:
+        last_row, _ = self._sheet.extent()
+        block = self._sheet.read_block(1, 1, last_row, len(HEADERS)) if last_row else []
+        where = {row[0].lower(): i for i, row in enumerate(block[1:], start=2)
+                 if row and isinstance(row[0], str)}
+        if last_row == 0:
             self._sheet.write_block(1, 1, [list(HEADERS)])
-        appended: list[CacheEntry] = []
-        for digest, entry in dirty.items():
-            row = self._rows.get(digest)
-            if row is None:
-                appended.append(entry)
-            else:
-                self._sheet.write_block(row, 1, [entry.to_row()], [_formats()])
+            last_row = 1
+        changed = {where[d]: e for d, e in dirty.items() if d in where}
+        if changed:
+            top, bottom = min(changed), max(changed)
+            rows = [changed[r].to_row() if r in changed else _padded(block[r - 1])
+                    for r in range(top, bottom + 1)]
+            self._sheet.write_block(top, 1, rows, [_formats()] * len(rows))
+        appended = [e for d, e in dirty.items() if d not in where]
         if appended:
-            top = self._next_row
+            top = last_row + 1
             self._sheet.write_block(top, 1, [e.to_row() for e in appended], [_formats()] * len(appended))
-            for i, entry in enumerate(appended):
-                self._rows[entry.digest] = top + i
-            self._next_row = top + len(appended)
 
 
 def entry_to_json(entry: CacheEntry) -> str:
@@ -196,6 +213,10 @@ def entry_from_json(line: str) -> CacheEntry | None:
 def _formats() -> list[str | None]:
     # The hash, path, value and boxes must stay text: "00935.781" would otherwise become a number.
     return [_TEXT, _TEXT, _TEXT, None, None, None, _TEXT, _TEXT, _TEXT, _TEXT]
+
+
+def _padded(row: list[Cell]) -> list[Cell]:
+    return (list(row) + [None] * len(HEADERS))[: len(HEADERS)]
 
 
 def _as_text(value: Cell) -> str:

@@ -2,7 +2,7 @@
 
 Exit codes: 0 the batch ran (rows that could not be read say why in Status); 1 it could not
 run (a message says why); 2 bad usage; 70 an internal error; 3 the key was refused; 4 the credit ran out or the
-service kept saying "too many requests"; 130 stopped with Ctrl+C. In every case but 1 and 2
+service kept saying "too many requests"; 5 the service could not be reached; 130 stopped with Ctrl+C. In every case but 1 and 2
 what was read is saved.
 """
 
@@ -17,14 +17,15 @@ from pathlib import Path
 
 from . import __version__
 from .batch import DEFAULT_CONCURRENCY, BatchResult
-from .engine import Engine
-from .errors import AuthError, MeterError, QuotaError
+from .errors import AuthError, MeterError, OfflineError
 from .journal import Journal
 from .job import read_sheet
 from .reading import ReadingStatus
+from .settings import make_engine, read_workbook_settings
 from .sheets.files import FileBook
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_AUTH, EXIT_QUOTA, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 70, 130
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_AUTH, EXIT_QUOTA, EXIT_OFFLINE = 0, 1, 2, 3, 4, 5
+EXIT_INTERNAL, EXIT_INTERRUPTED = 70, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,12 +77,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _read(args: argparse.Namespace) -> int:
     output = args.output or args.workbook
-    engine = None if args.cache_only else make_engine()
     journal = Journal.beside(output)
     # Readings paid for by an earlier run on the source that never got saved into it (a crash,
     # a refused save) are used too; that journal stays until they reach the source itself.
     recovered = journal.entries() + Journal.beside(args.workbook).entries()
     with FileBook(args.workbook) as book, _progress_bar(args.quiet) as progress:
+        workbook = read_workbook_settings(book)
+        for warning in workbook.warnings:
+            _say(f"warning: {warning}")
+        engine = None if args.cache_only or workbook.cache_only else make_engine(workbook.engine)
         result = read_sheet(
             book, engine, sheet_name=args.sheet, column=args.column,
             concurrency=args.concurrency, refresh=args.refresh, progress=progress,
@@ -95,19 +99,13 @@ def _read(args: argparse.Namespace) -> int:
     print(summarize(result, saved))
     if result.stopped is not None:
         _say(f"stopped: {result.stopped}")
-        return EXIT_AUTH if isinstance(result.stopped, AuthError) else EXIT_QUOTA
+        if isinstance(result.stopped, AuthError):
+            return EXIT_AUTH
+        return EXIT_OFFLINE if isinstance(result.stopped, OfflineError) else EXIT_QUOTA
     if result.interrupted:
         _say("stopped by the user: what was read is saved; run again to read the rest")
         return EXIT_INTERRUPTED
     return EXIT_OK
-
-
-def make_engine() -> Engine:
-    """The AIGEN engine, configured from the environment or the user's config file."""
-    from .client import AigenEngine
-    from .config import load_settings
-
-    return AigenEngine(load_settings())
 
 
 def summarize(result: BatchResult, saved: Path) -> str:

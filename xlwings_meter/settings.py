@@ -1,0 +1,155 @@
+"""Settings a workbook may carry, the choice of engine, and what the Settings button shows.
+
+A workbook's own settings live on its ``xlwings.conf`` sheet (xlwings' convention: column A the
+name, column B the value). Only harmless ones are honoured there. The API key and the endpoint
+are the user's (environment variables or the user's xlwings.conf file, see ``config``): a
+workbook travels by e-mail, so a key in it would travel too, and an endpoint in it could send
+every photo, with the user's key, to someone else's server. Those are refused and reported.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import CONFIG_FILE_VAR, DEFAULT_URL, KEY_VAR, URL_VAR, config_file, load_settings, read_config_file
+from .engine import Engine
+from .errors import ConfigError
+from .sheets.base import BookIO, Cell
+
+CONF_SHEET = "xlwings.conf"
+CACHE_ONLY = "METER_CACHE_ONLY"
+ENGINE = "METER_ENGINE"
+ENGINES = ("aigen", "local")
+#: Never taken from a workbook: each would let the workbook decide where the key goes.
+REFUSED = (KEY_VAR, URL_VAR, CONFIG_FILE_VAR)
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off", ""}
+
+
+@dataclass(frozen=True)
+class WorkbookSettings:
+    """What a workbook's xlwings.conf sheet asks for, and the warnings to show its user."""
+
+    cache_only: bool = False
+    engine: str = "aigen"
+    warnings: tuple[str, ...] = ()
+
+
+def parse_workbook_settings(rows: Sequence[Sequence[Cell]]) -> WorkbookSettings:
+    """Read the A/B rows of an xlwings.conf sheet (pure; values are never echoed for refused names).
+
+    >>> parse_workbook_settings([["METER_CACHE_ONLY", True], ["METER_ENGINE", "Local"]])
+    WorkbookSettings(cache_only=True, engine='local', warnings=())
+    >>> warning, = parse_workbook_settings([["AIGEN_API_KEY", "s3cret"]]).warnings
+    >>> "AIGEN_API_KEY (row 1)" in warning, "s3cret" in warning
+    (True, False)
+    """
+    cache_only, engine, warnings = False, "aigen", []
+    for i, row in enumerate(rows, start=1):
+        name = str(row[0]).strip().upper() if row and row[0] is not None else ""
+        value = row[1] if len(row) > 1 else None
+        if name in REFUSED:
+            warnings.append(
+                f"This workbook's xlwings.conf sheet sets {name} (row {i}). It was ignored: "
+                f"the key and the address of the service come only from your own settings "
+                f"(environment variables or your xlwings.conf file), never from a workbook that "
+                f"others may send you. Delete row {i} of that sheet."
+            )
+        elif name == CACHE_ONLY:
+            text = str(value).strip().lower() if value is not None else ""
+            if text in _TRUE or text not in _FALSE:
+                cache_only = True
+            if text not in _TRUE | _FALSE:
+                warnings.append(f"{CACHE_ONLY} is {value!r} on the xlwings.conf sheet; use TRUE or "
+                                f"FALSE. Until then nothing is sent (cache only)")
+        elif name == ENGINE:
+            engine = str(value or "aigen").strip().lower()
+    return WorkbookSettings(cache_only, engine, tuple(warnings))
+
+
+def read_workbook_settings(book: BookIO) -> WorkbookSettings:
+    """The settings on the workbook's xlwings.conf sheet; defaults when it has none."""
+    name = next((n for n in book.sheet_names() if n.casefold() == CONF_SHEET), None)
+    if name is None:
+        return WorkbookSettings()
+    sheet = book.sheet(name)
+    last_row, _ = sheet.extent()
+    return parse_workbook_settings(sheet.read_block(1, 1, last_row, 2) if last_row else [])
+
+
+def make_engine(name: str = "aigen") -> Engine:
+    """The engine called ``name``; the AIGEN one reads the user's key and endpoint.
+
+    Raises ConfigError for an unknown name, a missing key or an unsafe endpoint.
+    """
+    name = name.strip().lower()
+    if name == "aigen":
+        from .client import AigenEngine
+
+        return AigenEngine(load_settings(user_environ()))
+    if name == "local":
+        try:
+            from .local_engine import LocalEngine  # type: ignore[import-not-found]
+        except ImportError as exc:
+            raise ConfigError("The local engine is not installed in this version of xlwings-meter") from exc
+        return LocalEngine()
+    raise ConfigError(f"Unknown engine {name!r} in {ENGINE}: use one of {', '.join(ENGINES)}")
+
+
+def user_config_path(platform: str = sys.platform, home: Path | None = None) -> Path:
+    """The user's xlwings config file, where xlwings itself looks for it on this system.
+
+    On macOS, Excel is sandboxed and xlwings keeps its config inside Excel's container.
+
+    >>> str(user_config_path("darwin", Path("/Users/ann")))
+    '/Users/ann/Library/Containers/com.microsoft.Excel/Data/xlwings.conf'
+    >>> str(user_config_path("win32", Path("/home/ann")))
+    '/home/ann/.xlwings/xlwings.conf'
+    """
+    home = home or Path.home()
+    if platform.startswith("darwin"):
+        return home / "Library" / "Containers" / "com.microsoft.Excel" / "Data" / "xlwings.conf"
+    return home / ".xlwings" / "xlwings.conf"
+
+
+def user_environ(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The environment for ``config.load_settings``, pointing it at xlwings' own user config file."""
+    env = dict(environ)
+    if not env.get(CONFIG_FILE_VAR, "").strip():
+        env[CONFIG_FILE_VAR] = str(user_config_path())
+    return env
+
+
+def describe(workbook: WorkbookSettings, cache_size: int, environ: Mapping[str, str] = os.environ) -> str:
+    """The text of the Settings/Help box: where the key comes from (never the key), and the rest."""
+    env = user_environ(environ)
+    path = config_file(env)
+    try:
+        key_line = f"API key: found in {load_settings(env).key_source}"
+    except ConfigError as exc:
+        key_line = f"API key: not usable. {exc}"
+    try:
+        url = env.get(URL_VAR, "").strip() or read_config_file(path).get(URL_VAR, "") or DEFAULT_URL
+    except ConfigError as exc:
+        url = f"unknown ({exc})"
+    lines = [
+        key_line,
+        f"Service address: {url}",
+        f"Your settings file: {path}" + ("" if path.exists() else " (does not exist yet)"),
+        f"Engine: {workbook.engine}",
+        "Cache only: " + ("YES: nothing is sent, readings come from the cache alone"
+                          if workbook.cache_only else f"no (set {CACHE_ONLY} to TRUE on the "
+                          f"xlwings.conf sheet to send nothing)"),
+        f"Cache: {cache_size} photo{'s' if cache_size != 1 else ''} already read, kept in this "
+        f"workbook (hidden sheet); they are never paid for again",
+        "",
+        f"To set the key, add the line \"{KEY_VAR}\",\"<your key>\" to your settings file, or set "
+        f"the environment variable {KEY_VAR}, then restart Excel.",
+        "In a cell: =METERREAD(A2) gives the reading; =METERREAD(A2, \"all\") gives value, "
+        "confidence and angle.",
+    ]
+    return "\n".join(lines + [f"Warning: {w}" for w in workbook.warnings])

@@ -1,0 +1,255 @@
+"""The sheet interface over a workbook open in Excel, through xlwings.
+
+Every call here crosses into Excel (COM on Windows, AppleScript on macOS) and costs about a
+millisecond to tens of milliseconds, so blocks are read and written as whole ranges and number
+formats are set once per distinct format, never once per cell.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ColumnNotFoundError, WorkbookError
+from .base import Cell
+
+TEXT_FORMAT = "@"
+#: Excel refuses an address longer than this in one Range("...") call.
+MAX_ADDRESS = 255
+# COM: "call rejected by callee" (Excel is calculating, or a cell is being edited) and the
+# same refusal wrapped by VBA; xlwings' own UDF code retries on exactly these.
+_BUSY_HRESULTS = {-2147418111, -2146777998}
+_DISP_E_EXCEPTION = -2147352567
+_BUSY_SCODES = {None, -2146827284}
+_XL_CALCULATION_DONE = 0
+
+
+class ExcelBusyError(WorkbookError):
+    """Excel refused a call because it is calculating or a cell is being edited; try later."""
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True when a COM error means "Excel is busy, ask again later"."""
+    hresult = getattr(exc, "hresult", None)
+    if hresult in _BUSY_HRESULTS:
+        return True
+    if hresult == _DISP_E_EXCEPTION:
+        info = exc.args[2] if len(getattr(exc, "args", ())) > 2 else None
+        return bool(info) and info[5] in _BUSY_SCODES
+    return False
+
+
+class ExcelSheet:
+    """One worksheet of a live workbook."""
+
+    def __init__(self, sheet: Any) -> None:
+        self._sheet = sheet
+        self.name: str = sheet.name
+
+    def extent(self) -> tuple[int, int]:
+        """(last used row, last used column); (0, 0) for an empty sheet."""
+        used = self._sheet.used_range
+        last = used.last_cell
+        row, column = last.row, last.column
+        if row == 1 and column == 1 and used.value is None:
+            return (0, 0)
+        return (row, column)
+
+    def read_block(self, top: int, left: int, bottom: int, right: int) -> list[list[Cell]]:
+        """Values of the rectangle, row by row; a formula gives its text, like a file would."""
+        if bottom < top or right < left:
+            return []
+        rng = self._sheet.range((top, left), (bottom, right))
+        values = rng.options(ndim=2).value
+        formulas = _grid(rng.formula, bottom - top + 1, right - left + 1)
+        return [
+            [f if isinstance(f, str) and f.startswith("=") else _plain(v) for v, f in zip(vrow, frow)]
+            for vrow, frow in zip(values, formulas)
+        ]
+
+    def write_block(
+        self,
+        top: int,
+        left: int,
+        values: Sequence[Sequence[Cell]],
+        number_formats: Sequence[Sequence[str | None]] | None = None,
+    ) -> None:
+        """Write a rectangle of values; formats first, and every text cell as text ("@").
+
+        Excel parses what is written into a General cell: "00935.781" would become 935.781 and
+        "=..." a formula, so text cells get the "@" format before their values arrive.
+        """
+        if not values:
+            return
+        width = max(len(row) for row in values)
+        grid = [list(row) + [None] * (width - len(row)) for row in values]
+        formats = [
+            [TEXT_FORMAT if isinstance(v, str) else (number_formats[i][j] if number_formats else None)
+             for j, v in enumerate(row)]
+            for i, row in enumerate(grid)
+        ]
+        with excel_calls():
+            for fmt, addresses in format_areas(top, left, formats).items():
+                for address in addresses:
+                    self._sheet.range(address).number_format = fmt
+            self._sheet.range((top, left), (top + len(grid) - 1, left + width - 1)).value = grid
+
+
+class ExcelBook:
+    """A workbook open in Excel, as an xlwings ``Book``.
+
+    COM objects belong to the thread that obtained them: ``in_this_thread`` gives the same
+    workbook as seen from another thread (the deferred cache write runs in one).
+    """
+
+    def __init__(self, book: Any) -> None:
+        self._book = book
+        self.fullname: str = book.fullname
+        self.path: Path | None = local_path(self.fullname)
+        self.folder: Path | None = self.path.parent if self.path else None
+        self._thread = threading.get_ident()
+        self._elsewhere = threading.local()
+
+    @property
+    def xl(self) -> Any:
+        """The xlwings Book, for what only Excel has (status bar, selection, alerts)."""
+        return self._book
+
+    def sheet_names(self) -> list[str]:
+        """Names of every sheet, in order, hidden ones included."""
+        return [s.name for s in self._book.sheets]
+
+    def sheet(self, name: str | None = None) -> ExcelSheet:
+        """The named sheet (any case), or the first visible one."""
+        for sheet in self._book.sheets:
+            if (sheet.visible if name is None else sheet.name.casefold() == name.casefold()):
+                return ExcelSheet(sheet)
+        if name is None:
+            raise ColumnNotFoundError(f"{self._book.name} has no visible worksheet")
+        raise ColumnNotFoundError(f"No sheet named {name!r} in {self._book.name}")
+
+    def hidden_sheet(self, name: str) -> ExcelSheet:
+        """The named sheet, created hidden after the last sheet if it does not exist."""
+        sheets = self._book.sheets
+        for sheet in sheets:
+            if sheet.name == name:
+                return ExcelSheet(sheet)
+        with excel_calls():
+            active = sheets.active
+            sheet = sheets.add(name, after=sheets[len(sheets) - 1])
+            sheet.visible = False
+            active.activate()  # adding a sheet shows it; give the user back their sheet
+        return ExcelSheet(sheet)
+
+    def excel_is_idle(self) -> bool:
+        """True when Excel has finished calculating and no cell is being edited."""
+        try:
+            api = self._book.app.api
+            return api.CalculationState == _XL_CALCULATION_DONE and bool(api.Ready)
+        except Exception as exc:
+            if is_busy(exc):
+                return False
+            raise
+
+    def in_this_thread(self) -> ExcelBook:
+        """This workbook through COM objects that belong to the calling thread."""
+        if threading.get_ident() == self._thread:
+            return self
+        here: ExcelBook | None = getattr(self._elsewhere, "book", None)
+        if here is None:
+            found = next((b for b in open_books() if b.fullname == self.fullname), None)
+            if found is None:
+                raise WorkbookError(f"{self.fullname} is no longer open in Excel")
+            here = self._elsewhere.book = ExcelBook(found)
+        return here
+
+
+def open_books() -> Iterable[Any]:
+    """Every workbook open in every Excel instance, as seen from the calling thread."""
+    import xlwings as xw
+
+    try:  # pywin32: a thread must join COM before it talks to Excel
+        import pythoncom
+
+        pythoncom.CoInitialize()
+    except ImportError:
+        pass
+    for app in xw.apps:
+        yield from app.books
+
+
+class excel_calls:
+    """Turns Excel's "busy, call later" refusals into ExcelBusyError."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if exc is not None and not isinstance(exc, ExcelBusyError) and is_busy(exc):
+            raise ExcelBusyError("Excel is busy (calculating, or a cell is being edited)") from exc
+
+
+def local_path(fullname: str) -> Path | None:
+    """The file behind a workbook's FullName; None when unsaved ("Book1") or online (https://)."""
+    if "://" in fullname or not (os.sep in fullname or "/" in fullname):
+        return None
+    return Path(fullname)
+
+
+def format_areas(top: int, left: int, formats: Sequence[Sequence[str | None]]) -> dict[str, list[str]]:
+    """Group cells by number format into as few multi-area addresses as fit Excel's limit.
+
+    Within each column, consecutive cells with the same format become one area ("B2:B201"),
+    so a batch whose readings share a format costs one call per format, whatever its length.
+
+    >>> format_areas(2, 2, [["0.0", "@"], ["0.0", "@"], ["0.00", None]])
+    {'0.0': ['B2:B3'], '0.00': ['B4'], '@': ['C2:C3']}
+    """
+    from ..columns import column_letter
+
+    runs: dict[str, list[str]] = {}
+    width = max((len(row) for row in formats), default=0)
+    for j in range(width):
+        letter = column_letter(left + j)
+        start = 0
+        column = [row[j] if j < len(row) else None for row in formats] + [None]
+        for i in range(1, len(column) + 1):
+            if i == len(column) or column[i] != column[start]:
+                fmt = column[start]
+                if fmt is not None:
+                    first, last = top + start, top + i - 1
+                    area = f"{letter}{first}" if first == last else f"{letter}{first}:{letter}{last}"
+                    runs.setdefault(fmt, []).append(area)
+                start = i
+    return {fmt: _chunks(areas) for fmt, areas in runs.items()}
+
+
+def _chunks(areas: list[str]) -> list[str]:
+    chunks: list[str] = []
+    for area in areas:
+        if chunks and len(chunks[-1]) + 1 + len(area) <= MAX_ADDRESS:
+            chunks[-1] += "," + area
+        else:
+            chunks.append(area)
+    return chunks
+
+
+def _grid(value: Any, rows: int, columns: int) -> list[list[Any]]:
+    """xlwings gives a lone cell's formula as a string and a block's as nested tuples."""
+    if rows == 1 and columns == 1 and not isinstance(value, (list, tuple)):
+        return [[value]]
+    if rows == 1 and value and not isinstance(value[0], (list, tuple)):
+        return [list(value)]
+    if columns == 1 and value and not isinstance(value[0], (list, tuple)):
+        return [[v] for v in value]
+    return [list(row) for row in value]
+
+
+def _plain(value: object) -> Cell:
+    """Dates and other cell types reach the core as text, as they do from a file."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
