@@ -255,3 +255,24 @@ def test_a_workbook_with_shapes_is_not_overwritten_and_the_readings_wait_for_the
     assert main(["read", str(book), "--output", str(copy)]) == 0
     assert "warning: copy.xlsx lacks the drawings" in capsys.readouterr().err
     assert _rows(copy)[1][1] == 3245.01 and len(aigen_env.calls) == 1  # the journal kept the paid reading
+
+
+def test_a_dead_network_stops_the_batch_quickly_with_one_clear_line(
+    tmp_path: Path, aigen_env: FakeAigen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port on this machine where nothing listens
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/aiscript/water-meter/v2"
+    monkeypatch.setenv("AIGEN_API_URL", dead)
+    book = _book_of_photos(tmp_path, 12)
+    started = time.monotonic()
+    result = _cli("read", str(book), "--concurrency", "1")
+    assert result.returncode == 5
+    assert "cannot reach the OCR service" in result.stderr and "check the network" in result.stderr
+    assert "Traceback" not in result.stderr
+    statuses = [r[4] for r in _rows(book)[1:]]
+    assert statuses[0].startswith("Failed: Could not connect")
+    assert all("batch stopped" in s for s in statuses[3:])
+    assert time.monotonic() - started < 30  # three photos' retries, not twelve

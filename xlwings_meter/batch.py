@@ -15,12 +15,23 @@ from pathlib import Path
 
 from .cache import CacheEntry, ReadingCache, now_utc
 from .engine import Engine
-from .errors import BatchStopError, NotAnImageError, PhotoMissingError, ServiceError, TransientServiceError
+from .errors import (
+    BatchStopError,
+    NotAnImageError,
+    OfflineError,
+    PhotoMissingError,
+    ServiceError,
+    TransientServiceError,
+    UnreachableError,
+)
 from .images import DEFAULT_MAX_SIDE, file_digest, load_photo, resolve_path
 from .reading import Reading, ReadingStatus
 from .sheets.base import Cell
 
 DEFAULT_CONCURRENCY = 4
+#: Photos in a row that could not reach the service, with none reached yet, before the batch
+#: stops as offline instead of failing every remaining row one slow retry cycle at a time.
+OFFLINE_AFTER = 3
 
 #: Called as progress(done, total) each time a photo is settled.
 Progress = Callable[[int, int], None]
@@ -122,8 +133,11 @@ def _read_uncached(
 ) -> int:
     stop = threading.Event()
     lock = threading.Lock()
+    reached = threading.Event()  # some photo got an answer: connection failures are per row
+    unreachable = 0
 
     def read_one(digest: str) -> Reading:
+        nonlocal unreachable
         if stop.is_set():
             raise _Skipped()
         path = paths[digest]
@@ -141,6 +155,17 @@ def _read_uncached(
             result.bytes_on_disk += photo.file_size
         try:
             reading = engine.read(photo)
+        except UnreachableError as exc:
+            with lock:
+                unreachable += 1
+                offline = unreachable >= OFFLINE_AFTER and not reached.is_set()
+            if offline:
+                stop.set()
+                raise OfflineError(
+                    f"cannot reach the OCR service ({str(exc)[:1].lower()}{str(exc)[1:]}, "
+                    f"{OFFLINE_AFTER} photos in a row); check the network connection"
+                ) from exc
+            return Reading.failure(ReadingStatus.FAILED, f"Failed: {exc}")
         except TransientServiceError as exc:
             return Reading.failure(ReadingStatus.FAILED, f"Failed: {exc}")
         except BatchStopError:
@@ -148,6 +173,7 @@ def _read_uncached(
             raise
         except ServiceError as exc:
             return Reading.failure(ReadingStatus.REJECTED, f"Rejected: {exc}")
+        reached.set()
         cache.record(CacheEntry(digest, str(path), reading, now_utc(), engine.name))
         return reading
 

@@ -25,7 +25,7 @@ import urllib3.exceptions
 
 from . import __version__
 from .config import URL_VAR, ClientSettings, is_loopback
-from .errors import AuthError, QuotaError, RejectedError, TransientServiceError
+from .errors import AuthError, QuotaError, RejectedError, TransientServiceError, UnreachableError
 from .images import Photo
 from .reading import Reading, parse_response
 
@@ -48,14 +48,16 @@ def translated_errors() -> Iterator[None]:
     """
     try:
         yield
-    except requests.Timeout as exc:  # ConnectTimeout and ReadTimeout
+    except requests.ConnectTimeout as exc:
+        raise UnreachableError("could not connect to the service (timed out)") from exc
+    except requests.Timeout as exc:
         raise TransientServiceError("timed out") from exc
     except requests.exceptions.SSLError as exc:
         raise TransientServiceError("could not open a secure connection to the service") from exc
     except requests.ConnectionError as exc:
         reason = getattr(exc.args[0] if exc.args else None, "reason", None)
         if isinstance(reason, urllib3.exceptions.NewConnectionError):
-            raise TransientServiceError("could not connect to the service") from exc
+            raise UnreachableError("could not connect to the service") from exc
         raise TransientServiceError("the service dropped the connection") from exc
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
         raise TransientServiceError("the service's reply was cut off") from exc
@@ -109,7 +111,7 @@ class AigenEngine:
                 failures += 1
                 if failures >= s.max_attempts:
                     what = str(exc)
-                    raise TransientServiceError(f"{what[:1].upper()}{what[1:]} after {failures} tries") from exc
+                    raise type(exc)(f"{what[:1].upper()}{what[1:]} after {failures} tries") from exc
                 delay = self._backoff(failures)
                 log.info("AIGEN: %s (try %d of %d); retrying in %.1f s", exc, failures, s.max_attempts, delay)
             self._sleep(delay)

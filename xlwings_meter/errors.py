@@ -10,11 +10,13 @@
     ├── ServiceError                  the OCR service did not give a reading
     │   ├── TransientServiceError     5xx, timeout, dropped connection, garbage body: after retries,
     │   │                             that row failed; the batch goes on
+    │   │   └── UnreachableError      the service could not be reached at all (network, DNS, refused)
     │   ├── RejectedError             another 4xx (or a redirect): the service refused this
     │   │                             request; not retried, that row failed, the batch goes on
     │   └── BatchStopError            nothing more can be read in this batch
     │       ├── AuthError             401/403: the key is missing, wrong or not allowed here
-    │       └── QuotaError            429 that persisted: credit exhausted or too many requests
+    │       ├── QuotaError            429 that persisted: credit exhausted or too many requests
+    │       └── OfflineError          photo after photo could not reach the service: the network is down
     └── WorkbookError                 the workbook cannot be read or written as asked
         ├── ColumnNotFoundError (LookupError)
         ├── ForeignDataError          a target column holds data this tool did not write
@@ -62,6 +64,10 @@ class RejectedError(ServiceError):
     """
 
 
+class UnreachableError(TransientServiceError):
+    """The service could not be reached at all: no network, a wrong host name, a refused port."""
+
+
 class BatchStopError(ServiceError):
     """Nothing more can be read in this batch; what was read so far is kept."""
 
@@ -72,6 +78,10 @@ class AuthError(BatchStopError):
 
 class QuotaError(BatchStopError):
     """The service kept answering 429: credit exhausted or requests too fast."""
+
+
+class OfflineError(BatchStopError):
+    """Several photos in a row could not reach the service and none could: the network is down."""
 
 
 class WorkbookError(MeterError):
