@@ -26,6 +26,9 @@ from .settings import WorkbookSettings, make_engine, read_workbook_settings
 from .sheets.base import BookIO, Cell, SheetIO
 from .sheets.excel import ExcelBook
 
+#: Seconds between two looks at whether Excel has finished calculating.
+AFTER_CALCULATION_POLL = 0.2
+
 
 class BookSession:
     """The cache, engine and pending writes of one workbook.
@@ -42,7 +45,6 @@ class BookSession:
         book_here: Callable[[], BookIO] | None = None,
         idle: Callable[[], bool] = lambda: True,
         engine_factory: Callable[[str], Engine] = make_engine,
-        poll: float = 0.2,
     ) -> None:
         self.book = book
         self.settings: WorkbookSettings = read_workbook_settings(book)
@@ -57,7 +59,7 @@ class BookSession:
         self.stopped: BatchStopError | None = None
         self.cache = ReadingCache(_CacheSheet(self._book_here),
                                   on_record=journal.append if journal else None)
-        self.later = AfterCalculation(self.cache.flush, idle, poll=poll)
+        self.later = AfterCalculation(self.cache.flush, idle, poll=AFTER_CALCULATION_POLL)
         if journal is not None:
             if self.cache.merge(journal.entries()):
                 self.later.request()

@@ -1,0 +1,147 @@
+"""One behavioural suite, two workbook backends: a real file (openpyxl) and Excel (the fake).
+
+As xlwings runs one test suite against every engine, tests that take the ``backend`` fixture run
+once per backend. Each backend gives a BookIO, a METERREAD to call as Excel would, a way to let
+Excel finish calculating, and a save-close-reopen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+import xlwings as xw
+
+from xlwings_meter import session as session_module
+from xlwings_meter import udfs
+from xlwings_meter.journal import Journal
+from xlwings_meter.session import BookSession, Sessions
+from xlwings_meter.sheets import excel as excel_module
+from xlwings_meter.sheets.base import BookIO
+from xlwings_meter.sheets.excel import ExcelBook
+from xlwings_meter.sheets.files import FileBook
+
+from .xlwings_fake import FakeExcel
+
+SHEET = "Photos"
+
+
+class FileBackend:
+    """A workbook file; METERREAD runs through the same session code on it."""
+
+    name = "file"
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "readings.xlsx"
+        self._book: FileBook | None = None
+        self._session: BookSession | None = None
+
+    def create(self, rows: list[list[Any]], header: tuple[Any, ...] = ("Image",),
+               extra_sheets: dict[str, list[list[Any]]] | None = None) -> BookIO:
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = SHEET
+        for row in [list(header)] + rows:
+            ws.append(row)
+        for name, sheet_rows in (extra_sheets or {}).items():
+            extra = wb.create_sheet(name)
+            for row in sheet_rows:
+                extra.append(row)
+        wb.save(self.path)
+        return self.reopen(save=False)
+
+    @property
+    def book(self) -> FileBook:
+        assert self._book is not None
+        return self._book
+
+    def session(self) -> BookSession:
+        if self._session is None:
+            self._session = BookSession(self.book, journal=Journal.beside(self.path))
+        return self._session
+
+    def meterread(self, path: Any, field: Any = "value") -> Any:
+        try:
+            return udfs.meter_read(self.session(), path, field)
+        except Exception as exc:  # what METERREAD itself does around meter_read
+            return udfs.error_text(exc)
+
+    def after_calculation(self) -> None:
+        assert self.session().later.wait(5.0)
+
+    def reopen(self, save: bool = True) -> BookIO:
+        """Save (or not), close and open again: a new Python process, no memory of the last one."""
+        if save and self._book is not None:
+            self._book.save()
+        self._book = FileBook(self.path)
+        self._session = None
+        return self._book
+
+    def rows(self, sheet: str = SHEET) -> list[list[Any]]:
+        ws = openpyxl.load_workbook(self.path)[sheet] if self._book is None else self._book._wb[sheet]
+        return [list(r) for r in ws.iter_rows(values_only=True)]
+
+
+class ExcelBackend:
+    """A workbook open in (fake) Excel, reached as the add-in reaches it: ``xw.Book.caller()``."""
+
+    name = "excel"
+
+    def __init__(self, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.fullname = str(folder / "readings.xlsm")
+        self.excel = FakeExcel()
+        self._monkeypatch = monkeypatch
+        monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: self.excel.book(self.fullname)))
+        monkeypatch.setattr(excel_module, "open_books", lambda: self.excel.books_here())
+        self.new_process()
+
+    def new_process(self) -> None:
+        """Python restarted: no session in memory."""
+        self._monkeypatch.setattr(session_module, "SESSIONS", Sessions())
+        self._monkeypatch.setattr(session_module, "_latest", {})
+
+    def create(self, rows: list[list[Any]], header: tuple[Any, ...] = ("Image",),
+               extra_sheets: dict[str, list[list[Any]]] | None = None) -> BookIO:
+        self.excel.create(self.fullname, {SHEET: [list(header)] + rows, **(extra_sheets or {})})
+        return self.book
+
+    @property
+    def book(self) -> ExcelBook:
+        return ExcelBook(self.excel.book(self.fullname))
+
+    def session(self) -> BookSession:
+        return session_module.excel_session(self.excel.book(self.fullname))
+
+    def meterread(self, path: Any, field: Any = "value") -> Any:
+        return udfs.METERREAD(path, field)
+
+    def after_calculation(self) -> None:
+        self.excel.calculating = False
+        session = session_module.SESSIONS._sessions.get(self.fullname)
+        if session is not None:
+            assert session.later.wait(5.0)
+
+    def reopen(self, save: bool = True) -> BookIO:
+        if save:
+            self.excel.save(self.fullname)
+        self.excel.close(self.fullname)
+        self.excel.open(self.fullname)
+        return self.book
+
+    def rows(self, sheet: str = SHEET) -> list[list[Any]]:
+        return self.excel.rows(self.fullname, sheet)
+
+
+@pytest.fixture(params=["file", "excel"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[FileBackend | ExcelBackend]:
+    """The workbook backend under test; the photos live in ``tmp_path``, beside the workbook."""
+    monkeypatch.setattr(session_module, "AFTER_CALCULATION_POLL", 0.01)
+    if request.param == "file":
+        yield FileBackend(tmp_path)
+    else:
+        yield ExcelBackend(tmp_path, monkeypatch)
+

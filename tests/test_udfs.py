@@ -1,0 +1,194 @@
+"""=METERREAD as a user's cells see it, on a workbook file and in (fake) Excel, against the fake service."""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.fake_aigen import FakeAigen, Reply
+from tests.photos import make_photo
+from xlwings_meter import udfs
+from xlwings_meter.cache import CACHE_SHEET
+from xlwings_meter.errors import ConfigError
+from xlwings_meter.reading import Reading, ReadingStatus
+
+from .backends import SHEET, ExcelBackend, backend  # noqa: F401 (the fixture)
+
+
+def test_the_signature_the_template_wrapper_was_built_for() -> None:
+    assert str(inspect.signature(udfs.METERREAD)) == "(path, field='value')"
+
+
+def test_each_field_of_the_documented_reading(backend, tmp_path: Path, aigen_env: FakeAigen) -> None:
+    make_photo(tmp_path / "m.jpg")
+    backend.create([["m.jpg"]])
+    assert backend.meterread("m.jpg") == 3245.01
+    assert backend.meterread("m.jpg", "Confidence") == pytest.approx(0.7603056856564113)
+    assert backend.meterread("m.jpg", "angle") == pytest.approx(83.69637298583984)
+    assert backend.meterread("m.jpg", "status") == "Read"
+    assert backend.meterread("m.jpg", "all") == [[3245.01, pytest.approx(0.76030568), pytest.approx(83.696373)]]
+    assert backend.meterread("m.jpg", None) == 3245.01  # an empty field cell means the value
+    assert len(aigen_env.calls) == 1
+
+
+def test_an_unknown_field_says_so_and_sends_nothing(backend, tmp_path: Path, aigen_env: FakeAigen) -> None:
+    make_photo(tmp_path / "m.jpg")
+    backend.create([["m.jpg"]])
+    assert backend.meterread("m.jpg", "reading") == (
+        "Unknown field 'reading': use value, confidence, angle, status, all")
+    assert aigen_env.calls == []
+
+
+def test_recalculation_and_fifty_cells_at_once_pay_for_one_request(
+    backend, tmp_path: Path, aigen_env: FakeAigen
+) -> None:
+    make_photo(tmp_path / "m.jpg")
+    backend.create([["m.jpg"]])
+    aigen_env.default = Reply.success("17.250").delayed(0.3)  # all fifty ask while it is in flight
+    answers: list[object] = []
+    start = threading.Barrier(50)
+
+    def cell() -> None:
+        start.wait()
+        answers.append(backend.meterread("m.jpg"))
+
+    if isinstance(backend, ExcelBackend):
+        backend.session()  # Excel objects belong to this thread: every cell shares its session
+    threads = [threading.Thread(target=cell) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert answers == [17.25] * 50
+    for _ in range(3):  # F9, F9, F9
+        assert backend.meterread("m.jpg") == 17.25
+    assert len(aigen_env.calls) == 1
+
+
+def test_the_reading_reaches_the_cache_sheet_after_calculation_and_survives_reopening(
+    backend, tmp_path: Path, aigen_env: FakeAigen
+) -> None:
+    make_photo(tmp_path / "m.jpg")
+    backend.create([["m.jpg"]])
+    assert backend.meterread(str(tmp_path / "m.jpg")) == 3245.01
+    backend.after_calculation()
+    backend.reopen()
+    if isinstance(backend, ExcelBackend):
+        backend.new_process()
+    assert backend.meterread("m.jpg") == 3245.01
+    assert backend.rows(CACHE_SHEET)[1][2] == "3245.010"  # as read, zeros kept, as text
+    assert len(aigen_env.calls) == 1
+
+
+def test_in_excel_nothing_is_written_while_it_calculates_and_all_of_it_afterwards(
+    tmp_path: Path, aigen_env: FakeAigen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = ExcelBackend(tmp_path, monkeypatch)
+    for i in range(3):
+        make_photo(tmp_path / f"m{i}.jpg", seed=i)
+    backend.create([[f"m{i}.jpg"] for i in range(3)])
+    backend.excel.calculating = True
+    assert [backend.meterread(f"m{i}.jpg") for i in range(3)] == [3245.01] * 3
+    assert [op for op in backend.excel.calls if op.endswith("=")] == []  # not even tried
+    session = backend.session()
+    assert CACHE_SHEET not in backend.book.sheet_names() and session.later.pending
+    assert not session.later.wait(0.2)  # still calculating: still waiting, nothing lost
+    assert session.cache.pending == 3
+
+    backend.after_calculation()
+    cache_rows = backend.rows(CACHE_SHEET)
+    assert len(cache_rows) == 4 and all(r[7] == "read" for r in cache_rows[1:])
+    assert backend.excel.sheet_state(backend.fullname, CACHE_SHEET).visible is False
+    assert backend.excel.open_books[backend.fullname].active == 0  # the user's sheet stays in front
+    assert session.later.last_error is None
+
+
+def test_closing_without_saving_does_not_mean_paying_again(
+    tmp_path: Path, aigen_env: FakeAigen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = ExcelBackend(tmp_path, monkeypatch)
+    make_photo(tmp_path / "m.jpg")
+    backend.create([["m.jpg"]])
+    assert backend.meterread("m.jpg") == 3245.01
+    backend.after_calculation()
+    backend.reopen(save=False)  # the cache sheet's new row is gone with the unsaved changes
+    backend.new_process()
+    assert CACHE_SHEET not in backend.book.sheet_names()
+    assert backend.meterread("m.jpg") == 3245.01  # from the journal beside the workbook
+    assert len(aigen_env.calls) == 1
+
+
+def test_cache_only_answers_from_the_cache_and_sends_nothing(
+    backend, tmp_path: Path, aigen_env: FakeAigen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_photo(tmp_path / "known.jpg", seed=1)
+    make_photo(tmp_path / "new.jpg", seed=2)
+    backend.create([["known.jpg"]], extra_sheets={"xlwings.conf": [["METER_ENGINE", "aigen"]]})
+    assert backend.meterread("known.jpg") == 3245.01
+    backend.after_calculation()
+    wb = backend.reopen()
+    conf = wb.sheet("xlwings.conf")
+    conf.write_block(2, 1, [["METER_CACHE_ONLY", True]])
+    backend.reopen()
+    if isinstance(backend, ExcelBackend):
+        backend.new_process()
+    monkeypatch.delenv("AIGEN_API_KEY")  # a colleague without a key
+    assert backend.meterread("known.jpg") == 3245.01
+    assert backend.meterread("new.jpg") == "Not read: cache only, and this photo is not in the cache"
+    assert len(aigen_env.calls) == 1
+
+
+def test_problems_show_as_short_texts(backend, tmp_path: Path, aigen_env: FakeAigen,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    make_photo(tmp_path / "blank.jpg", seed=3)
+    make_photo(tmp_path / "m.jpg")
+    backend.create([])
+    key = aigen_env.valid_key
+    monkeypatch.delenv("AIGEN_API_KEY")
+    assert backend.meterread("m.jpg") == "No API key set: see Meter > Settings/Help"
+    monkeypatch.setenv("AIGEN_API_KEY", key)  # the user sets it: the next recalculation reads
+    aigen_env.on(tmp_path / "blank.jpg", Reply.no_detection())
+    assert backend.meterread("gone.jpg") == f"File not found: {tmp_path / 'gone.jpg'}"
+    assert backend.meterread(None) == "No photo path in this cell"
+    assert backend.meterread("notes.jpg") == "Not an image: notes.jpg"
+    assert backend.meterread("blank.jpg") == "No reading: no meter counter was found in the photo"
+    assert backend.meterread("blank.jpg", "all") == [["No reading: no meter counter was found in the photo",
+                                                      None, None]]
+    assert backend.meterread("m.jpg") == 3245.01
+    assert len(aigen_env.calls) == 2
+
+
+def test_a_refused_key_stops_sending_for_every_other_cell(backend, tmp_path: Path, aigen_env: FakeAigen) -> None:
+    for i in range(3):
+        make_photo(tmp_path / f"m{i}.jpg", seed=i)
+    backend.create([])
+    aigen_env.default = Reply.error(401)
+    texts = [backend.meterread(f"m{i}.jpg") for i in range(3)]
+    assert all(t.startswith("Not read: The AIGEN service refused the API key (HTTP 401)") for t in texts)
+    assert aigen_env.valid_key not in "".join(texts)
+    assert len(aigen_env.calls) == 1
+
+
+def test_a_key_or_endpoint_on_the_workbook_is_ignored(backend, tmp_path: Path, aigen_env: FakeAigen) -> None:
+    make_photo(tmp_path / "m.jpg")
+    backend.create([["m.jpg"]], extra_sheets={"xlwings.conf": [
+        ["AIGEN_API_KEY", "stolen-key-from-the-workbook"],
+        ["AIGEN_API_URL", "http://127.0.0.1:9/steal"],
+    ]})
+    assert backend.meterread("m.jpg") == 3245.01
+    assert [c.key for c in aigen_env.calls] == [aigen_env.valid_key]  # the user's key, the user's server
+    warnings = backend.session().settings.warnings
+    assert len(warnings) == 2 and "stolen-key" not in "".join(warnings)
+
+
+def test_field_value_and_error_text_never_show_a_traceback() -> None:
+    failed = Reading.failure(ReadingStatus.FAILED, "Failed: service error 503 after 4 tries")
+    assert udfs.field_value(failed, "confidence") == "Failed: service error 503 after 4 tries"
+    assert udfs.error_text(KeyError("x")) == "Error (KeyError): see Meter > Settings/Help"
+    assert udfs.error_text(ConfigError("AIGEN_API_URL uses plain http:// to example.com, which would send "
+                                       "the API key unencrypted; use https://. More")).endswith("https://")
+    assert len(udfs.error_text(ConfigError("x" * 500))) == udfs.MAX_TEXT
