@@ -1,0 +1,62 @@
+"""Workbook settings (xlwings.conf sheet), the engine choice, and the CLI honouring them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.fake_aigen import FakeAigen
+from tests.photos import make_photo
+from xlwings_meter.cli import main
+from xlwings_meter.errors import ConfigError
+from xlwings_meter.settings import make_engine, parse_workbook_settings, user_environ
+
+from .workbooks import photo_book
+
+
+def _with_conf(path: Path, rows: list[list[object]]) -> Path:
+    wb = openpyxl.load_workbook(path)
+    conf = wb.create_sheet("xlwings.conf")
+    for row in rows:
+        conf.append(row)
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("value, cache_only, warned", [
+    (True, True, False), ("TRUE", True, False), ("yes", True, False),
+    (False, False, False), ("FALSE", False, False), (None, False, False),
+    ("maybe", True, True),  # when in doubt, send nothing, and say so
+])
+def test_cache_only_values(value: object, cache_only: bool, warned: bool) -> None:
+    settings = parse_workbook_settings([["meter_cache_only", value]])
+    assert settings.cache_only is cache_only and bool(settings.warnings) is warned
+
+
+def test_unknown_and_missing_engines_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="Unknown engine 'ocr9'.*aigen, local"):
+        make_engine("ocr9")
+    with pytest.raises(ConfigError, match="local engine is not installed"):
+        make_engine("local")
+
+
+def test_the_users_config_file_is_where_xlwings_keeps_it_unless_overridden(tmp_path: Path) -> None:
+    assert user_environ({"XLWINGS_METER_CONFIG": str(tmp_path / "x.conf")})["XLWINGS_METER_CONFIG"] == str(
+        tmp_path / "x.conf")
+    assert user_environ({})["XLWINGS_METER_CONFIG"].endswith("xlwings.conf")
+
+
+def test_the_cli_honours_cache_only_on_the_workbook_and_refuses_its_key(
+    tmp_path: Path, aigen_env: FakeAigen, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_photo(tmp_path / "m.jpg")
+    book = _with_conf(photo_book(tmp_path / "b.xlsx", [["m.jpg"]]),
+                      [["METER_CACHE_ONLY", True], ["AIGEN_API_KEY", "workbook-key-1"]])
+    monkeypatch.delenv("AIGEN_API_KEY")
+    assert main(["read", str(book)]) == 0
+    captured = capsys.readouterr()
+    assert "0 photos sent" in captured.out and aigen_env.calls == []
+    assert "sets AIGEN_API_KEY (row 2). It was ignored" in captured.err
+    assert "workbook-key-1" not in captured.out + captured.err
