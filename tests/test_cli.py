@@ -276,3 +276,27 @@ def test_a_dead_network_stops_the_batch_quickly_with_one_clear_line(
     assert statuses[0].startswith("Failed: Could not connect")
     assert all("batch stopped" in s for s in statuses[3:])
     assert time.monotonic() - started < 30  # three photos' retries, not twelve
+
+
+def test_reading_into_a_copy_of_the_template_keeps_its_macros_ribbon_and_code_names(
+    tmp_path: Path, aigen_env: FakeAigen
+) -> None:
+    import shutil
+    import zipfile
+
+    template = ROOT / "workbook_template.xlsm"
+    book = tmp_path / "March meters.xlsm"
+    shutil.copy(template, book)
+    (tmp_path / "photos").mkdir()
+    make_photo(tmp_path / "photos" / "meter_0001.jpg")  # the template's example row names it
+
+    assert main(["read", str(book)]) == 0
+    assert _rows(book, "Readings")[1][:4] == ("photos\\meter_0001.jpg", 3245.01, 0.7603056856564113,
+                                              83.69637298583984)
+    with zipfile.ZipFile(template) as before, zipfile.ZipFile(book) as after:
+        for part in ("xl/vbaProject.bin", "customUI/customUI.xml"):
+            assert after.read(part) == before.read(part), part
+        assert b"customUI/customUI.xml" in after.read("_rels/.rels")
+    wb = openpyxl.load_workbook(book, keep_vba=True)
+    assert [ws.sheet_properties.codeName for ws in wb.worksheets[:2]] == ["Sheet1", "Sheet2"]
+    assert wb.code_name == "ThisWorkbook"

@@ -38,6 +38,12 @@ def test_absolute_home_quoted_and_non_ascii_paths(tmp_path: Path, monkeypatch: p
     assert resolve_path(f'  "{photo}"  ', None) == photo  # Windows' "Copy as path" adds quotes
 
 
+def test_a_windows_style_relative_path_works_on_a_mac_too(tmp_path: Path) -> None:
+    (tmp_path / "photos").mkdir()
+    photo = _jpeg(tmp_path / "photos" / "m1.jpg")
+    assert resolve_path("photos\\m1.jpg", tmp_path) == photo
+
+
 @pytest.mark.parametrize("cell", [None, "", "   "])
 def test_an_empty_cell_says_there_is_no_path(cell: object) -> None:
     with pytest.raises(PhotoMissingError, match="No photo path"):

@@ -49,7 +49,8 @@ def resolve_path(cell: object, folder: Path | None) -> Path:
     """Turn the text of a cell into an absolute path.
 
     Accepts absolute paths, ``~`` and paths relative to the workbook's ``folder``. Surrounding
-    blanks and quotes (as left by Windows' "Copy as path") are dropped.
+    blanks and quotes (as left by Windows' "Copy as path") are dropped; on macOS and Linux a
+    Windows-style relative path (``photos\\m1.jpg``) is understood too.
     Raises PhotoMissingError for an empty cell.
     """
     text = "" if cell is None else str(cell).strip().strip('"').strip()
@@ -58,6 +59,9 @@ def resolve_path(cell: object, folder: Path | None) -> Path:
     path = Path(os.path.expanduser(text))
     if not path.is_absolute() and folder is not None:
         path = folder / path
+    if os.sep == "/" and "\\" in text and not path.exists():
+        # A workbook filled on Windows, opened on a Mac: photos\m1.jpg means photos/m1.jpg.
+        return resolve_path(text.replace("\\", "/"), folder)
     return path
 
 
