@@ -129,3 +129,23 @@ def test_merge_adds_only_what_the_sheet_lacks(book_path: Path) -> None:
     cache.record(_entry(DIGEST_A, value="1.5"))
     assert cache.merge([_entry(DIGEST_A, value="9.9"), _entry(DIGEST_B)]) == 1
     assert cache.get(DIGEST_A).reading.value == "1.5"  # type: ignore[union-attr]
+
+
+def test_sync_takes_in_rows_another_process_wrote_and_forgets_rows_a_person_deleted(book_path: Path) -> None:
+    book = FileBook(book_path)
+    mine = ReadingCache(book.hidden_sheet(CACHE_SHEET))
+    assert mine.sync() is False  # nothing changed: one look at the sheet's size, no reload
+
+    other = ReadingCache(book.hidden_sheet(CACHE_SHEET))  # e.g. the button, in another Python
+    other.record(_entry(DIGEST_A))
+    other.record(_entry(DIGEST_B))
+    other.flush()
+    assert mine.get(DIGEST_A) is None
+    assert mine.sync() is True and mine.get(DIGEST_A) is not None
+
+    mine.record(_entry("c" * 64))  # not flushed yet: a reload must not lose it
+    book.hidden_sheet(CACHE_SHEET)._ws.delete_rows(2)  # a person deletes photo A's row
+    assert mine.sync() is True
+    assert mine.get(DIGEST_A) is None and mine.get(DIGEST_B) is not None and mine.get("c" * 64) is not None
+    mine.flush()
+    assert mine.sync() is False  # its own rows do not count as a change

@@ -191,3 +191,20 @@ def test_field_value_and_error_text_never_show_a_traceback() -> None:
     assert udfs.error_text(ConfigError("AIGEN_API_URL uses plain http:// to example.com, which would send "
                                        "the API key unencrypted; use https://. More")).endswith("https://")
     assert len(udfs.error_text(ConfigError("x" * 500))) == udfs.MAX_TEXT
+
+
+def test_a_photo_the_button_read_in_another_python_is_not_paid_for_again(
+    backend, tmp_path: Path, aigen_env: FakeAigen
+) -> None:
+    from xlwings_meter.cache import CacheEntry, ReadingCache
+    from xlwings_meter.images import file_digest
+
+    photo = make_photo(tmp_path / "m.jpg")
+    backend.create([["m.jpg"]])
+    backend.session()  # METERREAD's process has loaded the (empty) cache
+    button = ReadingCache(backend.book.hidden_sheet(CACHE_SHEET))  # the button, without a UDF server
+    button.record(CacheEntry(file_digest(photo), str(photo), Reading(ReadingStatus.READ, value="55.50",
+                             confidence=0.9, angle=0.0), "2026-11-24T10:00:00Z", "aigen-v2"))
+    button.flush()
+    assert backend.meterread("m.jpg") == 55.5
+    assert aigen_env.calls == []

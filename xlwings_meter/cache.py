@@ -99,17 +99,26 @@ class ReadingCache:
         self._flush_lock = threading.Lock()  # Excel flushes from two threads: never interleave
         self._entries: dict[str, CacheEntry] = {}
         self._dirty: dict[str, CacheEntry] = {}
-        self._load()
+        self._rows_read = -1  # the sheet's row count when memory last matched it
+        self.sync()
 
-    def _load(self) -> None:
+    def sync(self) -> bool:
+        """Make memory match the sheet again if its number of rows changed since it was read.
+
+        Another process appended readings (the button without a shared UDF server), or a person
+        deleted rows so those photos are read again: either changes the row count. Costs one
+        call when nothing changed. Entries not yet flushed are kept. Returns True if it reloaded.
+        """
         last_row, _ = self._sheet.extent()
-        if last_row == 0:
-            return
-        block = self._sheet.read_block(1, 1, last_row, len(HEADERS))
-        for row in block[1:]:
-            entry = CacheEntry.from_row(row)
-            if entry is not None:
-                self._entries[entry.digest] = entry
+        if last_row == self._rows_read:
+            return False
+        block = self._sheet.read_block(1, 1, last_row, len(HEADERS)) if last_row else []
+        entries = [e for row in block[1:] if (e := CacheEntry.from_row(row)) is not None]
+        with self._lock:
+            self._entries = {e.digest: e for e in entries}
+            self._entries.update(self._dirty)
+            self._rows_read = last_row
+        return True
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -192,6 +201,8 @@ class ReadingCache:
         if appended:
             top = last_row + 1
             self._sheet.write_block(top, 1, [e.to_row() for e in appended], [_formats()] * len(appended))
+        if self._rows_read == last_row or (self._rows_read == 0 and last_row == 1):
+            self._rows_read = last_row + len(appended)  # our own rows: no reason to reload
 
 
 def entry_to_json(entry: CacheEntry) -> str:

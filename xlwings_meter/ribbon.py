@@ -50,6 +50,7 @@ def run_read(xl_book: Any, *, refresh: bool) -> str:
     """Run the batch on the active sheet; returns the message for the user."""
     session = excel_session(xl_book)
     settings = session.reload_settings()
+    session.cache.sync()  # the sheet is the truth: rows deleted by hand are read again
     selection = xl_book.selection
     spans = row_spans(selection.address) if selection is not None else []
     if refresh and not any(last >= 2 for _, last in spans):

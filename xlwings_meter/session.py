@@ -101,6 +101,11 @@ class BookSession:
         if pending is not None:  # another cell asked for the same photo: wait for its answer
             return pending.result()
         try:
+            # About to pay: first see whether someone else (the button, in another Python
+            # process) has read this photo since the cache sheet was loaded.
+            if self.cache.sync() and (entry := self.cache.get(digest)) is not None:
+                mine.set_result(entry.reading)
+                return entry.reading
             reading = self._read_uncached(str(path))
             mine.set_result(reading)
             return reading
