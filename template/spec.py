@@ -146,7 +146,7 @@ READINGS = SheetSpec(
             Cell(935.781, "meter_value"),
             Cell(0.93, "confidence"),
             Cell(1.5, "angle"),
-            Cell("read"),
+            # Status stays empty: that is what Read meters writes for a photo it read.
         ),
     ),
     column_widths=(40, 14, 12, 10, 14),
@@ -157,16 +157,21 @@ _INSTRUCTIONS_TEXT = (
     ("xlwings-meter: read water-meter photos into this workbook", "title"),
     ("", "default"),
     ("1. Install (once per computer)", "header"),
-    ("Open a command prompt and run:  pip install xlwings-meter", "wrap"),
+    ("Open a command prompt (Terminal on a Mac) and run:  pip install xlwings-meter   "
+     "(or, from a copy of its folder:  pip install <that folder>)", "wrap"),
     ("Then run:  xlwings addin install   (adds the xlwings add-in to Excel; the Meter tab and "
      "METERREAD need it)", "wrap"),
     ("", "default"),
     ("2. Your AIGEN API key (never in this workbook)", "header"),
     ("Either set the environment variable AIGEN_API_KEY to your key, or add the line "
-     '"AIGEN_API_KEY","<your key>" to the file .xlwings\\xlwings.conf in your user folder.',
+     '"AIGEN_API_KEY","<your key>" to your own xlwings.conf file: on Windows '
+     ".xlwings\\xlwings.conf in your user folder; on a Mac "
+     "~/Library/Containers/com.microsoft.Excel/Data/xlwings.conf (Excel's own folder).",
      "wrap"),
-    ("Do not type the key into any sheet and do not add an xlwings.conf sheet: a workbook is "
-     "copied and e-mailed, and the key would travel with it.", "wrap"),
+    ("Never type the key into a sheet: a workbook is copied and e-mailed, and the key would "
+     "travel with it. A key found on a workbook's xlwings.conf sheet is ignored.", "wrap"),
+    ("To pass readings to colleagues without a key and at no cost: add a sheet named "
+     "xlwings.conf with METER_CACHE_ONLY in A1 and TRUE in B1; nothing is then sent.", "wrap"),
     ("", "default"),
     ("3. Read meters", "header"),
     ("Put the paths of the meter photos in column A of the Readings sheet, one per row.", "wrap"),

@@ -402,11 +402,13 @@ def test_sheets_hold_headers_example_and_instructions_but_no_key() -> None:
     assert wb.sheetnames == ["Readings", "Instructions"]
     rows = list(wb["Readings"].iter_rows(values_only=True))
     assert rows[0] == ("Image", "Value", "Confidence", "Angle", "Status")
-    assert len(rows) == 2 and all(v not in (None, "") for v in rows[1])
+    assert len(rows) == 2 and all(v not in (None, "") for v in rows[1][:4])
+    assert rows[1][4] is None  # as Read meters leaves Status for a photo it read
     assert wb["Readings"]["B2"].number_format == "00000.000"
     text = "\n".join(str(c) for (c,) in wb["Instructions"].iter_rows(values_only=True) if c)
     for needed in ("pip install xlwings-meter", "xlwings addin install", "AIGEN_API_KEY",
-                   "xlwings.conf", "METERREAD"):
+                   "xlwings.conf", "METERREAD", "Library/Containers/com.microsoft.Excel",
+                   "METER_CACHE_ONLY"):
         assert needed in text
     assert not any("xlwings.conf" in name.lower() for name in wb.sheetnames)
     assert not wb.defined_names
