@@ -300,3 +300,20 @@ def test_reading_into_a_copy_of_the_template_keeps_its_macros_ribbon_and_code_na
     wb = openpyxl.load_workbook(book, keep_vba=True)
     assert [ws.sheet_properties.codeName for ws in wb.worksheets[:2]] == ["Sheet1", "Sheet2"]
     assert wb.code_name == "ThisWorkbook"
+
+
+def test_a_second_run_resends_only_what_failed_not_what_had_no_reading(tmp_path: Path, aigen_env: FakeAigen) -> None:
+    book = _book_of_photos(tmp_path, 3)
+    blank, flaky = tmp_path / "meter 0.jpg", tmp_path / "meter 1.jpg"
+    aigen_env.on(blank, Reply.no_detection())
+    aigen_env.on(flaky, Reply.error(503))
+    assert _cli("read", str(book)).returncode == 0
+    status = [r[4] for r in _rows(book)[1:]]
+    assert status[0].startswith("No reading") and status[1].startswith("Failed: Service error 503")
+    assert status[2] is None
+
+    aigen_env.on(flaky, Reply.success("42.0"))
+    calls = len(aigen_env.calls)
+    assert _cli("read", str(book)).returncode == 0
+    assert [c.image_sha256 for c in aigen_env.calls[calls:]] == [aigen_env.calls_for(flaky)[0].image_sha256]
+    assert [r[1] for r in _rows(book)[1:]] == [None, 42.0, 3245.01]
