@@ -157,6 +157,49 @@ def rows_from_text_boxes(boxes: np.ndarray) -> list[Row]:
     return rows
 
 
+def merge_rows(windows: list[Row], texts: list[Row]) -> list[Row]:
+    """Windows stretched over the text rows that overlap them, then the other text rows.
+
+    A text detector often returns a counter in pieces, and a window found by colour can lose
+    an end to glare: a piece read alone gives a confident but short value, so pieces along a
+    window are dropped and the window is stretched (along its own axis) to cover them.
+    """
+    merged, used = [], set()
+    for window in windows:
+        a = math.radians(window.angle)
+        u = np.array([math.cos(a), math.sin(a)])
+        lo, hi = -window.length / 2, window.length / 2
+        for i, text in enumerate(texts):
+            if _along(window, text):
+                used.add(i)
+                ends = (np.array([text.cx, text.cy]) - [window.cx, window.cy]) @ u
+                lo, hi = min(lo, ends - text.length / 2), max(hi, ends + text.length / 2)
+        centre = np.array([window.cx, window.cy]) + u * (lo + hi) / 2
+        merged.append(
+            Row(
+                float(centre[0]),
+                float(centre[1]),
+                float(hi - lo),
+                window.height,
+                window.angle,
+                "window",
+            )
+        )
+    return merged + [t for i, t in enumerate(texts) if i not in used]
+
+
+def _along(window: Row, text: Row) -> bool:
+    """Whether ``text`` is a piece of the window's row: same line, digit-high, overlapping."""
+    turn = abs((text.angle - window.angle + 90) % 180 - 90)
+    if turn > 12 or not 0.5 * window.height <= text.height <= 1.3 * window.height:
+        return False
+    a = math.radians(window.angle)
+    dx, dy = text.cx - window.cx, text.cy - window.cy
+    along = abs(dx * math.cos(a) + dy * math.sin(a))
+    across = abs(-dx * math.sin(a) + dy * math.cos(a))
+    return across < 0.3 * window.height and along < (window.length + text.length) / 2
+
+
 def _same_line(a: Row, b: Row) -> bool:
     hi, lo = max(a.height, b.height), min(a.height, b.height)
     if hi > 1.6 * lo:
@@ -186,15 +229,21 @@ def _row_from_points(points: np.ndarray, source: str) -> Row:
 # --- straightening ---------------------------------------------------------------------------
 
 
-def cut_strips(bgr: np.ndarray, row: Row, max_width: int = 1200) -> list[Strip]:
-    """The row straightened to ``REC_HEIGHT`` pixels, once in each reading direction."""
+def cut_strips(
+    bgr: np.ndarray, row: Row, squeeze: float = 1.0, max_width: int = 1200
+) -> list[Strip]:
+    """The row straightened to ``REC_HEIGHT`` pixels, once in each reading direction.
+
+    ``squeeze`` < 1 narrows the strip: a window seen at a slant comes out too short for its
+    width, and the recogniser then reads each of its broad digits twice.
+    """
     margin_y = 0.08 * row.height
     # Reach about one drum past each end: a text detector's box often stops short of a drum
     # caught between two digits, and a window found by colour may have lost an end to glare.
     margin_x = 0.8 * row.height
     src_w, src_h = row.length + 2 * margin_x, row.height + 2 * margin_y
     scale = REC_HEIGHT / src_h
-    out_w = int(min(max_width, max(REC_HEIGHT, round(src_w * scale))))
+    out_w = int(min(max_width, max(REC_HEIGHT, round(src_w * scale * squeeze))))
     strips = []
     for angle in (row.angle, row.angle + 180.0 if row.angle <= 0 else row.angle - 180.0):
         a = math.radians(angle)
@@ -259,7 +308,11 @@ def read_strip(strip: Strip, probs: np.ndarray, digit_index: np.ndarray) -> Coun
 
     pitch = _pitch(digits)
     digits = _fill_gaps(digits, pitch, digit_p)
-    digits, gaps = _fill_ends(strip.pixels, digits, pitch, digit_p)
+    if strip.row.source == "window":  # the window's own ends bound its drums
+        bounds = (strip.margin + 0.35 * pitch, strip.pixels.shape[1] - strip.margin - 0.35 * pitch)
+    else:
+        bounds = (0.5 * pitch, strip.pixels.shape[1] - 0.5 * pitch)
+    digits, gaps = _fill_ends(strip.pixels, digits, pitch, digit_p, bounds)
     xs = np.array([d.x for d in digits])
     red = tuple(_is_red(strip.pixels, d.x, pitch) for d in digits)
     return CounterRead(
@@ -305,31 +358,48 @@ def _fill_gaps(digits: tuple[Digit, ...], pitch: float, digit_p: np.ndarray) -> 
 
 
 def _fill_ends(
-    pixels: np.ndarray, digits: tuple[Digit, ...], pitch: float, digit_p: np.ndarray
+    pixels: np.ndarray,
+    digits: tuple[Digit, ...],
+    pitch: float,
+    digit_p: np.ndarray,
+    bounds: tuple[float, float],
 ) -> tuple[tuple[Digit, ...], int]:
     """Guess the digits of drums beyond either end of what was read, as ``_fill_gaps`` does
-    inside. A drum is where the background one pitch further on is dark or red like a drum's.
-    Returns the digits and how many drum-like slots could not be read (past the strip's end).
+    inside. A drum is where the background one pitch further on is dark or red like a drum's;
+    slots are looked for between ``bounds`` (strip columns). Returns the digits and how many
+    drum-like slots lay past the bounds, unread.
     """
     if not digits:
         return digits, 0
     out, unread = list(digits), 0
     for side in (-1, 1):
         for _ in range(2):
-            edge = out[0] if side < 0 else out[-1]
-            x = edge.x + side * pitch
-            lo, hi = round(x - 0.4 * pitch), round(x + 0.4 * pitch)
-            if _drum_share(pixels, np.array([lo, hi], float)) < 0.6:
+            x = (out[0] if side < 0 else out[-1]).x + side * pitch
+            if not _looks_like_drum(pixels, x, pitch):
                 break
-            if lo < 0 or hi > pixels.shape[1]:
+            if not bounds[0] <= x <= bounds[1]:
                 unread += 1
                 break
-            t0, t1 = max(0, lo // REC_STRIDE), min(len(digit_p), hi // REC_STRIDE + 1)
-            scores = digit_p[t0:t1].max(0)
+            lo = max(0, int((x - 0.4 * pitch) / REC_STRIDE))
+            hi = min(len(digit_p), int((x + 0.4 * pitch) / REC_STRIDE) + 1)
+            scores = digit_p[lo:hi].max(0)
             best = int(scores.argmax())
             guess = Digit(str(best), float(scores[best]), x, guessed=True)
             out.insert(0, guess) if side < 0 else out.append(guess)
     return tuple(out), unread
+
+
+def _looks_like_drum(pixels: np.ndarray, x: float, pitch: float) -> bool:
+    """Whether the band around column ``x`` has a drum's dark or red background (a digit's
+    light strokes do not count: the darker 40% of the band is what is looked at)."""
+    lo, hi = max(0, round(x - 0.35 * pitch)), min(pixels.shape[1], round(x + 0.35 * pitch))
+    band = pixels[6:-6, lo:hi].astype(np.int16)
+    if band.size == 0 or hi - lo < 0.5 * pitch:
+        return False
+    b, g, r = band[:, :, 0], band[:, :, 1], band[:, :, 2]
+    red = ((r > 90) & (r - np.maximum(g, b) > 45)).mean()
+    value = np.maximum(np.maximum(r, g), b)
+    return bool(red > 0.3 or np.percentile(value, 40) < 100)
 
 
 def _red_on_left(pixels: np.ndarray, xs: np.ndarray, pitch: float) -> bool:
@@ -395,7 +465,8 @@ def digit_quads(read: CounterRead) -> list[np.ndarray]:
 
 
 def row_angle(quads: list[np.ndarray]) -> float:
-    """Direction from the first to the last digit, degrees clockwise from the x axis, (-180, 180]."""
+    """Direction from the first to the last digit: degrees from the image's x axis towards its
+    y axis (clockwise on screen), in (-180, 180]; the API's ``angle`` convention."""
     (x0, y0), (x1, y1) = quads[0].mean(0), quads[-1].mean(0)
     if len(quads) == 1:
         (x0, y0), (x1, y1) = quads[0][0], quads[0][1]

@@ -19,7 +19,6 @@ How a photo is read (the meter-specific part lives in :mod:`xlwings_meter.counte
 from __future__ import annotations
 
 import math
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,8 @@ from typing import Any
 from .errors import ConfigError
 from .images import Photo
 from .reading import NO_READING_MESSAGE, Quad, Reading, ReadingStatus
+
+REC_HEIGHT = 48  # as counter.REC_HEIGHT, which needs numpy to import
 
 INSTALL_HINT = 'The local engine needs its optional extra: pip install "xlwings-meter[local]"'
 _REC_MODEL = "PP-OCRv6_rec_small.onnx"
@@ -102,6 +103,17 @@ class LocalEngine:
                 params[ort_cfg + "inter_op_num_threads"] = 1
             self._det = rapidocr.RapidOCR(params=params)
 
+    def _read_rows(self, work: Any, rows: list[Any], squeeze: float) -> list[_Candidate]:
+        """Read every row both ways in one batch through the recogniser."""
+        counter = self._counter
+        strips = [s for row in rows for s in counter.cut_strips(work, row, squeeze)]
+        batch = counter.batch_for_recogniser(strips)
+        probs = self._rec.run(None, {self._rec.get_inputs()[0].name: batch})[0]
+        reads = [
+            counter.read_strip(s, p, self._digit_index) for s, p in zip(strips, probs, strict=True)
+        ]
+        return [_Candidate(read, score_read(read)) for read in reads]
+
     def read(self, photo: Photo) -> Reading:
         """Read the counter of the meter in ``photo``: READ with a value, or NO_READING."""
         np, cv2, counter = self._np, self._cv2, self._counter
@@ -119,19 +131,17 @@ class LocalEngine:
             with self._det_lock:  # RapidOCR keeps per-call state on the instance
                 found = self._det(work, use_det=True, use_cls=False, use_rec=False)
             if found.boxes is not None and len(found.boxes):
-                rows += counter.rows_from_text_boxes(found.boxes)
+                rows = counter.merge_rows(rows, counter.rows_from_text_boxes(found.boxes))
         rows = sorted(rows, key=lambda r: r.length * r.height, reverse=True)[:_MAX_ROWS]
         if not rows:
             return Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE)
 
-        strips = [s for row in rows for s in counter.cut_strips(work, row)]
-        probs = self._rec.run(
-            None, {self._rec.get_inputs()[0].name: counter.batch_for_recogniser(strips)}
-        )[0]
-        candidates = [
-            _Candidate(read, score_read(read, work))
-            for read in (counter.read_strip(s, p, self._digit_index) for s, p in zip(strips, probs))
-        ]
+        candidates = self._read_rows(work, rows, squeeze=1.0)
+        # A window seen at a slant comes out too short for its width and each broad digit is
+        # read twice (a pitch no drum has): read those windows again, narrowed.
+        doubled = {id(c.read.strip.row): c.read.strip.row for c in candidates if _doubled(c.read)}
+        if doubled:
+            candidates += self._read_rows(work, list(doubled.values()), squeeze=0.55)
         best = max(candidates, key=lambda c: c.score)
         if best.score < MIN_SCORE:
             return Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE)
@@ -148,23 +158,33 @@ class LocalEngine:
         )
 
 
-def score_read(read: Any, bgr: Any) -> float:
-    """How much a strip's reading looks like a meter counter, 0..1 (pure; see the module doc)."""
+def _doubled(read: Any) -> bool:
+    return (
+        read.strip.row.source == "window" and len(read.digits) > 3 and read.pitch < 0.3 * REC_HEIGHT
+    )
+
+
+def score_read(read: Any) -> float:
+    """How much a strip's reading looks like a meter counter, 0..1 (see the module doc).
+
+    Drums matter more than crisp digits: a serial number printed on the dial reads perfectly,
+    while a counter with a drum caught between two digits does not.
+    """
     n = len(read.digits)
-    if n < 3 or n > 10:
+    if n < 3 or n > 10 or read.pitch < 0.3 * REC_HEIGHT:  # a drum is not that narrow
         return 0.0
-    probs = [d.prob for d in read.digits]
+    # A guessed digit is evidence of a drum, whatever its score: confidence deals with it.
+    probs = [max(d.prob, 0.5) if d.guessed else d.prob for d in read.digits]
     score = math.exp(sum(math.log(max(p, 1e-6)) for p in probs) / n)
-    score *= 0.3**read.foreign * 0.3**read.gaps
+    on_drums = read.strip.row.source == "window"
+    score *= (0.6 if on_drums else 0.3) ** read.foreign * 0.6**read.gaps
     if read.backwards:
         score *= 0.15
     if read.red_elsewhere:
         score *= 0.3
-    if read.strip.row.source != "window":
+    if not on_drums:
         score *= 0.75
-    # Printed numbers (serial, specs) sit on the light dial; counter digits on their drums.
-    score *= 0.3 + 0.7 * min(1.0, read.drums / 0.45)
-    return score
+    return score * (0.15 + 0.85 * min(1.0, read.drums / 0.45))
 
 
 def confidence(best: _Candidate, candidates: list[_Candidate]) -> float:
@@ -189,9 +209,3 @@ def _axis_aligned(quad: Any) -> Quad:
     clip = lambda v: min(1.0, max(0.0, v))  # noqa: E731
     x0, y0, x1, y1 = clip(x0), clip(y0), clip(x1), clip(y1)
     return ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
-
-
-def threads_from_env() -> int | None:
-    """``XLWINGS_METER_THREADS`` as a thread cap for ONNX Runtime, or None."""
-    value = os.environ.get("XLWINGS_METER_THREADS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else None
