@@ -137,7 +137,9 @@ def _line(name: str, group: list[Outcome]) -> str:
 def main() -> None:
     """Run the benchmark and print its table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--per-cell", type=int, default=8, help="photos per condition cell (27 cells)")
+    parser.add_argument(
+        "--per-cell", type=int, default=8, help="photos per condition cell (27 cells)"
+    )
     parser.add_argument("--seed", type=int, default=100_000, help="seed of the first photo")
     args = parser.parse_args()
     outcomes = run(args.per_cell, args.seed)
