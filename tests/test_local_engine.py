@@ -1,0 +1,161 @@
+"""The local engine on generated photos: values, decimals, rotation, boxes, confidence."""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("rapidocr")
+pytest.importorskip("onnxruntime")
+pytest.importorskip("cv2")
+
+from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+
+from xlwings_meter.errors import ConfigError  # noqa: E402
+from xlwings_meter.images import Photo  # noqa: E402
+from xlwings_meter.local_engine import LocalEngine  # noqa: E402
+from xlwings_meter.reading import Reading, ReadingStatus  # noqa: E402
+from xlwings_meter.synth import PhotoConditions, SynthPhoto, generate_meter_photo  # noqa: E402
+
+CLEAR = PhotoConditions(rotation=0.0, roll=0.0, noise=3.0, perspective=0.2)
+
+
+@pytest.fixture(scope="module")
+def engine() -> LocalEngine:
+    return LocalEngine()
+
+
+def angle_error(a: float, b: float) -> float:
+    return abs((a - b + 180) % 360 - 180)
+
+
+def read(engine: LocalEngine, synth: SynthPhoto) -> Reading:
+    return engine.read(synth.as_photo())
+
+
+def first_seed(condition, conditions: PhotoConditions = CLEAR) -> int:
+    return next(s for s in range(200) if condition(generate_meter_photo(s, conditions).truth))
+
+
+@pytest.mark.parametrize("rotation", [0.0, 90.0, 180.0, 270.0, 37.0, -143.0, 8.0])
+def test_reads_a_meter_at_any_rotation_and_reports_the_row_angle(engine, rotation) -> None:
+    synth = generate_meter_photo(21, PhotoConditions(rotation=rotation, roll=0.0, perspective=0.2))
+    reading = read(engine, synth)
+    assert reading.status is ReadingStatus.READ
+    assert reading.value == synth.truth.value
+    assert angle_error(reading.angle, synth.truth.angle) < 4
+    assert angle_error(reading.angle, rotation) < 6
+
+
+def test_keeps_leading_zeros(engine) -> None:
+    seed = first_seed(lambda t: t.value.startswith("00"))
+    synth = generate_meter_photo(seed, CLEAR)
+    assert read(engine, synth).value == synth.truth.value
+
+
+def test_places_the_decimal_point_before_the_red_drums(engine) -> None:
+    seed = first_seed(lambda t: t.decimal_digits == 3)
+    synth = generate_meter_photo(seed, CLEAR)
+    reading = read(engine, synth)
+    assert reading.value == synth.truth.value
+    assert reading.decimals == 3
+
+
+def test_a_meter_without_red_drums_has_no_decimals(engine) -> None:
+    seed = first_seed(lambda t: t.decimal_digits == 0)
+    synth = generate_meter_photo(seed, CLEAR)
+    reading = read(engine, synth)
+    assert reading.value == synth.truth.value
+    assert "." not in reading.value
+
+
+def test_boxes_are_the_digits_left_first_in_normalised_coordinates(engine) -> None:
+    synth = generate_meter_photo(21, PhotoConditions(rotation=180.0, roll=0.0))
+    reading = read(engine, synth)
+    assert len(reading.boxes) == len(synth.truth.boxes)
+    for got, true in zip(reading.boxes, synth.truth.boxes, strict=True):
+        assert all(0.0 <= c <= 1.0 for point in got for c in point)
+        gx = sum(p[0] for p in got) / 4
+        gy = sum(p[1] for p in got) / 4
+        tx = sum(p[0] for p in true) / 4
+        ty = sum(p[1] for p in true) / 4
+        assert math.hypot(gx - tx, gy - ty) < 0.03
+
+
+def test_sure_readings_are_right(engine) -> None:
+    """Calibration on photos of every kind: a confidence of 0.9 or more means a right reading,
+    and the engine is sure often enough for that to matter."""
+    synths = [generate_meter_photo(seed) for seed in range(300, 330)]
+    outcomes = [(read(engine, s), s.truth.value) for s in synths]
+    sure = [(r.value, truth) for r, truth in outcomes if (r.confidence or 0) >= 0.9]
+    assert all(value == truth for value, truth in sure), sure
+    assert len(sure) >= len(synths) // 2
+    exact = sum(r.value == truth for r, truth in outcomes)
+    assert exact >= 0.85 * len(synths)
+    for r, _ in outcomes:
+        assert r.confidence is None or 0.0 <= r.confidence <= 1.0
+
+
+def test_a_half_rolled_drum_is_read_or_doubted(engine) -> None:
+    """A drum caught between two digits is read as the digit that shows most, or the
+    reading is not sure of itself."""
+    conditions = PhotoConditions(rotation=0.0, roll=1.0)
+    for seed in range(5):
+        synth = generate_meter_photo(seed, conditions)
+        reading = read(engine, synth)
+        assert reading.value == synth.truth.value or (reading.confidence or 0) < 0.9
+
+
+def photo_of(img: Image.Image) -> Photo:
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=85)
+    return Photo(
+        Path("x.jpg"), "0" * 64, buf.getvalue(), img.width, img.height, len(buf.getvalue())
+    )
+
+
+def test_a_photo_without_a_meter_gives_no_reading(engine) -> None:
+    rng = random.Random(4)
+    img = Image.new("RGB", (900, 700), (200, 190, 170))
+    draw = ImageDraw.Draw(img)
+    for _ in range(12):
+        x, y = rng.randint(0, 800), rng.randint(0, 600)
+        fill = tuple(rng.randint(0, 255) for _ in range(3))
+        draw.rectangle((x, y, x + rng.randint(20, 200), y + rng.randint(20, 200)), fill=fill)
+    draw.text(
+        (60, 600), "Invoice 2024 - page 3", fill=(20, 20, 20), font=ImageFont.load_default(size=40)
+    )
+    reading = engine.read(photo_of(img))
+    assert reading.status is ReadingStatus.NO_READING
+    assert reading.message
+
+
+def test_a_blank_photo_gives_no_reading(engine) -> None:
+    assert (
+        engine.read(photo_of(Image.new("RGB", (640, 480), "white"))).status
+        is ReadingStatus.NO_READING
+    )
+
+
+def test_is_safe_to_share_between_threads(engine) -> None:
+    photos = [generate_meter_photo(s, CLEAR).as_photo() for s in range(4)]
+    alone = [engine.read(p) for p in photos]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        together = list(pool.map(engine.read, photos))
+    assert together == alone
+
+
+def test_names_itself_local(engine) -> None:
+    assert engine.name == "local"
+
+
+def test_missing_extra_is_a_config_error_that_says_what_to_install(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "rapidocr", None)
+    with pytest.raises(ConfigError, match=r"xlwings-meter\[local\]"):
+        LocalEngine()
