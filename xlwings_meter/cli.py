@@ -21,7 +21,7 @@ from .errors import AuthError, MeterError, OfflineError
 from .journal import Journal
 from .job import read_sheet
 from .reading import ReadingStatus
-from .settings import make_engine, read_workbook_settings
+from .settings import ENGINES, make_engine, read_workbook_settings
 from .sheets.files import FileBook
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_AUTH, EXIT_QUOTA, EXIT_OFFLINE = 0, 1, 2, 3, 4, 5
@@ -53,7 +53,21 @@ def build_parser() -> argparse.ArgumentParser:
                       help="read every photo again, ignoring the cache (costs credit)")
     read.add_argument("--cache-only", action="store_true",
                       help="send nothing: answer from the cache only (no key needed)")
+    read.add_argument("--engine", choices=ENGINES,
+                      help="aigen (the AIGEN service, default) or local (offline, needs the [local] "
+                      "extra); default: the workbook's METER_ENGINE setting, else aigen")
     read.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    demo = sub.add_parser(
+        "demo",
+        help="generate sample meter photos and a workbook, and read them offline (no key needed)",
+        description="Write sample meter photos and a workbook listing them into DIR, read them "
+        "with the local engine (no key, no network) and save the filled workbook.",
+    )
+    demo.add_argument("folder", type=Path, nargs="?", default=Path("xlwings-meter-demo"),
+                      metavar="DIR", help="where to write (default: ./xlwings-meter-demo)")
+    demo.add_argument("--photos", type=_positive, default=12, help="how many photos (default 12)")
+    demo.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -61,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xlwings-meter`` console script."""
     args = build_parser().parse_args(argv)
     try:
-        return _read(args)
+        return _demo(args) if args.command == "demo" else _read(args)
     except MeterError as exc:
         _say(f"error: {exc}")
         return EXIT_ERROR
@@ -85,7 +99,8 @@ def _read(args: argparse.Namespace) -> int:
         workbook = read_workbook_settings(book)
         for warning in workbook.warnings:
             _say(f"warning: {warning}")
-        engine = None if args.cache_only or workbook.cache_only else make_engine(workbook.engine)
+        engine_name = args.engine or workbook.engine
+        engine = None if args.cache_only or workbook.cache_only else make_engine(engine_name)
         result = read_sheet(
             book, engine, sheet_name=args.sheet, column=args.column,
             concurrency=args.concurrency, refresh=args.refresh, progress=progress,
@@ -105,6 +120,16 @@ def _read(args: argparse.Namespace) -> int:
     if result.interrupted:
         _say("stopped by the user: what was read is saved; run again to read the rest")
         return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    engine = make_engine("local")
+    with _progress_bar(args.quiet) as progress:
+        summary = run_demo(args.folder, engine, count=args.photos, progress=progress)
+    print(summary)
     return EXIT_OK
 
 

@@ -49,9 +49,10 @@ class _Candidate:
 class LocalEngine:
     """An Engine that reads meter photos offline.
 
-    >>> engine = LocalEngine(threads=1)        # doctest: +SKIP
-    >>> engine.read(photo).value               # doctest: +SKIP
-    '00935.781'
+    Usage (it needs the [local] extra, so it is shown, not run)::
+
+        engine = LocalEngine(threads=1)
+        engine.read(photo).value        # '00935.781'
 
     ``threads`` caps ONNX Runtime's threads per call (None: its default, all cores).
     ``use_text_detector=False`` skips RapidOCR's text detector and looks for drum blocks only:

@@ -92,10 +92,8 @@ def make_engine(name: str = "aigen") -> Engine:
 
         return AigenEngine(load_settings(user_environ()))
     if name == "local":
-        try:
-            from .local_engine import LocalEngine  # type: ignore[import-not-found]
-        except ImportError as exc:
-            raise ConfigError("The local engine is not installed in this version of xlwings-meter") from exc
+        from .local_engine import LocalEngine  # raises ConfigError when the [local] extra is missing
+
         return LocalEngine()
     raise ConfigError(f"Unknown engine {name!r} in {ENGINE}: use one of {', '.join(ENGINES)}")
 

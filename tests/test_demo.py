@@ -1,0 +1,52 @@
+"""`xlwings-meter demo` as a new user runs it: no key, no network, a filled workbook at the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from xlwings_meter.cli import main
+from xlwings_meter.demo import DEMO_SHEET, DEMO_WORKBOOK
+
+pytest.importorskip("rapidocr", reason="the demo reads with the [local] extra, which CI installs")
+
+
+def _shown(value: float, number_format: str) -> str:
+    """The text Excel shows for a number in a format like 0000.000."""
+    whole, _, frac = number_format.partition(".")
+    return f"{value:0{len(number_format)}.{len(frac)}f}" if frac else f"{value:0{len(whole)}.0f}"
+
+
+def test_the_demo_runs_offline_and_leaves_a_filled_workbook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AIGEN_API_KEY", raising=False)
+    monkeypatch.setenv("AIGEN_API_URL", "http://127.0.0.1:9/nothing-listens-here")
+    monkeypatch.setenv("XLWINGS_METER_CONFIG", str(tmp_path / "none.conf"))
+    folder = tmp_path / "demo"
+
+    assert main(["demo", str(folder), "--photos", "6", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("6 photos: ") and f"Open {folder / DEMO_WORKBOOK}" in out
+
+    ws = openpyxl.load_workbook(folder / DEMO_WORKBOOK)[DEMO_SHEET]
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 6 and all((folder / r[0]).is_file() for r in rows)
+    assert sum(r[1] is not None for r in rows) >= 4
+    for i, (_, value, confidence, angle, status, truth) in enumerate(rows, start=2):
+        if value is None:
+            assert status  # why not, in words
+            continue
+        assert status is None and -180 < angle <= 180
+        if confidence >= 0.9:  # what the engine is sure of is right, zeros and decimals as generated
+            assert _shown(value, ws.cell(i, 2).number_format) == truth
+
+
+def test_a_second_demo_run_in_the_same_folder_starts_afresh(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "demo"
+    assert main(["demo", str(folder), "--photos", "2", "--quiet"]) == 0
+    assert main(["demo", str(folder), "--photos", "3", "--quiet"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("3 photos: ")
+    assert openpyxl.load_workbook(folder / DEMO_WORKBOOK)[DEMO_SHEET].max_row == 4
