@@ -49,7 +49,8 @@ def test_the_documented_reading_lands_in_the_row_and_a_second_run_sends_nothing(
                                ("meter.jpg", 3245.01, 0.7603056856564113, 83.69637298583984, None)]
     cell = openpyxl.load_workbook(book)["Photos"]["B2"]
     assert cell.data_type == "n" and cell.number_format == "0000.000"  # shows 3245.010 as read
-    assert "1 read" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith("1 row: 1 read; 1 photo sent (") and " kB), 0 from the cache" in out
 
     assert main(["read", str(book)]) == 0
     assert len(aigen_env.calls) == 1

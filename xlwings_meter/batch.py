@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import CacheEntry, ReadingCache, now_utc
@@ -48,8 +48,6 @@ class BatchResult:
     interrupted: bool = False  # stopped by the user (Ctrl+C)
     unique_photos: int = 0
     bytes_uploaded: int = 0
-    bytes_on_disk: int = 0
-    cache_hits: set[str] = field(default_factory=set)
 
     @property
     def complete(self) -> bool:
@@ -96,7 +94,6 @@ def read_photos(
             cache.seen_at(digest, str(paths[digest]))
             _settle(readings, rows, entry.reading)
             result.from_cache += 1
-            result.cache_hits.add(digest)
         elif engine is None:
             _settle(readings, rows, Reading.failure(
                 ReadingStatus.REJECTED, "Not read: cache only, and this photo is not in the cache"))
@@ -152,7 +149,6 @@ def _read_uncached(
         with lock:
             result.sent += 1
             result.bytes_uploaded += len(photo.data)
-            result.bytes_on_disk += photo.file_size
         try:
             reading = engine.read(photo)
         except UnreachableError as exc:

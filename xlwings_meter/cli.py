@@ -145,8 +145,15 @@ def summarize(result: BatchResult, saved: Path) -> str:
         ReadingStatus.REJECTED: "not read",
     }
     parts += [f"{counts[s]} {label}" for s, label in labels.items() if counts[s]]
-    return (f"{len(result.readings)} rows: {', '.join(parts)}; "
-            f"{result.sent} photos sent, {result.from_cache} from the cache. Saved {saved}")
+    size = result.bytes_uploaded
+    uploaded = (f" ({size / 1e6:.1f} MB)" if size >= 1e6 else f" ({size / 1e3:.0f} kB)") if result.sent else ""
+    return (f"{_count(len(result.readings), 'row')}: {', '.join(parts)}; "
+            f"{_count(result.sent, 'photo')} sent{uploaded}, {result.from_cache} from the cache. "
+            f"Saved {saved}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 class _progress_bar:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 import zipfile
 from collections import Counter
@@ -19,7 +18,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..errors import ColumnNotFoundError, UnsupportedContentError, WorkbookError
 from .base import Cell
 
-_FORMULA = re.compile(r"^=")
 
 
 class FileSheet:
@@ -60,7 +58,7 @@ class FileSheet:
                     cell.number_format = number_formats[i][j]
                 if isinstance(value, str):
                     value = ILLEGAL_CHARACTERS_RE.sub("", value)
-                    if _FORMULA.match(value):
+                    if value.startswith("="):
                         cell.value = value
                         cell.data_type = "s"  # a text that starts with "=" stays text
                         continue
