@@ -318,3 +318,18 @@ def test_a_second_run_resends_only_what_failed_not_what_had_no_reading(tmp_path:
     assert _cli("read", str(book)).returncode == 0
     assert [c.image_sha256 for c in aigen_env.calls[calls:]] == [aigen_env.calls_for(flaky)[0].image_sha256]
     assert [r[1] for r in _rows(book)[1:]] == [None, 42.0, 3245.01]
+
+
+def test_a_wrong_output_is_refused_before_anything_is_paid_and_a_copy_keeps_the_permissions(
+    tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = _book_of_photos(tmp_path, 2)
+    book.chmod(0o640)
+    assert main(["read", str(book), "--output", str(tmp_path / "out.xlsm")]) == 1
+    assert main(["read", str(book), "--output", str(tmp_path / "no folder" / "out.xlsx")]) == 1
+    err = capsys.readouterr().err
+    assert "same extension (.xlsx), not .xlsm" in err and "does not exist" in err
+    assert aigen_env.calls == []
+
+    assert main(["read", str(book), "--output", str(tmp_path / "out.xlsx")]) == 0
+    assert (tmp_path / "out.xlsx").stat().st_mode & 0o777 == 0o640

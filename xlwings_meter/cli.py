@@ -96,6 +96,7 @@ def _read(args: argparse.Namespace) -> int:
     # a refused save) are used too; that journal stays until they reach the source itself.
     recovered = journal.entries() + Journal.beside(args.workbook).entries()
     with FileBook(args.workbook) as book, _progress_bar(args.quiet) as progress:
+        book.check_target(output)
         workbook = read_workbook_settings(book)
         for warning in workbook.warnings:
             _say(f"warning: {warning}")

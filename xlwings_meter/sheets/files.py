@@ -117,6 +117,20 @@ class FileBook:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def check_target(self, path: Path | None = None) -> Path:
+        """The path save() would write, refused now (WorkbookError) if it cannot be one.
+
+        Called before any photo is read, so a typo in --output never costs a paid batch.
+        """
+        target = Path(path or self.path)
+        if target.suffix.lower() != self.path.suffix.lower():
+            raise WorkbookError(
+                f"Save {self.path.name} with the same extension ({self.path.suffix}), not {target.suffix}"
+            )
+        if not target.parent.is_dir():
+            raise WorkbookError(f"Cannot write {target.name}: the folder {target.parent} does not exist")
+        return target
+
     def save(self, path: Path | None = None) -> Path:
         """Save atomically to ``path`` (default: where it was opened).
 
@@ -126,11 +140,7 @@ class FileBook:
         parts the original has (shapes, form controls, slicers... which openpyxl cannot keep);
         a copy elsewhere is written, and ``lost`` then names what it lacks.
         """
-        target = Path(path or self.path)
-        if target.suffix.lower() != self.path.suffix.lower():
-            raise WorkbookError(
-                f"Save {self.path.name} with the same extension ({self.path.suffix}), not {target.suffix}"
-            )
+        target = self.check_target(path)
         tmp: Path | None = None
         try:
             fd, tmp_name = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=target.suffix, dir=target.parent)
@@ -146,8 +156,9 @@ class FileBook:
                 )
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
-            if target.exists():
-                os.chmod(tmp, target.stat().st_mode & 0o7777)
+            # mkstemp makes a private file: give it the permissions of the file it replaces,
+            # or, for a new copy, those of the original.
+            os.chmod(tmp, (target if target.exists() else self.path).stat().st_mode & 0o7777)
             os.replace(tmp, target)
         except PermissionError as exc:
             raise WorkbookError(
