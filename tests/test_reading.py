@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_aigen import FIXTURES, NO_DETECTION_BODY, SUCCESS_BODY
-from xlwings_meter.errors import TransientServiceError
+from xlwings_meter.errors import RejectedError, TransientServiceError
 from xlwings_meter.reading import ReadingStatus, parse_response
 
 SHARED_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "api" / "fixtures"
@@ -42,8 +42,18 @@ def test_documented_no_detection_body_is_no_reading(status: int) -> None:
     assert reading.message.startswith("No reading")
 
 
-def test_a_400_is_no_reading_whatever_its_body() -> None:
-    assert parse_response(400, b"<html>Bad Request</html>").status is ReadingStatus.NO_READING
+@pytest.mark.parametrize("body", [
+    b"<html>Bad Request</html>",  # a proxy's page: it says nothing about the photo
+    b'{"status": "error", "error": [{"code": "invalid_image"}], "data": []}',
+])
+def test_a_400_without_the_documented_body_is_a_refusal_tried_again_not_no_reading(body: bytes) -> None:
+    with pytest.raises(RejectedError, match="400"):
+        parse_response(400, body)
+
+
+def test_a_200_with_no_data_is_not_the_documented_reply() -> None:
+    with pytest.raises(TransientServiceError):
+        parse_response(200, b'{"status": "success", "error": [], "data": []}')
 
 
 def test_a_value_that_is_not_a_number_is_no_reading_and_says_what_was_read() -> None:

@@ -109,16 +109,17 @@ class ReadingCache:
         deleted rows so those photos are read again: either changes the row count. Costs one
         call when nothing changed. Entries not yet flushed are kept. Returns True if it reloaded.
         """
-        last_row, _ = self._sheet.extent()
-        if last_row == self._rows_read:
-            return False
-        block = self._sheet.read_block(1, 1, last_row, len(HEADERS)) if last_row else []
-        entries = [e for row in block[1:] if (e := CacheEntry.from_row(row)) is not None]
-        with self._lock:
-            self._entries = {e.digest: e for e in entries}
-            self._entries.update(self._dirty)
-            self._rows_read = last_row
-        return True
+        with self._flush_lock:  # a flush between reading the sheet and the swap would be lost
+            last_row, _ = self._sheet.extent()
+            if last_row == self._rows_read:
+                return False
+            block = self._sheet.read_block(1, 1, last_row, len(HEADERS)) if last_row else []
+            entries = [e for row in block[1:] if (e := CacheEntry.from_row(row)) is not None]
+            with self._lock:
+                self._entries = {e.digest: e for e in entries}
+                self._entries.update(self._dirty)
+                self._rows_read = last_row
+            return True
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import TransientServiceError
+from .errors import RejectedError, TransientServiceError
 
 Point = tuple[float, float]
 Quad = tuple[Point, Point, Point, Point]
@@ -90,24 +90,30 @@ NO_READING_MESSAGE = "No reading: no meter counter was found in the photo"
 def parse_response(http_status: int, body: bytes | str) -> Reading:
     """Turn one reply of the AIGEN Water Meter API into a Reading.
 
-    Handles the documented 200 body, the documented 400 ``bad_request`` body and the same body
-    sent with a 200 (both are "no reading"). Raises TransientServiceError for a 200 whose body is
-    not the documented JSON, which the client treats like any other transient failure.
-    Status codes other than 200 and 400 are the client's business, not this function's.
+    "No reading" (final, cached) is only what the documentation says it is: the ``bad_request``
+    error body, sent with a 400 or a 200, or a 200 whose value is "" with confidence -1. A 400
+    without that body (a proxy's error page, another error code) raises RejectedError, and a
+    200 whose body is not the documented JSON raises TransientServiceError: neither is cached,
+    so the photo is tried again later. Other status codes are the client's business.
     """
-    if http_status == 400:
-        return Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE)
-    if http_status != 200:
+    if http_status not in (200, 400):
         raise ValueError(f"parse_response handles 200 and 400, not {http_status}")
     try:
         doc = json.loads(body)
-        numbers = doc["data"][0]["numbers"] if doc.get("data") else None
         errors = doc.get("error") or []
+        data = doc.get("data") or []
+        numbers = data[0]["numbers"] if data else None
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        if http_status == 400:
+            raise RejectedError("the service refused the photo (400) without the documented reply") from exc
         raise TransientServiceError("the service sent a reply that is not the documented JSON") from exc
 
-    if numbers is None or any(_is_bad_request(e) for e in errors):
+    if any(_is_bad_request(e) for e in errors):
         return Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE)
+    if http_status == 400:
+        raise RejectedError("the service refused the photo (400) without the documented reply")
+    if not isinstance(numbers, dict):
+        raise TransientServiceError("the service sent a reply that is not the documented JSON")
     try:
         value = str(numbers.get("value") or "")
         confidence = float(numbers.get("confidence", -1.0))
