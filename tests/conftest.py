@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.backends import backend  # noqa: F401 (a fixture: one suite, a file and Excel)
 from tests.fake_aigen import FakeAigen
 from tests.photos import make_photo
 from xlwings_meter.config import ClientSettings

@@ -16,7 +16,7 @@ from xlwings_meter.job import read_sheet
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.sheets.excel import MAX_ADDRESS, ExcelBook, ExcelBusyError, format_areas
 
-from .backends import SHEET, ExcelBackend, backend  # noqa: F401 (the fixture)
+from .backends import SHEET, ExcelBackend
 
 
 def _photos(folder: Path, n: int) -> list[list[str]]:

@@ -13,7 +13,8 @@ from tests.fake_aigen import FakeAigen
 from tests.photos import make_photo
 from xlwings_meter.cli import main
 from xlwings_meter.errors import ConfigError
-from xlwings_meter.settings import make_engine, parse_workbook_settings, user_environ
+from xlwings_meter.config import config_file, user_config_path
+from xlwings_meter.settings import WorkbookSettings, describe, make_engine, parse_workbook_settings
 
 from .workbooks import photo_book
 
@@ -47,9 +48,17 @@ def test_unknown_and_missing_engines_are_config_errors(monkeypatch: pytest.Monke
 
 
 def test_the_users_config_file_is_where_xlwings_keeps_it_unless_overridden(tmp_path: Path) -> None:
-    assert user_environ({"XLWINGS_METER_CONFIG": str(tmp_path / "x.conf")})["XLWINGS_METER_CONFIG"] == str(
-        tmp_path / "x.conf")
-    assert user_environ({})["XLWINGS_METER_CONFIG"].endswith("xlwings.conf")
+    assert config_file({"XLWINGS_METER_CONFIG": str(tmp_path / "x.conf")}) == tmp_path / "x.conf"
+    assert config_file({}) == user_config_path()
+
+
+def test_settings_help_never_shows_an_address_that_carries_the_key(tmp_path: Path) -> None:
+    env = {"AIGEN_API_KEY": "SECRET123", "XLWINGS_METER_CONFIG": str(tmp_path / "none.conf"),
+           "AIGEN_API_URL": "https://api.aigen.online/aiscript/water-meter/v2?aigen_key=SECRET123"}
+    text = describe(WorkbookSettings(), 0, env)
+    assert "SECRET123" not in text and "Service address: refused" in text
+    env["AIGEN_API_URL"] = "http://api.example.com/v2"
+    assert "Service address: refused: AIGEN_API_URL uses plain http://" in describe(WorkbookSettings(), 0, env)
 
 
 def test_the_cli_honours_cache_only_on_the_workbook_and_refuses_its_key(

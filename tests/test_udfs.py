@@ -15,7 +15,7 @@ from xlwings_meter.cache import CACHE_SHEET
 from xlwings_meter.errors import ConfigError
 from xlwings_meter.reading import Reading, ReadingStatus
 
-from .backends import SHEET, ExcelBackend, backend  # noqa: F401 (the fixture)
+from .backends import ExcelBackend
 
 
 def test_the_signature_the_template_wrapper_was_built_for() -> None:

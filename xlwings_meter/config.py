@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +62,23 @@ class ClientSettings:
 def config_file(environ: Mapping[str, str] = os.environ) -> Path:
     """The user's xlwings config file, or the file named by XLWINGS_METER_CONFIG."""
     override = environ.get(CONFIG_FILE_VAR, "").strip()
-    return Path(override).expanduser() if override else Path.home() / ".xlwings" / "xlwings.conf"
+    return Path(override).expanduser() if override else user_config_path()
+
+
+def user_config_path(platform: str = sys.platform, home: Path | None = None) -> Path:
+    """The user's xlwings config file, where xlwings itself looks for it on this system.
+
+    On macOS, Excel is sandboxed and xlwings keeps its config inside Excel's container.
+
+    >>> str(user_config_path("darwin", Path("/Users/ann")))
+    '/Users/ann/Library/Containers/com.microsoft.Excel/Data/xlwings.conf'
+    >>> str(user_config_path("win32", Path("/home/ann")))
+    '/home/ann/.xlwings/xlwings.conf'
+    """
+    home = home or Path.home()
+    if platform.startswith("darwin"):
+        return home / "Library" / "Containers" / "com.microsoft.Excel" / "Data" / "xlwings.conf"
+    return home / ".xlwings" / "xlwings.conf"
 
 
 def read_config_file(path: Path) -> dict[str, str]:
@@ -99,9 +116,20 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> ClientSettings:
             f"No AIGEN API key. Set the environment variable {KEY_VAR}, "
             f'or add the line "{KEY_VAR}","<your key>" to {path}'
         )
+    return ClientSettings(url=endpoint(environ, from_file, key), key=key, key_source=key_source)
+
+
+def endpoint(environ: Mapping[str, str] = os.environ, from_file: Mapping[str, str] | None = None,
+             key: str = "") -> str:
+    """The service address in use: AIGEN_API_URL, else the config file, else the default.
+
+    Raises ConfigError for an address check_url refuses (its message never quotes the key).
+    """
+    if from_file is None:
+        from_file = read_config_file(config_file(environ))
     url = environ.get(URL_VAR, "").strip() or from_file.get(URL_VAR, "") or DEFAULT_URL
     check_url(url, key)
-    return ClientSettings(url=url, key=key, key_source=key_source)
+    return url
 
 
 def check_url(url: str, key: str = "") -> None:

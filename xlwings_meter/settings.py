@@ -10,12 +10,10 @@ every photo, with the user's key, to someone else's server. Those are refused an
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from .config import CONFIG_FILE_VAR, DEFAULT_URL, KEY_VAR, URL_VAR, config_file, load_settings, read_config_file
+from .config import CONFIG_FILE_VAR, KEY_VAR, URL_VAR, config_file, endpoint, load_settings
 from .engine import Engine
 from .errors import ConfigError
 from .sheets.base import BookIO, Cell
@@ -90,7 +88,7 @@ def make_engine(name: str = "aigen") -> Engine:
     if name == "aigen":
         from .client import AigenEngine
 
-        return AigenEngine(load_settings(user_environ()))
+        return AigenEngine(load_settings())
     if name == "local":
         from .local_engine import LocalEngine  # raises ConfigError when the [local] extra is missing
 
@@ -98,42 +96,17 @@ def make_engine(name: str = "aigen") -> Engine:
     raise ConfigError(f"Unknown engine {name!r} in {ENGINE}: use one of {', '.join(ENGINES)}")
 
 
-def user_config_path(platform: str = sys.platform, home: Path | None = None) -> Path:
-    """The user's xlwings config file, where xlwings itself looks for it on this system.
-
-    On macOS, Excel is sandboxed and xlwings keeps its config inside Excel's container.
-
-    >>> str(user_config_path("darwin", Path("/Users/ann")))
-    '/Users/ann/Library/Containers/com.microsoft.Excel/Data/xlwings.conf'
-    >>> str(user_config_path("win32", Path("/home/ann")))
-    '/home/ann/.xlwings/xlwings.conf'
-    """
-    home = home or Path.home()
-    if platform.startswith("darwin"):
-        return home / "Library" / "Containers" / "com.microsoft.Excel" / "Data" / "xlwings.conf"
-    return home / ".xlwings" / "xlwings.conf"
-
-
-def user_environ(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """The environment for ``config.load_settings``, pointing it at xlwings' own user config file."""
-    env = dict(environ)
-    if not env.get(CONFIG_FILE_VAR, "").strip():
-        env[CONFIG_FILE_VAR] = str(user_config_path())
-    return env
-
-
 def describe(workbook: WorkbookSettings, cache_size: int, environ: Mapping[str, str] = os.environ) -> str:
     """The text of the Settings/Help box: where the key comes from (never the key), and the rest."""
-    env = user_environ(environ)
-    path = config_file(env)
+    path = config_file(environ)
     try:
-        key_line = f"API key: found in {load_settings(env).key_source}"
+        key_line = f"API key: found in {load_settings(environ).key_source}"
     except ConfigError as exc:
         key_line = f"API key: not usable. {exc}"
     try:
-        url = env.get(URL_VAR, "").strip() or read_config_file(path).get(URL_VAR, "") or DEFAULT_URL
-    except ConfigError as exc:
-        url = f"unknown ({exc})"
+        url = endpoint(environ)
+    except ConfigError as exc:  # a refused address is never shown: it may hold the key
+        url = f"refused: {exc}"
     lines = [
         key_line,
         f"Service address: {url}",
