@@ -12,7 +12,9 @@ from xlwings_meter.batch import read_photos
 from xlwings_meter.cache import CACHE_SHEET, ReadingCache
 from xlwings_meter.client import AigenEngine
 from xlwings_meter.config import ClientSettings
+from xlwings_meter.errors import JournalError
 from xlwings_meter.images import file_digest
+from xlwings_meter.journal import Journal
 from xlwings_meter.reading import ReadingStatus
 from xlwings_meter.sheets.files import FileBook
 
@@ -35,7 +37,7 @@ def test_identical_photos_are_sent_once_and_every_row_gets_the_reading(
     (tmp_path / "copy of a.jpg").write_bytes(original.read_bytes())
     cells = ["a.jpg", "copy of a.jpg", str(original)]
     result = read_photos(cells, tmp_path, AigenEngine(fast_settings), cache)
-    assert len(aigen_server.calls) == 1 and result.sent == 1 and result.unique_photos == 1
+    assert len(aigen_server.calls) == 1 and result.sent == 1
     assert [r.value for r in result.readings] == ["3245.010"] * 3
 
 
@@ -66,7 +68,7 @@ def test_a_refused_key_stops_the_batch_and_keeps_what_was_read(
     result = read_photos(cells, tmp_path, AigenEngine(fast_settings), cache, concurrency=1)
     assert result.stopped is not None and "key" in str(result.stopped)
     assert [r.value for r in result.readings[:2]] == ["1.5", "2.5"]
-    assert all(r.status is ReadingStatus.REJECTED for r in result.readings[2:])
+    assert all(r.status is ReadingStatus.NOT_READ for r in result.readings[2:])
     assert "batch stopped" in result.readings[5].message
     assert len(aigen_server.calls) == 3  # the refusal stops it at once: nothing more is sent
     assert len(cache) == 2
@@ -91,3 +93,34 @@ def test_cache_only_sends_nothing(tmp_path: Path, aigen_server: FakeAigen, cache
     result = read_photos(_photos(tmp_path, 2), tmp_path, None, cache)
     assert aigen_server.calls == []
     assert all("cache only" in r.message for r in result.readings)
+
+
+def test_a_journal_that_cannot_be_written_stops_the_batch_and_keeps_the_paid_reading(
+    tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings
+) -> None:
+    journal = Journal(tmp_path / "folder that is gone" / "journal")  # as on a full or read-only disk
+    book = FileBook(photo_book(tmp_path / "book.xlsx", []))
+    cache = ReadingCache(book.hidden_sheet(CACHE_SHEET), on_record=journal.append)
+    cells = _photos(tmp_path, 4)
+    result = read_photos(cells, tmp_path, AigenEngine(fast_settings), cache, concurrency=1)
+    assert isinstance(result.stopped, JournalError) and "cannot write the journal" in str(result.stopped)
+    assert len(aigen_server.calls) == 1  # nothing more is paid for without a safe copy
+    assert cache.get(file_digest(tmp_path / cells[0])) is not None  # and the one paid for is kept
+
+
+def test_a_stop_ends_the_waits_of_photos_already_in_flight(
+    tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings, cache: ReadingCache
+) -> None:
+    import time
+    from dataclasses import replace
+
+    cells = _photos(tmp_path, 4)
+    aigen_server.default = Reply.error(429, retry_after=30)  # three photos are told to wait 30 s...
+    aigen_server.on(tmp_path / cells[0], Reply.error(401).delayed(0.3))  # ...then the key is refused
+    engine = AigenEngine(replace(fast_settings, max_retry_after=60, read_timeout=5))  # real waits
+    started = time.monotonic()
+    result = read_photos(cells, tmp_path, engine, cache, concurrency=4)
+    assert time.monotonic() - started < 5
+    assert result.stopped is not None and "key" in str(result.stopped)
+    assert len(aigen_server.calls) == 4  # nobody retried after the stop
+    assert all(r.status is ReadingStatus.NOT_READ for r in result.readings)

@@ -242,7 +242,7 @@ def _wait_for(condition, timeout: float = 20.0) -> None:
         time.sleep(0.02)
 
 
-def test_a_workbook_with_shapes_is_not_overwritten_and_the_readings_wait_for_the_copy(
+def test_a_workbook_with_shapes_is_refused_before_paying_and_a_copy_can_be_written(
     tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]
 ) -> None:
     make_photo(tmp_path / "p.jpg")
@@ -250,12 +250,13 @@ def test_a_workbook_with_shapes_is_not_overwritten_and_the_readings_wait_for_the
     before = book.read_bytes()
     assert main(["read", str(book)]) == 1
     assert "use the Read meters button in Excel, or --output" in capsys.readouterr().err
-    assert book.read_bytes() == before and len(aigen_env.calls) == 1
+    assert book.read_bytes() == before and aigen_env.calls == []  # refused before paying anything
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jpg", "plain.xlsx", "shapes.xlsx"]
 
     copy = tmp_path / "copy.xlsx"
     assert main(["read", str(book), "--output", str(copy)]) == 0
     assert "warning: copy.xlsx lacks the drawings" in capsys.readouterr().err
-    assert _rows(copy)[1][1] == 3245.01 and len(aigen_env.calls) == 1  # the journal kept the paid reading
+    assert _rows(copy)[1][1] == 3245.01 and len(aigen_env.calls) == 1
 
 
 def test_a_dead_network_stops_the_batch_quickly_with_one_clear_line(

@@ -39,7 +39,7 @@ def test_read_meters_fills_the_sheet_shows_progress_and_says_what_it_cost(
     _book(excel, tmp_path, 3)
     aigen_env.on(tmp_path / "m1.jpg", Reply.no_detection())
     ribbon.read_meters()
-    assert _alert(excel) == ("3 rows: 2 read, 1 no reading found.\n"
+    assert _alert(excel) == ("3 rows: 2 read, 1 no reading.\n"
                              "3 photos sent to the service, 0 answered from the cache.")
     rows = excel.rows()
     assert [r[1] for r in rows[1:]] == [3245.01, None, 3245.01]

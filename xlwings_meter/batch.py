@@ -8,7 +8,7 @@ exhausted credit, an exception.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from .errors import (
     TransientServiceError,
     UnreachableError,
 )
-from .images import DEFAULT_MAX_SIDE, file_digest, load_photo, resolve_path
+from .images import DEFAULT_MAX_SIDE, Photo, file_digest, load_photo, resolve_path
 from .reading import Reading, ReadingStatus
 from .sheets.base import Cell
 
@@ -46,7 +46,6 @@ class BatchResult:
     from_cache: int = 0  # photos answered from the cache
     stopped: BatchStopError | None = None  # why the batch stopped early, if it did
     interrupted: bool = False  # stopped by the user (Ctrl+C)
-    unique_photos: int = 0
     bytes_uploaded: int = 0
 
     @property
@@ -86,7 +85,7 @@ def read_photos(
         by_digest.setdefault(digest, []).append(i)
         paths.setdefault(digest, path)
 
-    result = BatchResult(readings=[], unique_photos=len(by_digest))
+    result = BatchResult(readings=[])
     todo: list[str] = []
     for digest, rows in by_digest.items():
         entry = None if refresh else cache.get(digest)
@@ -96,130 +95,128 @@ def read_photos(
             result.from_cache += 1
         elif engine is None:
             _settle(readings, rows, Reading.failure(
-                ReadingStatus.REJECTED, "Not read: cache only, and this photo is not in the cache"))
+                ReadingStatus.NOT_READ, "Not read: cache only, and this photo is not in the cache"))
         else:
             todo.append(digest)
 
     total = len(by_digest)
-    done = total - len(todo)
     if progress:
-        progress(done, total)
+        progress(total - len(todo), total)
     if todo and engine is not None:
-        done = _read_uncached(todo, by_digest, paths, readings, engine, cache, result,
-                              concurrency, max_side, progress, done, total)
+        reader = _Reader(engine, cache, paths, max_side, result)
+        for digest, reading in reader.run(todo, concurrency):
+            _settle(readings, by_digest[digest], reading)
+            if progress:
+                progress(total - len(todo) + reader.settled, total)
 
     reason = _unread_reason(result)
-    result.readings = [r if r is not None else Reading.failure(ReadingStatus.REJECTED, reason)
+    result.readings = [r if r is not None else Reading.failure(ReadingStatus.NOT_READ, reason)
                        for r in readings]
     return result
 
 
-def _read_uncached(
-    todo: list[str],
-    by_digest: dict[str, list[int]],
-    paths: dict[str, Path],
-    readings: list[Reading | None],
-    engine: Engine,
-    cache: ReadingCache,
-    result: BatchResult,
-    concurrency: int,
-    max_side: int,
-    progress: Progress | None,
-    done: int,
-    total: int,
-) -> int:
-    stop = threading.Event()
-    lock = threading.Lock()
-    reached = threading.Event()  # some photo got an answer: connection failures are per row
-    unreachable = 0
+class _Reader:
+    """Sends the photos the cache lacks, a few at a time, and stops them all at once.
 
-    def read_one(digest: str) -> Reading:
-        nonlocal unreachable
-        if stop.is_set():
-            raise _Skipped()
-        path = paths[digest]
+    Every reading is recorded in the cache the moment it arrives. A batch stop (refused key,
+    credit, no network, no journal) or Ctrl+C sets ``stop``: queued photos are not sent, and
+    the engine sees the same event, so a retry or a Retry-After wait in flight ends too.
+    """
+
+    def __init__(self, engine: Engine, cache: ReadingCache, paths: dict[str, Path], max_side: int,
+                 result: BatchResult) -> None:
+        self.engine = engine
+        self.cache = cache
+        self.paths = paths
+        self.max_side = max_side
+        self.result = result
+        self.settled = 0
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._reached = threading.Event()  # some photo got an answer: connection failures are per row
+        self._unreachable = 0
+
+    def run(self, todo: list[str], concurrency: int) -> Iterator[tuple[str, Reading]]:
+        """Yield (digest, reading) as photos are settled; sets result.stopped / .interrupted."""
+        pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="meter")
+        futures = {pool.submit(self._read_one, d): d for d in todo}
+        pending = set(futures)
         try:
-            photo = load_photo(path, digest, max_side)
+            while pending:
+                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    yield from self._collect(fut, futures[fut])
+                if self.stop.is_set():
+                    for fut in pending:
+                        fut.cancel()
+        except KeyboardInterrupt:
+            self.result.interrupted = True
+            self.stop.set()
+        finally:
+            # Requests already on the wire are paid for: wait for them and keep their readings.
+            pool.shutdown(wait=True, cancel_futures=True)
+        for fut in pending:
+            yield from self._collect(fut, futures[fut])
+
+    def _collect(self, fut: Future[Reading], digest: str) -> Iterator[tuple[str, Reading]]:
+        if fut.cancelled() or not fut.done():
+            return
+        exc = fut.exception()
+        if isinstance(exc, _Skipped):
+            return
+        if isinstance(exc, BatchStopError):
+            if self.result.stopped is None:
+                self.result.stopped = exc
+            return
+        if exc is not None:
+            raise exc
+        self.settled += 1
+        yield digest, fut.result()
+
+    def _read_one(self, digest: str) -> Reading:
+        if self.stop.is_set():
+            raise _Skipped()
+        path = self.paths[digest]
+        try:
+            photo = load_photo(path, digest, self.max_side)
         except (PhotoMissingError, NotAnImageError) as exc:
-            status = (ReadingStatus.NOT_AN_IMAGE if isinstance(exc, NotAnImageError)
-                      else ReadingStatus.FILE_MISSING)
+            status = ReadingStatus.NOT_AN_IMAGE if isinstance(exc, NotAnImageError) else ReadingStatus.FILE_MISSING
             return Reading.failure(status, str(exc))
-        if stop.is_set():
+        if self.stop.is_set():
             raise _Skipped()
-        with lock:
-            result.sent += 1
-            result.bytes_uploaded += len(photo.data)
+        with self._lock:
+            self.result.sent += 1
+            self.result.bytes_uploaded += len(photo.data)
         try:
-            reading = engine.read(photo)
+            reading = self._ask(photo)
+            self.cache.record(CacheEntry(digest, str(path), reading, now_utc(), self.engine.name))
+            return reading
+        except BatchStopError:
+            self.stop.set()
+            raise
+        except TransientServiceError as exc:
+            if self.stop.is_set():  # the retries were cut short because the batch is stopping
+                raise _Skipped() from exc
+            return Reading.failure(ReadingStatus.FAILED, f"Failed: {exc}")
+        except ServiceError as exc:
+            return Reading.failure(ReadingStatus.REJECTED, f"Rejected: {exc}")
+
+    def _ask(self, photo: Photo) -> Reading:
+        """The engine's reading; several photos in a row that cannot connect mean no network."""
+        try:
+            reading = self.engine.read(photo, cancel=self.stop)
         except UnreachableError as exc:
-            with lock:
-                unreachable += 1
-                offline = unreachable >= OFFLINE_AFTER and not reached.is_set()
+            with self._lock:
+                self._unreachable += 1
+                offline = self._unreachable >= OFFLINE_AFTER and not self._reached.is_set()
             if offline:
-                stop.set()
                 raise OfflineError(
                     f"cannot reach the OCR service ({str(exc)[:1].lower()}{str(exc)[1:]}, "
                     f"{OFFLINE_AFTER} photos in a row); check the network connection"
                 ) from exc
-            return Reading.failure(ReadingStatus.FAILED, f"Failed: {exc}")
-        except TransientServiceError as exc:
-            return Reading.failure(ReadingStatus.FAILED, f"Failed: {exc}")
-        except BatchStopError:
-            stop.set()
             raise
-        except ServiceError as exc:
-            return Reading.failure(ReadingStatus.REJECTED, f"Rejected: {exc}")
-        reached.set()
-        cache.record(CacheEntry(digest, str(path), reading, now_utc(), engine.name))
+        self._reached.set()
         return reading
-
-    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="meter")
-    futures: dict[Future[Reading], str] = {pool.submit(read_one, d): d for d in todo}
-    pending = set(futures)
-    try:
-        while pending:
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                done += _collect(fut, futures[fut], by_digest, readings, result)
-                if progress:
-                    progress(done, total)
-            if result.stopped is not None:
-                for fut in pending:
-                    fut.cancel()
-    except KeyboardInterrupt:
-        result.interrupted = True
-        stop.set()
-        for fut in pending:
-            fut.cancel()
-    finally:
-        # Requests already on the wire are paid for: wait for them and keep their readings.
-        pool.shutdown(wait=True, cancel_futures=True)
-    for fut in pending:
-        if fut.done() and not fut.cancelled():
-            done += _collect(fut, futures[fut], by_digest, readings, result)
-    return done
-
-
-def _collect(
-    fut: Future[Reading],
-    digest: str,
-    by_digest: dict[str, list[int]],
-    readings: list[Reading | None],
-    result: BatchResult,
-) -> int:
-    if fut.cancelled():
-        return 0
-    exc = fut.exception()
-    if isinstance(exc, _Skipped):
-        return 0
-    if isinstance(exc, BatchStopError):
-        if result.stopped is None:
-            result.stopped = exc
-        return 0
-    if exc is not None:
-        raise exc
-    _settle(readings, by_digest[digest], fut.result())
-    return 1
 
 
 def _settle(readings: list[Reading | None], rows: list[int], reading: Reading) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import __version__
 from .batch import DEFAULT_CONCURRENCY, BatchResult
-from .errors import AuthError, MeterError, OfflineError
+from .errors import AuthError, MeterError, OfflineError, QuotaError
 from .journal import Journal
 from .job import read_sheet
 from .reading import ReadingStatus
@@ -115,9 +115,8 @@ def _read(args: argparse.Namespace) -> int:
     print(summarize(result, saved))
     if result.stopped is not None:
         _say(f"stopped: {result.stopped}")
-        if isinstance(result.stopped, AuthError):
-            return EXIT_AUTH
-        return EXIT_OFFLINE if isinstance(result.stopped, OfflineError) else EXIT_QUOTA
+        codes = {AuthError: EXIT_AUTH, QuotaError: EXIT_QUOTA, OfflineError: EXIT_OFFLINE}
+        return next((c for kind, c in codes.items() if isinstance(result.stopped, kind)), EXIT_ERROR)
     if result.interrupted:
         _say("stopped by the user: what was read is saved; run again to read the rest")
         return EXIT_INTERRUPTED
@@ -138,14 +137,7 @@ def summarize(result: BatchResult, saved: Path) -> str:
     """One line on what a run did, for the terminal."""
     counts = Counter(r.status for r in result.readings)
     parts = [f"{counts[ReadingStatus.READ]} read"]
-    labels = {
-        ReadingStatus.NO_READING: "no reading",
-        ReadingStatus.FILE_MISSING: "file missing",
-        ReadingStatus.NOT_AN_IMAGE: "not an image",
-        ReadingStatus.FAILED: "failed",
-        ReadingStatus.REJECTED: "not read",
-    }
-    parts += [f"{counts[s]} {label}" for s, label in labels.items() if counts[s]]
+    parts += [f"{counts[s]} {s.label}" for s in ReadingStatus if s is not ReadingStatus.READ and counts[s]]
     size = result.bytes_uploaded
     uploaded = (f" ({size / 1e6:.1f} MB)" if size >= 1e6 else f" ({size / 1e3:.0f} kB)") if result.sent else ""
     return (f"{_count(len(result.readings), 'row')}: {', '.join(parts)}; "

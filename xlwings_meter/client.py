@@ -76,18 +76,19 @@ class AigenEngine:
 
     name = "aigen-v2"
 
-    def __init__(self, settings: ClientSettings, sleep: Callable[[float], object] = time.sleep) -> None:
+    def __init__(self, settings: ClientSettings, sleep: Callable[[float], object] | None = None) -> None:
         self.settings = settings
         self._sleep = sleep
         self._local = threading.local()  # requests.Session is not thread-safe: one per thread
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
 
-    def read(self, photo: Photo) -> Reading:
+    def read(self, photo: Photo, cancel: threading.Event | None = None) -> Reading:
         """Send ``photo.data`` and return its reading (READ or NO_READING).
 
         Raises TransientServiceError or RejectedError (this row failed), AuthError or QuotaError
-        (stop the batch).
+        (stop the batch). When ``cancel`` is set, a wait before a retry ends at once with a
+        TransientServiceError: the batch is stopping and nothing more is sent.
         """
         s = self.settings
         body = json.dumps({"image": base64.b64encode(photo.data).decode("ascii")}).encode("ascii")
@@ -114,7 +115,17 @@ class AigenEngine:
                     raise type(exc)(f"{what[:1].upper()}{what[1:]} after {failures} tries") from exc
                 delay = self._backoff(failures)
                 log.info("AIGEN: %s (try %d of %d); retrying in %.1f s", exc, failures, s.max_attempts, delay)
+            self._wait(delay, cancel)
+
+    def _wait(self, delay: float, cancel: threading.Event | None) -> None:
+        if self._sleep is not None:  # tests keep time virtual
             self._sleep(delay)
+        elif cancel is not None:
+            cancel.wait(delay)
+        else:
+            time.sleep(delay)
+        if cancel is not None and cancel.is_set():
+            raise TransientServiceError("Not retried: the batch is stopping")
 
     def close(self) -> None:
         """Close the connections of every thread's session."""

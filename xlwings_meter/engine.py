@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Protocol
 
 from .images import Photo
@@ -20,6 +21,10 @@ class Engine(Protocol):
     #: Recorded in the cache next to each reading, e.g. "aigen-v2" or "local".
     name: str
 
-    def read(self, photo: Photo) -> Reading:
-        """Read the meter in ``photo``."""
+    def read(self, photo: Photo, cancel: threading.Event | None = None) -> Reading:
+        """Read the meter in ``photo``.
+
+        ``cancel`` is set when the batch stops (a refused key, Ctrl+C): an engine that waits
+        (before a retry, say) stops waiting and raises TransientServiceError.
+        """
         ...

@@ -16,7 +16,8 @@
     │   └── BatchStopError            nothing more can be read in this batch
     │       ├── AuthError             401/403: the key is missing, wrong or not allowed here
     │       ├── QuotaError            429 that persisted: credit exhausted or too many requests
-    │       └── OfflineError          photo after photo could not reach the service: the network is down
+    │       ├── OfflineError          photo after photo could not reach the service: the network is down
+    │       └── JournalError          the crash journal cannot be written: stop paying without a safe copy
     └── WorkbookError                 the workbook cannot be read or written as asked
         ├── ColumnNotFoundError (LookupError)
         ├── ForeignDataError          a target column holds data this tool did not write
@@ -82,6 +83,10 @@ class QuotaError(BatchStopError):
 
 class OfflineError(BatchStopError):
     """Several photos in a row could not reach the service and none could: the network is down."""
+
+
+class JournalError(BatchStopError):
+    """The journal beside the workbook cannot be written or read (disk full, no permission)."""
 
 
 class WorkbookError(MeterError):

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from .cache import CacheEntry, entry_from_json, entry_to_json
+from .errors import JournalError
 
 
 class Journal:
@@ -28,19 +29,31 @@ class Journal:
         return cls(workbook.parent / f".{workbook.name}.meter-journal")
 
     def append(self, entry: CacheEntry) -> None:
-        """Write one entry and force it to disk before returning."""
+        """Write one entry and force it to disk before returning.
+
+        Raises JournalError when it cannot: the batch then stops paying for photos whose
+        readings could be lost (the entry itself is still in the cache in memory).
+        """
         line = entry_to_json(entry) + "\n"
-        with self._lock, open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            with self._lock, open(self.path, "a", encoding="utf-8") as fh:
+                fh.write(line)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise JournalError(f"cannot write the journal {self.path} ({exc.strerror or exc})") from exc
 
     def entries(self) -> list[CacheEntry]:
-        """Every readable entry; a line cut short by a crash is skipped."""
+        """Every readable entry; a line cut short by a crash is skipped.
+
+        Raises JournalError when the journal exists but cannot be read.
+        """
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = self.path.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise JournalError(f"cannot read the journal {self.path} ({exc.strerror or exc})") from exc
         return [e for line in text.splitlines() if (e := entry_from_json(line)) is not None]
 
     def remove(self) -> None:

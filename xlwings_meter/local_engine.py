@@ -115,7 +115,7 @@ class LocalEngine:
         ]
         return [_Candidate(read, score_read(read)) for read in reads]
 
-    def read(self, photo: Photo) -> Reading:
+    def read(self, photo: Photo, cancel: threading.Event | None = None) -> Reading:
         """Read the counter of the meter in ``photo``: READ with a value, or NO_READING."""
         np, cv2, counter = self._np, self._cv2, self._counter
         rgb = np.asarray(photo.image.convert("RGB"))

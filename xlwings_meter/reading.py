@@ -24,8 +24,14 @@ class ReadingStatus(str, enum.Enum):
     NO_READING = "no_reading"  # the engine looked and found no meter digits
     FILE_MISSING = "file_missing"
     NOT_AN_IMAGE = "not_an_image"
-    REJECTED = "rejected"  # the service refused the request (key, credit): not read at all
+    REJECTED = "rejected"  # the service refused this one request (a 4xx other than 400)
     FAILED = "failed"  # transient failures outlasted every retry
+    NOT_READ = "not_read"  # not sent: cache only, or the batch stopped before this photo
+
+    @property
+    def label(self) -> str:
+        """How summaries name the outcome: "12 read, 1 no reading, 2 file missing"."""
+        return self.value.replace("_", " ").replace("rejected", "rejected by the service")
 
     @property
     def is_final(self) -> bool:

@@ -99,15 +99,7 @@ def summary(results: Sequence[BatchResult], *, cache_only: bool, warnings: Seque
     """The message after a batch: what each row got, what was paid for, why it stopped."""
     readings = [r for result in results for r in result.readings]
     counts = Counter(r.status for r in readings)
-    labels = {
-        ReadingStatus.READ: "read",
-        ReadingStatus.NO_READING: "no reading found",
-        ReadingStatus.FILE_MISSING: "photo missing",
-        ReadingStatus.NOT_AN_IMAGE: "not an image",
-        ReadingStatus.FAILED: "failed (service unavailable)",
-        ReadingStatus.REJECTED: "not read",
-    }
-    parts = [f"{counts[s]} {label}" for s, label in labels.items() if counts[s]]
+    parts = [f"{counts[s]} {s.label}" for s in ReadingStatus if counts[s]]
     sent = sum(r.sent for r in results)
     cached = sum(r.from_cache for r in results)
     lines = [
@@ -121,7 +113,7 @@ def summary(results: Sequence[BatchResult], *, cache_only: bool, warnings: Seque
         lines.append(f"Stopped: {stopped}. Everything read so far is kept; click Read meters again "
                      "to read the rest.")
     if counts[ReadingStatus.FAILED]:
-        lines.append("Rows that failed will be tried again at the next Read meters.")
+        lines.append("Rows that failed (service unavailable) will be tried again at the next Read meters.")
     return "\n".join(lines + [f"Warning: {w}" for w in warnings])
 
 

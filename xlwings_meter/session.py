@@ -118,11 +118,11 @@ class BookSession:
 
     def _read_uncached(self, path: str) -> Reading:
         if self.stopped is not None:
-            return Reading.failure(ReadingStatus.REJECTED, f"Not read: {self.stopped}")
+            return Reading.failure(ReadingStatus.NOT_READ, f"Not read: {self.stopped}")
         result = read_photos([path], None, self.engine(), self.cache, concurrency=1)
         if result.stopped is not None:
             self.stopped = result.stopped
-            return Reading.failure(ReadingStatus.REJECTED, f"Not read: {result.stopped}")
+            return Reading.failure(ReadingStatus.NOT_READ, f"Not read: {result.stopped}")
         if result.sent:
             self.later.request()
         return result.readings[0]

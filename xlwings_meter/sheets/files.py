@@ -6,7 +6,8 @@ import os
 import tempfile
 import zipfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from xml.etree import ElementTree
 from pathlib import Path
 
@@ -118,17 +119,15 @@ class FileBook:
         self.close()
 
     def check_target(self, path: Path | None = None) -> Path:
-        """The path save() would write, refused now (WorkbookError) if it cannot be one.
+        """The path save() would write, refused now (WorkbookError) if save() would fail.
 
-        Called before any photo is read, so a typo in --output never costs a paid batch.
+        Called before any photo is read, so that nothing is paid for in a batch whose result
+        could not be saved: a wrong extension or folder, a folder that cannot be written, or
+        (saving in place) content openpyxl would drop. It writes a trial copy and deletes it.
         """
-        target = Path(path or self.path)
-        if target.suffix.lower() != self.path.suffix.lower():
-            raise WorkbookError(
-                f"Save {self.path.name} with the same extension ({self.path.suffix}), not {target.suffix}"
-            )
-        if not target.parent.is_dir():
-            raise WorkbookError(f"Cannot write {target.name}: the folder {target.parent} does not exist")
+        target = self._target(path)
+        with self._writing(target):
+            self._write_temp(target).unlink()
         return target
 
     def save(self, path: Path | None = None) -> Path:
@@ -140,12 +139,36 @@ class FileBook:
         parts the original has (shapes, form controls, slicers... which openpyxl cannot keep);
         a copy elsewhere is written, and ``lost`` then names what it lacks.
         """
-        target = self.check_target(path)
-        tmp: Path | None = None
+        target = self._target(path)
+        with self._writing(target):
+            tmp = self._write_temp(target)
+            try:
+                with open(tmp, "rb+") as fh:
+                    os.fsync(fh.fileno())
+                # mkstemp makes a private file: give it the permissions of the file it
+                # replaces, or, for a new copy, those of the original.
+                os.chmod(tmp, (target if target.exists() else self.path).stat().st_mode & 0o7777)
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
+        return target
+
+    def _target(self, path: Path | None) -> Path:
+        target = Path(path or self.path)
+        if target.suffix.lower() != self.path.suffix.lower():
+            raise WorkbookError(
+                f"Save {self.path.name} with the same extension ({self.path.suffix}), not {target.suffix}"
+            )
+        if not target.parent.is_dir():
+            raise WorkbookError(f"Cannot write {target.name}: the folder {target.parent} does not exist")
+        return target
+
+    def _write_temp(self, target: Path) -> Path:
+        """The workbook written to a temporary file beside ``target``, checked for lost content."""
+        fd, name = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=target.suffix, dir=target.parent)
+        os.close(fd)
+        tmp = Path(name)
         try:
-            fd, tmp_name = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=target.suffix, dir=target.parent)
-            os.close(fd)
-            tmp = Path(tmp_name)
             self._wb.save(tmp)
             self.lost = lost_parts(self.path, tmp)
             if self.lost and target.resolve() == self.path.resolve():
@@ -154,22 +177,23 @@ class FileBook:
                     "so it was not changed; use the Read meters button in Excel, or --output to "
                     "write the readings into a copy"
                 )
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            # mkstemp makes a private file: give it the permissions of the file it replaces,
-            # or, for a new copy, those of the original.
-            os.chmod(tmp, (target if target.exists() else self.path).stat().st_mode & 0o7777)
-            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return tmp
+
+    @contextmanager
+    def _writing(self, target: Path) -> Iterator[None]:
+        """Turn the OS's refusals to write ``target`` into one-line WorkbookErrors."""
+        try:
+            yield
         except PermissionError as exc:
             raise WorkbookError(
-                f"Cannot write {target.name}: it is read-only or open in another program (close it in Excel)"
+                f"Cannot write {target.name}: it or its folder is read-only, or it is open in "
+                "another program (close it in Excel)"
             ) from exc
         except OSError as exc:
             raise WorkbookError(f"Cannot write {target.name}: {exc.strerror or exc}") from exc
-        finally:
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
-        return target
 
 
 def _load(path: Path) -> Workbook:
