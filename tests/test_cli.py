@@ -150,17 +150,38 @@ def test_wrong_key_missing_key_and_missing_workbook_are_one_line_messages(
     assert err.strip() == f"xlwings-meter: error: Workbook not found: {tmp_path / 'nope.xlsx'}"
 
 
-def test_the_key_is_never_written_to_the_workbook_or_the_journal(tmp_path: Path, aigen_env: FakeAigen) -> None:
-    book = _book_of_photos(tmp_path, 3)
-    aigen_env.default = Reply.error(503)
-    assert main(["read", str(book)]) == 0
-    key = aigen_env.valid_key.encode()
-    for path in tmp_path.rglob("*"):
-        if path.is_file():
-            assert key not in path.read_bytes(), path
+def test_the_key_is_never_written_to_the_workbook_the_cache_or_the_journal(
+    tmp_path: Path, aigen_env: FakeAigen
+) -> None:
     import zipfile
-    with zipfile.ZipFile(book) as z:
-        assert all(key not in z.read(name) for name in z.namelist())
+
+    book = _book_of_photos(tmp_path, 6)
+    journal = Journal.beside(book)
+    key = aigen_env.valid_key.encode()
+
+    def nothing_holds_the_key() -> int:
+        scanned = 0
+        for path in tmp_path.rglob("*"):
+            if path.is_file():
+                assert key not in path.read_bytes(), path
+                scanned += 1
+        with zipfile.ZipFile(book) as z:  # the workbook's parts, uncompressed
+            assert all(key not in z.read(name) for name in z.namelist())
+        return scanned
+
+    aigen_env.default = Reply.success("12.5").delayed(0.2)
+    proc = subprocess.Popen([sys.executable, "-m", "xlwings_meter.cli", "read", str(book), "--concurrency", "1"],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    _wait_for(lambda: len(journal.entries()) >= 2)
+    proc.kill()
+    proc.wait()
+    nothing_holds_the_key()  # the journal holds readings now
+
+    aigen_env.default = Reply.success("12.5")
+    assert _cli("read", str(book)).returncode == 0
+    assert [r[1] for r in _rows(book)[1:]] == [12.5] * 6
+    assert len(_rows(book, CACHE_SHEET)) == 7  # the cache sheet holds every reading
+    nothing_holds_the_key()
 
 
 def test_ctrl_c_keeps_every_finished_reading_and_the_rerun_pays_only_for_the_rest(
@@ -300,6 +321,7 @@ def test_reading_into_a_copy_of_the_template_keeps_its_macros_ribbon_and_code_na
             assert after.read(part) == before.read(part), part
         assert b"customUI/customUI.xml" in after.read("_rels/.rels")
     wb = openpyxl.load_workbook(book, keep_vba=True)
+    wb.vba_archive.close()
     assert [ws.sheet_properties.codeName for ws in wb.worksheets[:2]] == ["Sheet1", "Sheet2"]
     assert wb.code_name == "ThisWorkbook"
 

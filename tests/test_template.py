@@ -383,7 +383,9 @@ def test_openpyxl_round_trip_keeps_vba_ribbon_and_code_names(tmp_path: Path) -> 
     copy = tmp_path / "copy.xlsm"
     shutil.copy(TEMPLATE, copy)
     saved = tmp_path / "saved.xlsm"
-    openpyxl.load_workbook(copy, keep_vba=True).save(saved)
+    wb = openpyxl.load_workbook(copy, keep_vba=True)
+    wb.save(saved)
+    wb.vba_archive.close()  # openpyxl keeps the source zip open for its VBA
 
     assert vba_project_bin(saved) == vba_project_bin(TEMPLATE)
     assert part(saved, "customUI/customUI.xml") == part(TEMPLATE, "customUI/customUI.xml")
@@ -393,6 +395,7 @@ def test_openpyxl_round_trip_keeps_vba_ribbon_and_code_names(tmp_path: Path) -> 
     ]
     assert [r.get("Target").lstrip("/") for r in ribbon_rels] == ["customUI/customUI.xml"]
     reloaded = openpyxl.load_workbook(saved, keep_vba=True)
+    reloaded.vba_archive.close()
     assert reloaded.code_name == "ThisWorkbook"
     assert [ws.sheet_properties.codeName for ws in reloaded.worksheets] == ["Sheet1", "Sheet2"]
 

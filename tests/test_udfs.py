@@ -208,3 +208,51 @@ def test_a_photo_the_button_read_in_another_python_is_not_paid_for_again(
     button.flush()
     assert backend.meterread("m.jpg") == 55.5
     assert aigen_env.calls == []
+
+
+def test_a_second_python_does_not_throw_away_the_journal_of_an_unsaved_workbook(
+    tmp_path: Path, aigen_env: FakeAigen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xlwings_meter.journal import Journal
+
+    backend = ExcelBackend(tmp_path, monkeypatch)
+    make_photo(tmp_path / "m.jpg")
+    backend.create([["m.jpg"]])
+    assert backend.meterread("m.jpg") == 3245.01
+    backend.after_calculation()  # the reading is on the cache sheet, in Excel's memory only
+    backend.new_process()  # e.g. the button in its own Python, or Python restarted
+    backend.session()
+    assert Journal.beside(Path(backend.fullname)).entries()  # still there: the sheet is unsaved
+    backend.reopen(save=False)
+    backend.new_process()
+    assert backend.meterread("m.jpg") == 3245.01
+    assert len(aigen_env.calls) == 1
+
+
+def test_a_cache_row_deleted_by_hand_and_saved_is_read_again_not_revived_from_the_journal(
+    tmp_path: Path, aigen_env: FakeAigen
+) -> None:
+    import os
+    import time
+
+    import openpyxl
+
+    from tests.backends import FileBackend
+    from xlwings_meter.journal import Journal
+
+    backend = FileBackend(tmp_path)
+    make_photo(tmp_path / "m.jpg")
+    backend.create([["m.jpg"]])
+    assert backend.meterread("m.jpg") == 3245.01
+    backend.after_calculation()
+    backend.reopen(save=True)
+    wb = openpyxl.load_workbook(backend.path)
+    wb[CACHE_SHEET].delete_rows(2)  # a person wants this photo read again
+    wb.save(backend.path)
+    later = time.time() + 60  # saved a minute after the reading
+    os.utime(backend.path, (later, later))
+
+    backend.reopen(save=False)
+    assert backend.meterread("m.jpg") == 3245.01
+    assert len(aigen_env.calls) == 2
+    assert len(Journal.beside(backend.path).entries()) == 1  # the old line is gone, the new one kept

@@ -94,7 +94,7 @@ def _read(args: argparse.Namespace) -> int:
     journal = Journal.beside(output)
     # Readings paid for by an earlier run on the source that never got saved into it (a crash,
     # a refused save) are used too; that journal stays until they reach the source itself.
-    recovered = journal.entries() + Journal.beside(args.workbook).entries()
+    recovered = journal.unsaved() + Journal.beside(args.workbook).unsaved()
     with FileBook(args.workbook) as book, _progress_bar(args.quiet) as progress:
         book.check_target(output)
         workbook = read_workbook_settings(book)

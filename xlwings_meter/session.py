@@ -4,7 +4,7 @@ The cache sheet is read once, when the workbook is first used; from then on ever
 answers from memory. A photo not in the cache is sent once, however many cells ask for it at
 the same time. New readings reach the hidden sheet after the calculation (``AfterCalculation``),
 and meanwhile sit in a journal file beside the workbook, so a crash or closing without saving
-does not mean paying again: the journal is merged at the next load.
+does not mean paying again: the readings newer than the saved file are merged at the next load.
 """
 
 from __future__ import annotations
@@ -60,11 +60,11 @@ class BookSession:
         self.cache = ReadingCache(_CacheSheet(self._book_here),
                                   on_record=journal.append if journal else None)
         self.later = AfterCalculation(self.cache.flush, idle, poll=AFTER_CALCULATION_POLL)
-        if journal is not None:
-            if self.cache.merge(journal.entries()):
-                self.later.request()
-            else:  # every journalled reading is on the sheet already
-                journal.remove()
+        # Readings since the workbook was last saved may be missing from its cache sheet (it was
+        # closed without saving, or Excel crashed): put them back. Never delete the journal
+        # here: the sheet seen now may itself be unsaved.
+        if journal is not None and self.cache.merge(journal.unsaved()):
+            self.later.request()
 
     def reload_settings(self) -> WorkbookSettings:
         """Read the xlwings.conf sheet again and forget a stop: the user acted."""

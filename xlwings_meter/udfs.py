@@ -40,15 +40,6 @@ def meter_read(session: BookSession, path: Cell, field: Cell = "value") -> Any:
     return field_value(session.read(path), which)
 
 
-def flush_pending() -> None:
-    """Write the readings METERREAD found to the cache sheet now (for a Workbook_BeforeSave macro).
-
-    Only useful when RunPython shares the UDF process ("Use UDF Server"); otherwise the write
-    happens by itself when Excel has finished calculating.
-    """
-    excel_session(xw.Book.caller()).cache.flush()
-
-
 def choose_field(field: Cell) -> str:
     """The field asked for, normalised; ValueError with a text for the cell if unknown.
 
