@@ -50,3 +50,24 @@ def test_a_second_demo_run_in_the_same_folder_starts_afresh(tmp_path: Path, caps
     assert main(["demo", str(folder), "--photos", "3", "--quiet"]) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("3 photos: ")
     assert openpyxl.load_workbook(folder / DEMO_WORKBOOK)[DEMO_SHEET].max_row == 4
+
+
+def test_read_with_the_local_engine_needs_no_key_and_records_which_engine_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.workbooks import photo_book
+    from xlwings_meter.cache import CACHE_SHEET
+    from xlwings_meter.synth import PhotoConditions, write_meter_photos
+
+    monkeypatch.delenv("AIGEN_API_KEY", raising=False)
+    monkeypatch.setenv("XLWINGS_METER_CONFIG", str(tmp_path / "none.conf"))
+    easy = PhotoConditions(rotation=0.0, perspective=0.0, roll=0.0)
+    photos = write_meter_photos(tmp_path / "photos", 2, seed=7, conditions=easy)
+    book = photo_book(tmp_path / "b.xlsx", [[f"photos/{p.name}"] for p, _ in photos])
+
+    assert main(["read", str(book), "--engine", "local", "--quiet"]) == 0
+    assert "2 photos sent" in capsys.readouterr().out
+    wb = openpyxl.load_workbook(book)
+    cache = list(wb[CACHE_SHEET].iter_rows(min_row=2, values_only=True))
+    assert sorted(r[2] for r in cache) == sorted(t.value for _, t in photos)  # read as generated
+    assert {r[9] for r in cache} == {"local"}
