@@ -399,7 +399,10 @@ def _looks_like_drum(pixels: np.ndarray, x: float, pitch: float) -> bool:
     b, g, r = band[:, :, 0], band[:, :, 1], band[:, :, 2]
     red = ((r > 90) & (r - np.maximum(g, b) > 45)).mean()
     value = np.maximum(np.maximum(r, g), b)
-    return bool(red > 0.3 or np.percentile(value, 40) < 100)
+    ground, strokes = np.percentile(value, [40, 95])
+    # Glare lifts a drum to mid-grey; its light digit still stands out on it, unlike on a face.
+    washed = ground < 180 and strokes - ground > 60
+    return bool(red > 0.3 or ground < 100 or washed)
 
 
 def _red_on_left(pixels: np.ndarray, xs: np.ndarray, pitch: float) -> bool:

@@ -192,10 +192,13 @@ def confidence(best: _Candidate, candidates: list[_Candidate]) -> float:
     """How sure the engine is of ``best``: its least sure digit, lowered when another reading
     (another row, or the same row read another way) scores close to it.
 
-    A digit guessed on a drum caught between two digits counts as at most 0.5 sure.
+    A digit guessed on a drum caught between two digits counts as at most 0.5 sure, and so does
+    a drum left unread past the end of the row (a digit may be missing).
     """
     read = best.read
     weakest = min(min(d.prob, 0.5) if d.guessed else d.prob for d in read.digits)
+    if read.gaps:
+        weakest = min(weakest, 0.5)
     rival = max((c.score for c in candidates if c.read.value != read.value), default=0.0)
     lead = min(1.0, (best.score - rival) / 0.3)
     quality = min(1.0, best.score / 0.6)
