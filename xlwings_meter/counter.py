@@ -10,7 +10,7 @@ down, and the direction that reads better (and puts the red drums on the right) 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -19,6 +19,11 @@ import numpy as np
 #: emit one column of character probabilities per 8 pixels of width.
 REC_HEIGHT = 48
 REC_STRIDE = 8
+#: Digits read less surely than this are read again at vertical shifts (see ``reread``).
+DOUBTFUL = 0.9
+#: Those shifts, in strip heights: enough to centre the larger part of a drum caught between
+#: two digits, not enough to centre the smaller one.
+REREAD_SHIFTS = (-0.3, -0.15, 0.15, 0.3)
 
 
 @dataclass(frozen=True)
@@ -272,6 +277,20 @@ def batch_for_recogniser(strips: list[Strip]) -> np.ndarray:
     return batch
 
 
+def shifted_strip(bgr: np.ndarray, strip: Strip, shift: float) -> Strip:
+    """``strip`` cut again ``shift`` strip heights further down the digits (up if negative)."""
+    to_image = strip.to_image.copy()
+    to_image[:, 2] += to_image[:, 1] * shift * REC_HEIGHT
+    pixels = cv2.warpAffine(
+        bgr,
+        to_image,
+        (strip.pixels.shape[1], REC_HEIGHT),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return replace(strip, pixels=pixels, to_image=to_image)
+
+
 # --- decoding --------------------------------------------------------------------------------
 
 
@@ -325,6 +344,37 @@ def read_strip(strip: Strip, probs: np.ndarray, digit_index: np.ndarray) -> Coun
         _drum_share(strip.pixels, xs),
         _red_on_left(strip.pixels, xs, pitch),
     )
+
+
+def is_doubtful(read: CounterRead) -> bool:
+    """Whether some digit of ``read`` is guessed or unsure: worth reading again."""
+    return any(d.guessed or d.prob < DOUBTFUL for d in read.digits)
+
+
+def reread(read: CounterRead, shifted_probs: list[np.ndarray], digit_index: np.ndarray) -> CounterRead:
+    """Revise the doubtful digits of ``read`` with the recogniser's scores for its strip cut
+    at ``REREAD_SHIFTS`` (``shifted_probs``, one T x C array per shift).
+
+    A drum caught between two digits shows part of each, both off-centre; the recogniser reads
+    a digit best when it is centred, and the digit with more of itself in the window then
+    scores highest at one of the shifts. A doubtful digit becomes the best-scored digit at any
+    shift when that beats what was read; it stays marked guessed if it was.
+    """
+    columns = max(1, math.ceil(read.strip.pixels.shape[1] / REC_STRIDE))
+    scores = np.stack([p[:columns, digit_index] for p in shifted_probs]).max(0)  # T x 10
+    digits = []
+    for d in read.digits:
+        if d.guessed or d.prob < DOUBTFUL:
+            lo = max(0, int((d.x - 0.4 * read.pitch) / REC_STRIDE))
+            hi = min(len(scores), int((d.x + 0.4 * read.pitch) / REC_STRIDE) + 1)
+            if hi > lo:
+                slot = scores[lo:hi].max(0)
+                best = int(slot.argmax())
+                if str(best) != d.char and slot[best] > d.prob:
+                    # Split evidence: the new digit counts as guessed, whatever its score.
+                    d = replace(d, char=str(best), prob=float(slot[best]), guessed=True)
+        digits.append(d)
+    return replace(read, digits=tuple(digits))
 
 
 def _pitch(digits: tuple[Digit, ...]) -> float:

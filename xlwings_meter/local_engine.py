@@ -38,6 +38,8 @@ WORK_SIDE = 800
 #: Readings scored below this are not readings: the engine says it found no counter.
 MIN_SCORE = 0.25
 _MAX_ROWS = 10
+#: Candidates whose doubtful digits are read again: the winner is nearly always among them.
+_MAX_REREAD = 3
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,25 @@ class LocalEngine:
         ]
         return [_Candidate(read, score_read(read)) for read in reads]
 
+    def _reread_doubtful(self, work: Any, candidates: list[_Candidate]) -> list[_Candidate]:
+        """Read the strips of the leading candidates with doubtful digits again, shifted up
+        and down (see ``counter.reread``), and rescore them."""
+        counter = self._counter
+        leading = sorted(candidates, key=lambda c: c.score, reverse=True)[:_MAX_REREAD]
+        doubtful = [c for c in leading if c.score >= MIN_SCORE and counter.is_doubtful(c.read)]
+        if not doubtful:
+            return candidates
+        shifts = counter.REREAD_SHIFTS
+        strips = [counter.shifted_strip(work, c.read.strip, s) for c in doubtful for s in shifts]
+        batch = counter.batch_for_recogniser(strips)
+        probs = self._rec.run(None, {self._rec.get_inputs()[0].name: batch})[0]
+        revised = {}
+        for i, c in enumerate(doubtful):
+            mine = list(probs[i * len(shifts) : (i + 1) * len(shifts)])
+            read = counter.reread(c.read, mine, self._digit_index)
+            revised[id(c)] = _Candidate(read, score_read(read))
+        return [revised.get(id(c), c) for c in candidates]
+
     def read(self, photo: Photo) -> Reading:
         """Read the counter of the meter in ``photo``: READ with a value, or NO_READING."""
         np, cv2, counter = self._np, self._cv2, self._counter
@@ -143,6 +164,7 @@ class LocalEngine:
         doubled = {id(c.read.strip.row): c.read.strip.row for c in candidates if _doubled(c.read)}
         if doubled:
             candidates += self._read_rows(work, list(doubled.values()), squeeze=0.55)
+        candidates = self._reread_doubtful(work, candidates)
         best = max(candidates, key=lambda c: c.score)
         if best.score < MIN_SCORE:
             return Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE)
