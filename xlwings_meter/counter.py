@@ -355,14 +355,17 @@ def is_doubtful(read: CounterRead) -> bool:
     return bool(read.unread) or any(d.guessed or d.prob < DOUBTFUL for d in read.digits)
 
 
-def reread(read: CounterRead, shifted_probs: list[np.ndarray], digit_index: np.ndarray) -> CounterRead:
+def reread(
+    read: CounterRead, shifted_probs: list[np.ndarray], digit_index: np.ndarray
+) -> CounterRead:
     """Revise the doubtful digits of ``read`` with the recogniser's scores for its strip cut
     at ``REREAD_SHIFTS`` (``shifted_probs``, one T x C array per shift).
 
     A drum caught between two digits shows part of each, both off-centre; the recogniser reads
     a digit best when it is centred, and the digit with more of itself in the window then
     scores highest at one of the shifts. A doubtful digit becomes the best-scored digit at any
-    shift when that beats what was read; it stays marked guessed if it was.
+    shift when that beats what was read, and then counts as guessed (split evidence). A drum
+    left unread past the row's end becomes a guessed digit when a shift shows one there.
     """
     columns = max(1, math.ceil(read.strip.pixels.shape[1] / REC_STRIDE))
     scores = np.stack([p[:columns, digit_index] for p in shifted_probs]).max(0)  # T x 10
