@@ -10,9 +10,11 @@ How a photo is read (the meter-specific part lives in :mod:`xlwings_meter.counte
    text detector (which often splits a counter, so its boxes are joined along their line);
 2. each candidate is straightened and read in both directions by the PP-OCRv6 recogniser,
    whose per-column scores are decoded over digits only;
-3. the most counter-like reading wins: all digits, nothing else inside the row, drums behind
+3. doubtful drums (caught between two digits, or hidden by glare past the window's end) are
+   read again with the strip shifted up and down, and the best-scored digit is kept;
+4. the most counter-like reading wins: all digits, nothing else inside the row, drums behind
    them, red drums at its right end; the red drums are the decimals;
-4. confidence is the least sure digit, lowered when the runner-up reading or direction comes
+5. confidence is the least sure digit, lowered when the runner-up reading or direction comes
    close, so that a confident reading is a right one.
 """
 
