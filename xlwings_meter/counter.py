@@ -10,7 +10,7 @@ down, and the direction that reads better (and puts the red drums on the right) 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -19,6 +19,13 @@ import numpy as np
 #: emit one column of character probabilities per 8 pixels of width.
 REC_HEIGHT = 48
 REC_STRIDE = 8
+#: Digits read less surely than this are read again at vertical shifts (see ``reread``).
+DOUBTFUL = 0.9
+#: Those shifts, in strip heights: enough to centre the larger part of a drum caught between
+#: two digits, not enough to centre the smaller one.
+REREAD_SHIFTS = (-0.3, -0.15, 0.15, 0.3)
+#: A drum-like slot past the row's end is taken as a digit when a shift reads one this surely.
+UNREAD_TAKEN = 0.5
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,7 @@ class CounterRead:
     gaps: int  # drums past the ends of the strip, which could not be read
     drums: float  # share of the row's background that is dark or red, as drums are
     backwards: bool  # red drums sit on the left: the row is being read upside down
+    unread: tuple[float, ...] = ()  # strip columns of those drums past the ends
 
     @property
     def decimals(self) -> int:
@@ -272,6 +280,20 @@ def batch_for_recogniser(strips: list[Strip]) -> np.ndarray:
     return batch
 
 
+def shifted_strip(bgr: np.ndarray, strip: Strip, shift: float) -> Strip:
+    """``strip`` cut again ``shift`` strip heights further down the digits (up if negative)."""
+    to_image = strip.to_image.copy()
+    to_image[:, 2] += to_image[:, 1] * shift * REC_HEIGHT
+    pixels = cv2.warpAffine(
+        bgr,
+        to_image,
+        (strip.pixels.shape[1], REC_HEIGHT),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return replace(strip, pixels=pixels, to_image=to_image)
+
+
 # --- decoding --------------------------------------------------------------------------------
 
 
@@ -312,7 +334,7 @@ def read_strip(strip: Strip, probs: np.ndarray, digit_index: np.ndarray) -> Coun
         bounds = (strip.margin + 0.35 * pitch, strip.pixels.shape[1] - strip.margin - 0.35 * pitch)
     else:
         bounds = (0.5 * pitch, strip.pixels.shape[1] - 0.5 * pitch)
-    digits, gaps = _fill_ends(strip.pixels, digits, pitch, digit_p, bounds)
+    digits, unread = _fill_ends(strip.pixels, digits, pitch, digit_p, bounds)
     xs = np.array([d.x for d in digits])
     red = tuple(_is_red(strip.pixels, d.x, pitch) for d in digits)
     return CounterRead(
@@ -321,10 +343,94 @@ def read_strip(strip: Strip, probs: np.ndarray, digit_index: np.ndarray) -> Coun
         red,
         foreign,
         pitch,
-        gaps,
+        len(unread),
         _drum_share(strip.pixels, xs),
         _red_on_left(strip.pixels, xs, pitch),
+        unread,
     )
+
+
+def is_doubtful(read: CounterRead) -> bool:
+    """Whether some digit of ``read`` is guessed or unsure, or a drum was left unread."""
+    return bool(read.unread) or any(d.guessed or d.prob < DOUBTFUL for d in read.digits)
+
+
+def reread(
+    read: CounterRead, shifted_probs: list[np.ndarray], digit_index: np.ndarray
+) -> CounterRead:
+    """Revise the doubtful digits of ``read`` with the recogniser's scores for its strip cut
+    at ``REREAD_SHIFTS`` (``shifted_probs``, one T x C array per shift).
+
+    A drum caught between two digits shows part of each, both off-centre; the recogniser reads
+    a digit best when it is centred, and the digit with more of itself in the window then
+    scores highest at one of the shifts. A doubtful digit becomes the best-scored digit at any
+    shift when that beats what was read, and then counts as guessed (split evidence). A drum
+    left unread past the row's end becomes a guessed digit when a shift shows one there.
+    """
+    columns = max(1, math.ceil(read.strip.pixels.shape[1] / REC_STRIDE))
+    scores = np.stack([p[:columns, digit_index] for p in shifted_probs]).max(0)  # T x 10
+
+    def best_at(x: float) -> tuple[str, float]:
+        lo = max(0, int((x - 0.4 * read.pitch) / REC_STRIDE))
+        hi = min(len(scores), int((x + 0.4 * read.pitch) / REC_STRIDE) + 1)
+        if hi <= lo:
+            return "", 0.0
+        slot = scores[lo:hi].max(0)
+        return str(int(slot.argmax())), float(slot.max())
+
+    digits = []
+    for d in read.digits:
+        if d.guessed or d.prob < DOUBTFUL:
+            char, prob = best_at(d.x)
+            if char != d.char and prob > d.prob:
+                # Split evidence: the new digit counts as guessed, whatever its score.
+                d = replace(d, char=char, prob=prob, guessed=True)
+        digits.append(d)
+    # A drum past the window's end (which glare can hide) is taken if a shift shows a digit
+    # of its own there: one emitted nearer to it than to any digit already read.
+    emitted = [e for p in shifted_probs for e in _emissions(p, digit_index, columns)]
+    unread = []
+    for x in read.unread:
+        own = [
+            e
+            for e in emitted
+            if abs(e.x - x) < 0.5 * read.pitch
+            and all(abs(e.x - x) < abs(e.x - d.x) for d in read.digits)
+        ]
+        best = max(own, key=lambda e: e.prob, default=None)
+        if best is not None and best.prob > UNREAD_TAKEN:
+            digits.append(Digit(best.char, best.prob, x, guessed=True))
+        else:
+            unread.append(x)
+    if len(unread) == len(read.unread):
+        return replace(read, digits=tuple(digits))
+    digits.sort(key=lambda d: d.x)
+    pixels, pitch = read.strip.pixels, read.pitch
+    return replace(
+        read,
+        digits=tuple(digits),
+        red=tuple(_is_red(pixels, d.x, pitch) for d in digits),
+        gaps=len(unread),
+        unread=tuple(unread),
+    )
+
+
+def _emissions(probs: np.ndarray, digit_index: np.ndarray, columns: int) -> list[Digit]:
+    """The digits a strip's CTC probabilities emit (runs of columns where a digit beats the
+    blank), each at the centre of its run."""
+    digit_p = probs[:columns, digit_index]
+    best, best_p = digit_p.argmax(1), digit_p.max(1)
+    labels = np.where(best_p > probs[:columns, 0], best, -1)
+    out, t = [], 0
+    while t < len(labels):
+        end = t
+        while end + 1 < len(labels) and labels[end + 1] == labels[t]:
+            end += 1
+        if labels[t] >= 0:
+            x = (t + end + 1) / 2 * REC_STRIDE
+            out.append(Digit(str(int(labels[t])), float(best_p[t : end + 1].max()), x))
+        t = end + 1
+    return out
 
 
 def _pitch(digits: tuple[Digit, ...]) -> float:
@@ -363,22 +469,22 @@ def _fill_ends(
     pitch: float,
     digit_p: np.ndarray,
     bounds: tuple[float, float],
-) -> tuple[tuple[Digit, ...], int]:
+) -> tuple[tuple[Digit, ...], tuple[float, ...]]:
     """Guess the digits of drums beyond either end of what was read, as ``_fill_gaps`` does
     inside. A drum is where the background one pitch further on is dark or red like a drum's;
-    slots are looked for between ``bounds`` (strip columns). Returns the digits and how many
-    drum-like slots lay past the bounds, unread.
+    slots are looked for between ``bounds`` (strip columns). Returns the digits and the columns
+    of the drum-like slots that lay past the bounds, unread.
     """
     if not digits:
-        return digits, 0
-    out, unread = list(digits), 0
+        return digits, ()
+    out, unread = list(digits), []
     for side in (-1, 1):
         for _ in range(2):
             x = (out[0] if side < 0 else out[-1]).x + side * pitch
             if not _looks_like_drum(pixels, x, pitch):
                 break
             if not bounds[0] <= x <= bounds[1]:
-                unread += 1
+                unread.append(x)
                 break
             lo = max(0, int((x - 0.4 * pitch) / REC_STRIDE))
             hi = min(len(digit_p), int((x + 0.4 * pitch) / REC_STRIDE) + 1)
@@ -386,7 +492,7 @@ def _fill_ends(
             best = int(scores.argmax())
             guess = Digit(str(best), float(scores[best]), x, guessed=True)
             out.insert(0, guess) if side < 0 else out.append(guess)
-    return tuple(out), unread
+    return tuple(out), tuple(unread)
 
 
 def _looks_like_drum(pixels: np.ndarray, x: float, pitch: float) -> bool:
@@ -399,7 +505,10 @@ def _looks_like_drum(pixels: np.ndarray, x: float, pitch: float) -> bool:
     b, g, r = band[:, :, 0], band[:, :, 1], band[:, :, 2]
     red = ((r > 90) & (r - np.maximum(g, b) > 45)).mean()
     value = np.maximum(np.maximum(r, g), b)
-    return bool(red > 0.3 or np.percentile(value, 40) < 100)
+    ground, strokes = np.percentile(value, [40, 95])
+    # Glare lifts a drum to mid-grey; its light digit still stands out on it, unlike on a face.
+    washed = ground < 180 and strokes - ground > 60
+    return bool(red > 0.3 or ground < 100 or washed)
 
 
 def _red_on_left(pixels: np.ndarray, xs: np.ndarray, pitch: float) -> bool:

@@ -10,9 +10,11 @@ How a photo is read (the meter-specific part lives in :mod:`xlwings_meter.counte
    text detector (which often splits a counter, so its boxes are joined along their line);
 2. each candidate is straightened and read in both directions by the PP-OCRv6 recogniser,
    whose per-column scores are decoded over digits only;
-3. the most counter-like reading wins: all digits, nothing else inside the row, drums behind
+3. doubtful drums (caught between two digits, or hidden by glare past the window's end) are
+   read again with the strip shifted up and down, and the best-scored digit is kept;
+4. the most counter-like reading wins: all digits, nothing else inside the row, drums behind
    them, red drums at its right end; the red drums are the decimals;
-4. confidence is the least sure digit, lowered when the runner-up reading or direction comes
+5. confidence is the least sure digit, lowered when the runner-up reading or direction comes
    close, so that a confident reading is a right one.
 """
 
@@ -38,6 +40,8 @@ WORK_SIDE = 800
 #: Readings scored below this are not readings: the engine says it found no counter.
 MIN_SCORE = 0.25
 _MAX_ROWS = 10
+#: Candidates whose doubtful digits are read again: the winner is nearly always among them.
+_MAX_REREAD = 3
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,25 @@ class LocalEngine:
         ]
         return [_Candidate(read, score_read(read)) for read in reads]
 
+    def _reread_doubtful(self, work: Any, candidates: list[_Candidate]) -> list[_Candidate]:
+        """Read the strips of the leading candidates with doubtful digits again, shifted up
+        and down (see ``counter.reread``), and rescore them."""
+        counter = self._counter
+        leading = sorted(candidates, key=lambda c: c.score, reverse=True)[:_MAX_REREAD]
+        doubtful = [c for c in leading if c.score >= MIN_SCORE and counter.is_doubtful(c.read)]
+        if not doubtful:
+            return candidates
+        shifts = counter.REREAD_SHIFTS
+        strips = [counter.shifted_strip(work, c.read.strip, s) for c in doubtful for s in shifts]
+        batch = counter.batch_for_recogniser(strips)
+        probs = self._rec.run(None, {self._rec.get_inputs()[0].name: batch})[0]
+        revised = {}
+        for i, c in enumerate(doubtful):
+            mine = list(probs[i * len(shifts) : (i + 1) * len(shifts)])
+            read = counter.reread(c.read, mine, self._digit_index)
+            revised[id(c)] = _Candidate(read, score_read(read))
+        return [revised.get(id(c), c) for c in candidates]
+
     def read(self, photo: Photo, cancel: threading.Event | None = None) -> Reading:
         """Read the counter of the meter in ``photo``: READ with a value, or NO_READING."""
         np, cv2, counter = self._np, self._cv2, self._counter
@@ -143,6 +166,7 @@ class LocalEngine:
         doubled = {id(c.read.strip.row): c.read.strip.row for c in candidates if _doubled(c.read)}
         if doubled:
             candidates += self._read_rows(work, list(doubled.values()), squeeze=0.55)
+        candidates = self._reread_doubtful(work, candidates)
         best = max(candidates, key=lambda c: c.score)
         if best.score < MIN_SCORE:
             return Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE)
@@ -192,10 +216,13 @@ def confidence(best: _Candidate, candidates: list[_Candidate]) -> float:
     """How sure the engine is of ``best``: its least sure digit, lowered when another reading
     (another row, or the same row read another way) scores close to it.
 
-    A digit guessed on a drum caught between two digits counts as at most 0.5 sure.
+    A digit guessed on a drum caught between two digits counts as at most 0.5 sure, and so does
+    a drum left unread past the end of the row (a digit may be missing).
     """
     read = best.read
     weakest = min(min(d.prob, 0.5) if d.guessed else d.prob for d in read.digits)
+    if read.gaps:
+        weakest = min(weakest, 0.5)
     rival = max((c.score for c in candidates if c.read.value != read.value), default=0.0)
     lead = min(1.0, (best.score - rival) / 0.3)
     quality = min(1.0, best.score / 0.6)
