@@ -25,10 +25,10 @@ def test_a_text_that_starts_with_equals_stays_text(tmp_path: Path) -> None:
 
 def test_xlsm_keeps_its_vba_project_byte_for_byte_and_its_ribbon(tmp_path: Path) -> None:
     xlsm = add_macros_and_ribbon(photo_book(tmp_path / "b.xlsx", [["m.jpg"]]), tmp_path / "b.xlsm")
-    book = FileBook(xlsm)
-    book.sheet().write_block(1, 2, [["Value"], [1.5]])
-    book.hidden_sheet("cache")
-    book.save()
+    with FileBook(xlsm) as book:
+        book.sheet().write_block(1, 2, [["Value"], [1.5]])
+        book.hidden_sheet("cache")
+        book.save()
     with zipfile.ZipFile(xlsm) as z:
         assert z.read("xl/vbaProject.bin") == VBA_BYTES
         assert z.read("customUI/customUI.xml").decode() == RIBBON_XML
