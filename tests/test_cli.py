@@ -356,3 +356,21 @@ def test_a_wrong_output_is_refused_before_anything_is_paid_and_a_copy_keeps_the_
 
     assert main(["read", str(book), "--output", str(tmp_path / "out.xlsx")]) == 0
     assert (tmp_path / "out.xlsx").stat().st_mode & 0o777 == 0o640
+
+
+def test_inserting_rows_pays_only_for_the_new_photo_and_readings_stay_beside_their_photos(
+    tmp_path: Path, aigen_env: FakeAigen
+) -> None:
+    book = _book_of_photos(tmp_path, 2)
+    aigen_env.on(tmp_path / "meter 1.jpg", Reply.success("22.5"))
+    assert main(["read", str(book)]) == 0
+
+    make_photo(tmp_path / "new.jpg", seed=99)
+    wb = openpyxl.load_workbook(book)
+    wb["Photos"].insert_rows(2, 2)  # two rows above the first photo; one gets a new photo
+    wb["Photos"]["A3"] = "new.jpg"
+    wb.save(book)
+    assert main(["read", str(book)]) == 0
+    assert [(r[0], r[1]) for r in _rows(book)[1:]] == [
+        (None, None), ("new.jpg", 3245.01), ("meter 0.jpg", 3245.01), ("meter 1.jpg", 22.5)]
+    assert len(aigen_env.calls) == 3  # two photos once, then only the new one
