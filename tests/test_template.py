@@ -369,6 +369,7 @@ def test_code_names_match_the_document_modules() -> None:
     book_code = workbook.find("m:workbookPr", MAIN_NS).get("codeName")
     sheet_codes = {}
     wb = openpyxl.load_workbook(TEMPLATE, keep_vba=True)
+    wb.vba_archive.close()
     for ws in wb.worksheets:
         sheet_codes[ws.title] = ws.sheet_properties.codeName
     assert book_code == wb.code_name == "ThisWorkbook"
