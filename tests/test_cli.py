@@ -374,3 +374,30 @@ def test_inserting_rows_pays_only_for_the_new_photo_and_readings_stay_beside_the
     assert [(r[0], r[1]) for r in _rows(book)[1:]] == [
         (None, None), ("new.jpg", 3245.01), ("meter 0.jpg", 3245.01), ("meter 1.jpg", 22.5)]
     assert len(aigen_env.calls) == 3  # two photos once, then only the new one
+
+
+def test_a_workbook_with_a_logo_is_read_and_saved_with_its_logo(tmp_path: Path, aigen_env: FakeAigen) -> None:
+    import zipfile
+
+    from openpyxl.drawing.image import Image as SheetImage
+    from PIL import Image
+
+    book = _book_of_photos(tmp_path, 1)
+    Image.new("RGB", (20, 20), "red").save(tmp_path / "logo.png")
+    wb = openpyxl.load_workbook(book)
+    wb["Photos"].add_image(SheetImage(str(tmp_path / "logo.png")), "H2")
+    wb.save(book)
+
+    assert main(["read", str(book)]) == 0
+    assert _rows(book)[1][1] == 3245.01
+    with zipfile.ZipFile(book) as z:
+        assert any(name.startswith("xl/media/") for name in z.namelist())
+
+
+def test_an_output_that_cannot_be_replaced_is_refused_before_paying(tmp_path: Path, aigen_env: FakeAigen,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    book = _book_of_photos(tmp_path, 1)
+    (tmp_path / "out.xlsx").mkdir()
+    assert main(["read", str(book), "--output", str(tmp_path / "out.xlsx")]) == 1
+    assert "Cannot write out.xlsx: it is not a file" in capsys.readouterr().err
+    assert aigen_env.calls == []

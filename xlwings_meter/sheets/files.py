@@ -108,9 +108,7 @@ class FileBook:
 
     def close(self) -> None:
         """Release the source file (openpyxl keeps a macro workbook's zip open for its VBA)."""
-        archive = getattr(self._wb, "vba_archive", None)
-        if archive is not None:
-            archive.close()
+        _close(self._wb)
 
     def __enter__(self) -> FileBook:
         return self
@@ -127,7 +125,17 @@ class FileBook:
         """
         target = self._target(path)
         with self._writing(target):
-            self._write_temp(target).unlink()
+            if target.exists():
+                if not target.is_file():
+                    raise WorkbookError(f"Cannot write {target.name}: it is not a file")
+                open(target, "r+b").close()  # read-only, or locked by Excel on Windows
+            # The trial runs on a copy of its own: openpyxl's save consumes the images it
+            # carried over from the file, so a workbook saved twice would lose them.
+            trial = _load(self.path)
+            try:
+                self._write_temp(target, trial).unlink()
+            finally:
+                _close(trial)
         return target
 
     def save(self, path: Path | None = None) -> Path:
@@ -163,13 +171,14 @@ class FileBook:
             raise WorkbookError(f"Cannot write {target.name}: the folder {target.parent} does not exist")
         return target
 
-    def _write_temp(self, target: Path) -> Path:
-        """The workbook written to a temporary file beside ``target``, checked for lost content."""
+    def _write_temp(self, target: Path, wb: Workbook | None = None) -> Path:
+        """The workbook (or ``wb``) written to a temporary file beside ``target``, checked for
+        lost content."""
         fd, name = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=target.suffix, dir=target.parent)
         os.close(fd)
         tmp = Path(name)
         try:
-            self._wb.save(tmp)
+            (wb or self._wb).save(tmp)
             self.lost = lost_parts(self.path, tmp)
             if self.lost and target.resolve() == self.path.resolve():
                 raise UnsupportedContentError(
@@ -205,6 +214,12 @@ def _load(path: Path) -> Workbook:
         return openpyxl.load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm", keep_links=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise WorkbookError(f"{path.name} is not a workbook openpyxl can read ({exc})") from exc
+
+
+def _close(wb: Workbook) -> None:
+    archive = getattr(wb, "vba_archive", None)
+    if archive is not None:
+        archive.close()
 
 
 def _plain(value: object) -> Cell:
