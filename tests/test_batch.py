@@ -106,6 +106,8 @@ def test_a_journal_that_cannot_be_written_stops_the_batch_and_keeps_the_paid_rea
     assert isinstance(result.stopped, JournalError) and "cannot write the journal" in str(result.stopped)
     assert len(aigen_server.calls) == 1  # nothing more is paid for without a safe copy
     assert cache.get(file_digest(tmp_path / cells[0])) is not None  # and the one paid for is kept
+    assert result.readings[0].value == "3245.010"  # in its row too
+    assert all(r.status is ReadingStatus.NOT_READ for r in result.readings[1:])
 
 
 def test_a_stop_ends_the_waits_of_photos_already_in_flight(
@@ -124,3 +126,16 @@ def test_a_stop_ends_the_waits_of_photos_already_in_flight(
     assert result.stopped is not None and "key" in str(result.stopped)
     assert len(aigen_server.calls) == 4  # nobody retried after the stop
     assert all(r.status is ReadingStatus.NOT_READ for r in result.readings)
+
+
+def test_ctrl_c_while_a_reading_is_being_settled_stops_the_batch_cleanly(
+    tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings, cache: ReadingCache
+) -> None:
+    def progress(done: int, total: int) -> None:
+        if done == 1:
+            raise KeyboardInterrupt  # the user presses Ctrl+C as the first reading lands
+
+    result = read_photos(_photos(tmp_path, 5), tmp_path, AigenEngine(fast_settings), cache,
+                         concurrency=1, progress=progress)
+    assert result.interrupted and result.readings[0].value == "3245.010"
+    assert len(cache) >= 1 and len(aigen_server.calls) <= 2  # at most the one already on the wire

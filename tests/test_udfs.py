@@ -256,3 +256,21 @@ def test_a_cache_row_deleted_by_hand_and_saved_is_read_again_not_revived_from_th
     assert backend.meterread("m.jpg") == 3245.01
     assert len(aigen_env.calls) == 2
     assert len(Journal.beside(backend.path).entries()) == 1  # the old line is gone, the new one kept
+
+
+def test_in_excel_a_journal_that_cannot_be_written_still_gets_the_paid_reading_to_the_sheet(
+    tmp_path: Path, aigen_env: FakeAigen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xlwings_meter.journal import Journal
+
+    backend = ExcelBackend(tmp_path, monkeypatch)
+    make_photo(tmp_path / "m.jpg")
+    make_photo(tmp_path / "n.jpg", seed=2)
+    backend.create([["m.jpg"], ["n.jpg"]])
+    backend.session()
+    Journal.beside(Path(backend.fullname)).path.mkdir()  # the journal can no longer be written
+    assert backend.meterread("m.jpg") == 3245.01  # paid for, so shown
+    backend.after_calculation()
+    assert backend.rows(CACHE_SHEET)[1][2] == "3245.010"  # and kept where it survives a save
+    assert str(backend.meterread("n.jpg")).startswith("Not read: cannot write the journal")
+    assert len(aigen_env.calls) == 1  # nothing more is paid for without a safe copy

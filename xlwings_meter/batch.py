@@ -8,7 +8,7 @@ exhausted credit, an exception.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +17,7 @@ from .cache import CacheEntry, ReadingCache, now_utc
 from .engine import Engine
 from .errors import (
     BatchStopError,
+    JournalError,
     NotAnImageError,
     OfflineError,
     PhotoMissingError,
@@ -104,10 +105,13 @@ def read_photos(
         progress(total - len(todo), total)
     if todo and engine is not None:
         reader = _Reader(engine, cache, paths, max_side, result)
-        for digest, reading in reader.run(todo, concurrency):
+
+        def settled(digest: str, reading: Reading) -> None:
             _settle(readings, by_digest[digest], reading)
             if progress:
                 progress(total - len(todo) + reader.settled, total)
+
+        reader.run(todo, concurrency, settled)
 
     reason = _unread_reason(result)
     result.readings = [r if r is not None else Reading.failure(ReadingStatus.NOT_READ, reason)
@@ -136,8 +140,12 @@ class _Reader:
         self._reached = threading.Event()  # some photo got an answer: connection failures are per row
         self._unreachable = 0
 
-    def run(self, todo: list[str], concurrency: int) -> Iterator[tuple[str, Reading]]:
-        """Yield (digest, reading) as photos are settled; sets result.stopped / .interrupted."""
+    def run(self, todo: list[str], concurrency: int, settled: Callable[[str, Reading], None]) -> None:
+        """Read ``todo``, calling ``settled(digest, reading)`` as each photo is settled.
+
+        Sets result.stopped or result.interrupted when the batch ends early. Ctrl+C anywhere in
+        here, ``settled`` included, stops the batch the same way.
+        """
         pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="meter")
         futures = {pool.submit(self._read_one, d): d for d in todo}
         pending = set(futures)
@@ -145,33 +153,38 @@ class _Reader:
             while pending:
                 finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 for fut in finished:
-                    yield from self._collect(fut, futures[fut])
+                    self._collect(fut, futures[fut], settled)
                 if self.stop.is_set():
                     for fut in pending:
                         fut.cancel()
         except KeyboardInterrupt:
             self.result.interrupted = True
-            self.stop.set()
         finally:
+            self.stop.set()  # however this ends, nothing more is sent and no wait goes on
             # Requests already on the wire are paid for: wait for them and keep their readings.
             pool.shutdown(wait=True, cancel_futures=True)
         for fut in pending:
-            yield from self._collect(fut, futures[fut])
+            self._collect(fut, futures[fut], settled)
 
-    def _collect(self, fut: Future[Reading], digest: str) -> Iterator[tuple[str, Reading]]:
+    def _collect(self, fut: Future[Reading], digest: str, settled: Callable[[str, Reading], None]) -> None:
         if fut.cancelled() or not fut.done():
             return
         exc = fut.exception()
         if isinstance(exc, _Skipped):
             return
         if isinstance(exc, BatchStopError):
-            if self.result.stopped is None:
-                self.result.stopped = exc
+            self._stopped_by(exc)
             return
         if exc is not None:
             raise exc
         self.settled += 1
-        yield digest, fut.result()
+        settled(digest, fut.result())
+
+    def _stopped_by(self, exc: BatchStopError) -> None:
+        self.stop.set()
+        with self._lock:
+            if self.result.stopped is None:
+                self.result.stopped = exc
 
     def _read_one(self, digest: str) -> Reading:
         if self.stop.is_set():
@@ -189,8 +202,6 @@ class _Reader:
             self.result.bytes_uploaded += len(photo.data)
         try:
             reading = self._ask(photo)
-            self.cache.record(CacheEntry(digest, str(path), reading, now_utc(), self.engine.name))
-            return reading
         except BatchStopError:
             self.stop.set()
             raise
@@ -200,6 +211,11 @@ class _Reader:
             return Reading.failure(ReadingStatus.FAILED, f"Failed: {exc}")
         except ServiceError as exc:
             return Reading.failure(ReadingStatus.REJECTED, f"Rejected: {exc}")
+        try:
+            self.cache.record(CacheEntry(digest, str(path), reading, now_utc(), self.engine.name))
+        except JournalError as exc:  # the reading is kept in memory; stop paying for more
+            self._stopped_by(exc)
+        return reading
 
     def _ask(self, photo: Photo) -> Reading:
         """The engine's reading; several photos in a row that cannot connect mean no network."""

@@ -120,11 +120,12 @@ class BookSession:
         if self.stopped is not None:
             return Reading.failure(ReadingStatus.NOT_READ, f"Not read: {self.stopped}")
         result = read_photos([path], None, self.engine(), self.cache, concurrency=1)
+        if result.sent:  # paid for: it must reach the sheet, even if sending stops now
+            self.later.request()
         if result.stopped is not None:
             self.stopped = result.stopped
-            return Reading.failure(ReadingStatus.NOT_READ, f"Not read: {result.stopped}")
-        if result.sent:
-            self.later.request()
+            if result.readings[0].status is ReadingStatus.NOT_READ:
+                return Reading.failure(ReadingStatus.NOT_READ, f"Not read: {result.stopped}")
         return result.readings[0]
 
     def _digest(self, path: os.PathLike[str]) -> str:
