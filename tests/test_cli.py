@@ -401,3 +401,27 @@ def test_an_output_that_cannot_be_replaced_is_refused_before_paying(tmp_path: Pa
     assert main(["read", str(book), "--output", str(tmp_path / "out.xlsx")]) == 1
     assert "Cannot write out.xlsx: it is not a file" in capsys.readouterr().err
     assert aigen_env.calls == []
+
+
+def test_after_a_crash_a_save_by_another_program_does_not_cost_the_journalled_readings(
+    tmp_path: Path, aigen_env: FakeAigen
+) -> None:
+    book = _book_of_photos(tmp_path, 6)
+    journal = Journal.beside(book)
+    aigen_env.default = Reply.success("3.5").delayed(0.2)
+    proc = subprocess.Popen([sys.executable, "-m", "xlwings_meter.cli", "read", str(book), "--concurrency", "1"],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    _wait_for(lambda: len(journal.entries()) >= 2)
+    proc.kill()
+    proc.wait()
+    recorded = {e.digest for e in journal.entries()}
+    wb = openpyxl.load_workbook(book)  # someone opens the workbook and saves it, a minute later
+    wb["Photos"]["H1"] = "Checked"
+    wb.save(book)
+    later = time.time() + 60
+    os.utime(book, (later, later))
+
+    calls_before = len(aigen_env.calls)
+    aigen_env.default = Reply.success("3.5")
+    assert _cli("read", str(book)).returncode == 0
+    assert [c for c in aigen_env.calls[calls_before:] if c.image_sha256 in recorded] == []

@@ -17,8 +17,6 @@ workbooks between it and Excel, so reopening and closing without saving can be t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import copy
 import re
 import threading
@@ -97,7 +95,6 @@ class FakeExcel:
 
     def save(self, fullname: str) -> None:
         self.disk[fullname] = copy.deepcopy(self.open_books[fullname])
-        Path(fullname).touch()  # the file's time is when it was last saved, as Excel leaves it
 
     def close(self, fullname: str) -> None:
         del self.open_books[fullname]

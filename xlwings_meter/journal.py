@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import datetime, timezone
 from pathlib import Path
 
-from .cache import CacheEntry, entry_from_json, entry_to_json
+import openpyxl
+
+from .cache import CACHE_SHEET, CacheEntry, entry_from_json, entry_to_json
 from .errors import JournalError
-
-
-#: Seconds before a save within which a reading still counts as possibly unsaved: readings
-#: are timed to the second, and reach the cache sheet a moment after they are read.
-SAVE_MARGIN = 5.0
 
 
 class Journal:
@@ -36,20 +32,17 @@ class Journal:
         return cls(workbook.parent / f".{workbook.name}.meter-journal", workbook)
 
     def unsaved(self) -> list[CacheEntry]:
-        """The entries read after the workbook file was last saved, which it may lack.
+        """The entries the saved workbook file does not hold yet; the journal keeps only those.
 
-        An older entry is in the saved file, or a person deleted its row from the cache sheet
-        so that the photo is read again: either way it is forgotten, and the journal is cut
-        down to the entries returned.
+        An entry whose photo is on the cache sheet of the file as saved is safe there and is
+        cut from the journal. Any other may have been paid for and never saved (a crash, a
+        close without saving), whatever the file's date says: it is kept, to be merged back.
         """
         entries = self.entries()
-        try:
-            saved_at = self.workbook.stat().st_mtime if self.workbook else None
-        except OSError:
-            saved_at = None
-        if saved_at is None:
+        if not entries or self.workbook is None:
             return entries
-        keep = [e for e in entries if _read_at(e) >= saved_at - SAVE_MARGIN]
+        saved = digests_saved_in(self.workbook)
+        keep = [e for e in entries if e.digest not in saved]
         if len(keep) < len(entries):
             self._rewrite(keep)
         return keep
@@ -99,9 +92,17 @@ class Journal:
         self.path.unlink(missing_ok=True)
 
 
-def _read_at(entry: CacheEntry) -> float:
-    """When an entry was read, as a timestamp; +inf (keep it) when the time is unreadable."""
+
+def digests_saved_in(workbook: Path) -> set[str]:
+    """The photo hashes on the cache sheet of a workbook file as saved; empty if unreadable."""
     try:
-        return datetime.strptime(entry.read_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
-    except ValueError:
-        return float("inf")
+        wb = openpyxl.load_workbook(workbook, read_only=True)
+    except Exception:  # missing, being written, not a workbook: nothing is known to be saved
+        return set()
+    try:
+        if CACHE_SHEET not in wb.sheetnames:
+            return set()
+        rows = wb[CACHE_SHEET].iter_rows(min_row=2, max_col=1, values_only=True)
+        return {str(row[0]).lower() for row in rows if row and row[0]}
+    finally:
+        wb.close()
