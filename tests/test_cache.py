@@ -149,3 +149,38 @@ def test_sync_takes_in_rows_another_process_wrote_and_forgets_rows_a_person_dele
     assert mine.get(DIGEST_A) is None and mine.get(DIGEST_B) is not None and mine.get("c" * 64) is not None
     mine.flush()
     assert mine.sync() is False  # its own rows do not count as a change
+
+
+def test_sync_does_not_wait_for_a_flush_stuck_behind_a_busy_excel_and_keeps_its_entry(book_path: Path) -> None:
+    import threading
+    import time
+
+    sheet = FileBook(book_path).hidden_sheet(CACHE_SHEET)
+    writing, release = threading.Event(), threading.Event()
+
+    class BusyExcelSheet:  # the cache sheet of an Excel that keeps refusing writes for a while
+        name = sheet.name
+
+        def extent(self) -> tuple[int, int]:
+            return sheet.extent()
+
+        def read_block(self, *args: int) -> list[list[object]]:
+            return sheet.read_block(*args)
+
+        def write_block(self, *args: object, **kwargs: object) -> None:
+            writing.set()
+            release.wait(5)
+            sheet.write_block(*args, **kwargs)  # type: ignore[arg-type]
+
+    cache = ReadingCache(BusyExcelSheet())  # type: ignore[arg-type]
+    cache.record(_entry(DIGEST_A))
+    flush = threading.Thread(target=cache.flush)
+    flush.start()
+    assert writing.wait(5)
+    started = time.monotonic()
+    cache.sync()  # METERREAD about to pay: it must not hang on the stuck write
+    assert time.monotonic() - started < 1
+    assert cache.get(DIGEST_A) is not None
+    release.set()
+    flush.join(5)
+    assert cache.get(DIGEST_A) is not None and cache.pending == 0

@@ -100,6 +100,8 @@ class ReadingCache:
         self._entries: dict[str, CacheEntry] = {}
         self._dirty: dict[str, CacheEntry] = {}
         self._rows_read = -1  # the sheet's row count when memory last matched it
+        self._flushing = False
+        self._flushes = 0  # how many flushes have ended: sync() notices one that ran meanwhile
         self.sync()
 
     def sync(self) -> bool:
@@ -109,17 +111,22 @@ class ReadingCache:
         deleted rows so those photos are read again: either changes the row count. Costs one
         call when nothing changed. Entries not yet flushed are kept. Returns True if it reloaded.
         """
-        with self._flush_lock:  # a flush between reading the sheet and the swap would be lost
-            last_row, _ = self._sheet.extent()
-            if last_row == self._rows_read:
-                return False
-            block = self._sheet.read_block(1, 1, last_row, len(HEADERS)) if last_row else []
-            entries = [e for row in block[1:] if (e := CacheEntry.from_row(row)) is not None]
-            with self._lock:
-                self._entries = {e.digest: e for e in entries}
-                self._entries.update(self._dirty)
-                self._rows_read = last_row
-            return True
+        # Not under the flush lock: in Excel a flush can wait on a busy Excel, and a worksheet
+        # function waiting on it would hold up the very calculation Excel is busy with.
+        with self._lock:
+            flushes = self._flushes
+        last_row, _ = self._sheet.extent()
+        if last_row == self._rows_read:
+            return False
+        block = self._sheet.read_block(1, 1, last_row, len(HEADERS)) if last_row else []
+        entries = [e for row in block[1:] if (e := CacheEntry.from_row(row)) is not None]
+        with self._lock:
+            if self._flushing or self._flushes != flushes:
+                return False  # a flush wrote meanwhile: what was read may miss it; next time
+            self._entries = {e.digest: e for e in entries}
+            self._entries.update(self._dirty)
+            self._rows_read = last_row
+        return True
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -168,8 +175,9 @@ class ReadingCache:
         with self._flush_lock:
             with self._lock:
                 dirty, self._dirty = self._dirty, {}
-            if not dirty:
-                return
+                if not dirty:
+                    return
+                self._flushing = True
             try:
                 self._write(dirty)
             except BaseException:
@@ -177,6 +185,10 @@ class ReadingCache:
                     for digest, entry in dirty.items():
                         self._dirty.setdefault(digest, entry)
                 raise
+            finally:
+                with self._lock:
+                    self._flushing = False
+                    self._flushes += 1
 
     @property
     def pending(self) -> int:
