@@ -139,3 +139,28 @@ def test_ctrl_c_while_a_reading_is_being_settled_stops_the_batch_cleanly(
                          concurrency=1, progress=progress)
     assert result.interrupted and result.readings[0].value == "3245.010"
     assert len(cache) >= 1 and len(aigen_server.calls) <= 2  # at most the one already on the wire
+
+
+def test_ctrl_c_as_several_readings_land_together_keeps_every_paid_row(tmp_path: Path, cache: ReadingCache) -> None:
+    import threading
+
+    from xlwings_meter.reading import Reading
+
+    class TogetherEngine:  # three answers that land at the same instant, which a server can't promise
+        name = "together"
+
+        def __init__(self) -> None:
+            self.barrier = threading.Barrier(3)
+
+        def read(self, photo: object, cancel: object = None) -> Reading:
+            self.barrier.wait(5)
+            return Reading(ReadingStatus.READ, value="7.0", confidence=1.0, angle=0.0)
+
+    def progress(done: int, total: int) -> None:
+        if done == 1:
+            raise KeyboardInterrupt  # Ctrl+C while the first of them is being written down
+
+    cells = _photos(tmp_path, 3)
+    result = read_photos(cells, tmp_path, TogetherEngine(), cache, concurrency=3, progress=progress)
+    assert result.interrupted and result.sent == 3 and len(cache) == 3
+    assert [r.value for r in result.readings] == ["7.0"] * 3  # every paid reading is in its row

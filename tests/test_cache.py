@@ -184,3 +184,58 @@ def test_sync_does_not_wait_for_a_flush_stuck_behind_a_busy_excel_and_keeps_its_
     release.set()
     flush.join(5)
     assert cache.get(DIGEST_A) is not None and cache.pending == 0
+
+
+def test_a_sync_skipped_during_a_flush_still_learns_what_the_sheet_has(book_path: Path) -> None:
+    import threading
+
+    sheet = FileBook(book_path).hidden_sheet(CACHE_SHEET)
+    writing, release = threading.Event(), threading.Event()
+
+    class BusyExcelSheet:
+        name = sheet.name
+
+        def extent(self) -> tuple[int, int]:
+            return sheet.extent()
+
+        def read_block(self, *args: int) -> list[list[object]]:
+            return sheet.read_block(*args)
+
+        def write_block(self, *args: object, **kwargs: object) -> None:
+            if args[0] != 1:  # the header goes through; the rows wait on a busy Excel
+                writing.set()
+                release.wait(5)
+            sheet.write_block(*args, **kwargs)  # type: ignore[arg-type]
+
+    cache = ReadingCache(BusyExcelSheet())  # type: ignore[arg-type]
+    cache.record(_entry(DIGEST_A))
+    flush = threading.Thread(target=cache.flush)
+    flush.start()
+    assert writing.wait(5)
+    sheet.write_block(2, 1, [_entry(DIGEST_B).to_row()])  # the button, in another Python, wrote B
+    assert cache.sync() is False  # skipped, but not blind:
+    assert cache.get(DIGEST_B) is not None and cache.get(DIGEST_A) is not None
+    release.set()
+    flush.join(5)
+
+
+def test_a_damaged_saved_cache_sheet_means_nothing_is_known_saved_not_a_crash(
+    tmp_path: Path, book_path: Path
+) -> None:
+    import zipfile
+
+    from xlwings_meter.journal import digests_saved_in
+
+    good = book_path
+    book = FileBook(good)
+    cache = ReadingCache(book.hidden_sheet(CACHE_SHEET))
+    cache.record(_entry(DIGEST_A))
+    cache.flush()
+    book.save()
+    assert digests_saved_in(good) == {DIGEST_A}
+    bad = tmp_path / "bad.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            dst.writestr(item, data[: len(data) // 2] if item.filename.endswith("sheet2.xml") else data)
+    assert digests_saved_in(bad) == set()

@@ -147,12 +147,16 @@ class _Reader:
         here, ``settled`` included, stops the batch the same way.
         """
         pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="meter")
-        futures = {pool.submit(self._read_one, d): d for d in todo}
-        pending = set(futures)
+        futures: dict[Future[Reading], str] = {}
+        collected: set[Future[Reading]] = set()
         try:
+            for digest in todo:
+                futures[pool.submit(self._read_one, digest)] = digest
+            pending = set(futures)
             while pending:
                 finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 for fut in finished:
+                    collected.add(fut)
                     self._collect(fut, futures[fut], settled)
                 if self.stop.is_set():
                     for fut in pending:
@@ -163,8 +167,12 @@ class _Reader:
             self.stop.set()  # however this ends, nothing more is sent and no wait goes on
             # Requests already on the wire are paid for: wait for them and keep their readings.
             pool.shutdown(wait=True, cancel_futures=True)
-        for fut in pending:
-            self._collect(fut, futures[fut], settled)
+        try:
+            for fut, digest in futures.items():
+                if fut not in collected:
+                    self._collect(fut, digest, settled)
+        except KeyboardInterrupt:  # a second Ctrl+C: the readings are in the cache already
+            self.result.interrupted = True
 
     def _collect(self, fut: Future[Reading], digest: str, settled: Callable[[str, Reading], None]) -> None:
         if fut.cancelled() or not fut.done():

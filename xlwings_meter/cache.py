@@ -122,7 +122,11 @@ class ReadingCache:
         entries = [e for row in block[1:] if (e := CacheEntry.from_row(row)) is not None]
         with self._lock:
             if self._flushing or self._flushes != flushes:
-                return False  # a flush wrote meanwhile: what was read may miss it; next time
+                # A flush wrote meanwhile, so what was read may miss its rows: forget nothing,
+                # only add what the sheet has and memory lacks; the full swap waits for next time.
+                for e in entries:
+                    self._entries.setdefault(e.digest, e)
+                return False
             self._entries = {e.digest: e for e in entries}
             self._entries.update(self._dirty)
             self._rows_read = last_row

@@ -38,10 +38,10 @@ class Journal:
         cut from the journal. Any other may have been paid for and never saved (a crash, a
         close without saving), whatever the file's date says: it is kept, to be merged back.
         """
-        entries = self.entries()
-        if not entries or self.workbook is None:
-            return entries
+        if self.workbook is None or not self.path.exists():
+            return self.entries()
         saved = digests_saved_in(self.workbook)
+        entries = self.entries()  # read after the slow part: a line appended meanwhile is kept
         keep = [e for e in entries if e.digest not in saved]
         if len(keep) < len(entries):
             self._rewrite(keep)
@@ -104,5 +104,7 @@ def digests_saved_in(workbook: Path) -> set[str]:
             return set()
         rows = wb[CACHE_SHEET].iter_rows(min_row=2, max_col=1, values_only=True)
         return {str(row[0]).lower() for row in rows if row and row[0]}
+    except Exception:  # a damaged sheet part: read lazily, so it fails here
+        return set()
     finally:
         wb.close()

@@ -129,13 +129,15 @@ class FileBook:
                 if not target.is_file():
                     raise WorkbookError(f"Cannot write {target.name}: it is not a file")
                 open(target, "r+b").close()  # read-only, or locked by Excel on Windows
-            # The trial runs on a copy of its own: openpyxl's save consumes the images it
-            # carried over from the file, so a workbook saved twice would lose them.
-            trial = _load(self.path)
+            # openpyxl's save consumes the images it carried over from the file, so a workbook
+            # with pictures gets its trial on a copy of its own (loading twice costs time).
+            has_images = any(getattr(ws, "_images", None) for ws in self._wb.worksheets)
+            trial = _load(self.path) if has_images else self._wb
             try:
                 self._write_temp(target, trial).unlink()
             finally:
-                _close(trial)
+                if trial is not self._wb:
+                    _close(trial)
         return target
 
     def save(self, path: Path | None = None) -> Path:
