@@ -4,7 +4,7 @@ The cache sheet is read once, when the workbook is first used; from then on ever
 answers from memory. A photo not in the cache is sent once, however many cells ask for it at
 the same time. New readings reach the hidden sheet after the calculation (``AfterCalculation``),
 and meanwhile sit in a journal file beside the workbook, so a crash or closing without saving
-does not mean paying again: the readings newer than the saved file are merged at the next load.
+does not mean paying again: the readings the saved file lacks are merged at the next load.
 """
 
 from __future__ import annotations
