@@ -11,6 +11,8 @@ import io
 import zipfile
 from xml.sax.saxutils import escape, quoteattr
 
+from xlwings_meter.columns import column_letter
+
 from .spec import Cell, SheetSpec
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -40,15 +42,6 @@ _FONTS = (
     '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>',
     '<font><b/><sz val="14"/><name val="Calibri"/><family val="2"/></font>',
 )
-
-
-def column_letter(index: int) -> str:
-    """1 -> "A", 27 -> "AA"."""
-    letters = ""
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(ord("A") + rem) + letters
-    return letters
 
 
 class SharedStrings:

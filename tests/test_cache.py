@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import openpyxl
@@ -10,6 +11,7 @@ import pytest
 from xlwings_meter.cache import CACHE_SHEET, HEADERS, CacheEntry, ReadingCache
 from xlwings_meter.journal import Journal
 from xlwings_meter.reading import NO_READING_MESSAGE, Reading, ReadingStatus
+from xlwings_meter.sheets.base import Cell, SheetIO
 from xlwings_meter.sheets.files import FileBook
 
 DIGEST_A = "a" * 64
@@ -152,70 +154,35 @@ def test_sync_takes_in_rows_another_process_wrote_and_forgets_rows_a_person_dele
 
 
 def test_sync_does_not_wait_for_a_flush_stuck_behind_a_busy_excel_and_keeps_its_entry(book_path: Path) -> None:
-    import threading
     import time
 
-    sheet = FileBook(book_path).hidden_sheet(CACHE_SHEET)
-    writing, release = threading.Event(), threading.Event()
-
-    class BusyExcelSheet:  # the cache sheet of an Excel that keeps refusing writes for a while
-        name = sheet.name
-
-        def extent(self) -> tuple[int, int]:
-            return sheet.extent()
-
-        def read_block(self, *args: int) -> list[list[object]]:
-            return sheet.read_block(*args)
-
-        def write_block(self, *args: object, **kwargs: object) -> None:
-            writing.set()
-            release.wait(5)
-            sheet.write_block(*args, **kwargs)  # type: ignore[arg-type]
-
-    cache = ReadingCache(BusyExcelSheet())  # type: ignore[arg-type]
+    busy = _BusyExcelSheet(FileBook(book_path).hidden_sheet(CACHE_SHEET))
+    cache = ReadingCache(busy)  # type: ignore[arg-type]
     cache.record(_entry(DIGEST_A))
     flush = threading.Thread(target=cache.flush)
     flush.start()
-    assert writing.wait(5)
+    assert busy.writing.wait(5)
     started = time.monotonic()
     cache.sync()  # METERREAD about to pay: it must not hang on the stuck write
     assert time.monotonic() - started < 1
     assert cache.get(DIGEST_A) is not None
-    release.set()
+    busy.release.set()
     flush.join(5)
     assert cache.get(DIGEST_A) is not None and cache.pending == 0
 
 
 def test_a_sync_skipped_during_a_flush_still_learns_what_the_sheet_has(book_path: Path) -> None:
-    import threading
-
     sheet = FileBook(book_path).hidden_sheet(CACHE_SHEET)
-    writing, release = threading.Event(), threading.Event()
-
-    class BusyExcelSheet:
-        name = sheet.name
-
-        def extent(self) -> tuple[int, int]:
-            return sheet.extent()
-
-        def read_block(self, *args: int) -> list[list[object]]:
-            return sheet.read_block(*args)
-
-        def write_block(self, *args: object, **kwargs: object) -> None:
-            if args[0] != 1:  # the header goes through; the rows wait on a busy Excel
-                writing.set()
-                release.wait(5)
-            sheet.write_block(*args, **kwargs)  # type: ignore[arg-type]
-
-    cache = ReadingCache(BusyExcelSheet())  # type: ignore[arg-type]
+    busy = _BusyExcelSheet(sheet, header_passes=True)
+    cache = ReadingCache(busy)  # type: ignore[arg-type]
     cache.record(_entry(DIGEST_A))
     flush = threading.Thread(target=cache.flush)
     flush.start()
-    assert writing.wait(5)
+    assert busy.writing.wait(5)
     sheet.write_block(2, 1, [_entry(DIGEST_B).to_row()])  # the button, in another Python, wrote B
     assert cache.sync() is False  # skipped, but not blind:
     assert cache.get(DIGEST_B) is not None and cache.get(DIGEST_A) is not None
-    release.set()
+    busy.release.set()
     flush.join(5)
 
 
@@ -239,3 +206,26 @@ def test_a_damaged_saved_cache_sheet_means_nothing_is_known_saved_not_a_crash(
             data = src.read(item.filename)
             dst.writestr(item, data[: len(data) // 2] if item.filename.endswith("sheet2.xml") else data)
     assert digests_saved_in(bad) == set()
+
+
+class _BusyExcelSheet:
+    """A cache sheet whose writes wait until ``release`` is set, as an Excel busy calculating
+    keeps refusing them; ``writing`` is set when a write starts waiting."""
+
+    def __init__(self, sheet: SheetIO, header_passes: bool = False) -> None:
+        self._sheet = sheet
+        self._header_passes = header_passes
+        self.name = sheet.name
+        self.writing, self.release = threading.Event(), threading.Event()
+
+    def extent(self) -> tuple[int, int]:
+        return self._sheet.extent()
+
+    def read_block(self, *args: int) -> list[list[Cell]]:
+        return self._sheet.read_block(*args)
+
+    def write_block(self, top: int, *args: object, **kwargs: object) -> None:
+        if not (self._header_passes and top == 1):
+            self.writing.set()
+            self.release.wait(5)
+        self._sheet.write_block(top, *args, **kwargs)  # type: ignore[arg-type]

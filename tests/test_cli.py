@@ -38,6 +38,22 @@ def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=timeout)
 
 
+def _cli_process(book: Path, *args: str, **popen: object) -> subprocess.Popen[str]:
+    """`xlwings-meter read BOOK ARGS...` started in its own process, as a user starts it."""
+    return subprocess.Popen([sys.executable, "-m", "xlwings_meter.cli", "read", str(book), *args],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True, **popen)  # type: ignore[call-overload]
+
+
+def _killed_after_journalling(book: Path, readings: int) -> Journal:
+    """Run the command on BOOK one photo at a time and SIGKILL it once ``readings`` are journalled."""
+    journal = Journal.beside(book)
+    proc = _cli_process(book, "--concurrency", "1")
+    _wait_for(lambda: len(journal.entries()) >= readings)
+    proc.kill()  # SIGKILL: no clean-up runs
+    proc.wait()
+    return journal
+
+
 def test_the_documented_reading_lands_in_the_row_and_a_second_run_sends_nothing(
     tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -156,7 +172,6 @@ def test_the_key_is_never_written_to_the_workbook_the_cache_or_the_journal(
     import zipfile
 
     book = _book_of_photos(tmp_path, 6)
-    journal = Journal.beside(book)
     key = aigen_env.valid_key.encode()
 
     def nothing_holds_the_key() -> int:
@@ -170,11 +185,7 @@ def test_the_key_is_never_written_to_the_workbook_the_cache_or_the_journal(
         return scanned
 
     aigen_env.default = Reply.success("12.5").delayed(0.2)
-    proc = subprocess.Popen([sys.executable, "-m", "xlwings_meter.cli", "read", str(book), "--concurrency", "1"],
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
-    _wait_for(lambda: len(journal.entries()) >= 2)
-    proc.kill()
-    proc.wait()
+    _killed_after_journalling(book, 2)
     nothing_holds_the_key()  # the journal holds readings now
 
     aigen_env.default = Reply.success("12.5")
@@ -189,9 +200,7 @@ def test_ctrl_c_keeps_every_finished_reading_and_the_rerun_pays_only_for_the_res
 ) -> None:
     book = _book_of_photos(tmp_path, 8)
     aigen_env.default = Reply.success("7.25").delayed(0.25)
-    proc = subprocess.Popen([sys.executable, "-m", "xlwings_meter.cli", "read", str(book), "--concurrency", "1"],
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = _cli_process(book, "--concurrency", "1", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _wait_for(lambda: len(aigen_env.calls) >= 3)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
@@ -210,12 +219,7 @@ def test_after_a_hard_crash_the_journal_saves_what_was_paid_for(tmp_path: Path, 
     book = _book_of_photos(tmp_path, 8)
     before = book.read_bytes()
     aigen_env.default = Reply.success("3.5").delayed(0.2)
-    proc = subprocess.Popen([sys.executable, "-m", "xlwings_meter.cli", "read", str(book), "--concurrency", "1"],
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
-    journal = Journal.beside(book)
-    _wait_for(lambda: len(journal.entries()) >= 3)
-    proc.kill()  # SIGKILL: no clean-up runs
-    proc.wait()
+    journal = _killed_after_journalling(book, 3)
     assert book.read_bytes() == before  # never half-saved
     recorded = {e.digest for e in journal.entries()}
     calls_before = len(aigen_env.calls)
@@ -236,9 +240,7 @@ def test_the_progress_bar_shows_on_a_terminal(tmp_path: Path, aigen_env: FakeAig
     book = _book_of_photos(tmp_path, 3)
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a 100-column terminal
-    proc = subprocess.Popen([sys.executable, "-m", "xlwings_meter.cli", "read", str(book)],
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
-                            stderr=follower)
+    proc = _cli_process(book, stdout=subprocess.PIPE, stderr=follower)
     proc.wait(timeout=60)
     os.close(follower)
     screen = b""
@@ -407,13 +409,8 @@ def test_after_a_crash_a_save_by_another_program_does_not_cost_the_journalled_re
     tmp_path: Path, aigen_env: FakeAigen
 ) -> None:
     book = _book_of_photos(tmp_path, 6)
-    journal = Journal.beside(book)
     aigen_env.default = Reply.success("3.5").delayed(0.2)
-    proc = subprocess.Popen([sys.executable, "-m", "xlwings_meter.cli", "read", str(book), "--concurrency", "1"],
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
-    _wait_for(lambda: len(journal.entries()) >= 2)
-    proc.kill()
-    proc.wait()
+    journal = _killed_after_journalling(book, 2)
     recorded = {e.digest for e in journal.entries()}
     wb = openpyxl.load_workbook(book)  # someone opens the workbook and saves it, a minute later
     wb["Photos"]["H1"] = "Checked"

@@ -54,7 +54,7 @@ class CacheEntry:
     @classmethod
     def from_row(cls, row: list[Cell]) -> CacheEntry | None:
         """Parse one row of the cache sheet; None for a row that is not a usable entry."""
-        row = (list(row) + [None] * len(HEADERS))[: len(HEADERS)]
+        row = _padded(row)
         digest, path, value, _number, confidence, angle, boxes, status, read_at, engine = row
         if not isinstance(digest, str) or len(digest) != 64:
             return None
