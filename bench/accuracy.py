@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cv2  # noqa: E402
 
-from xlwings_meter.local_engine import LocalEngine  # noqa: E402
+from xlwings_meter.demo.synth import PhotoConditions, generate_meter_photo  # noqa: E402
+from xlwings_meter.engines.local.engine import LocalEngine  # noqa: E402
 from xlwings_meter.reading import ReadingStatus  # noqa: E402
-from xlwings_meter.synth import PhotoConditions, generate_meter_photo  # noqa: E402
 
 ROTATIONS = {"upright": 0.0, "tilted <=15deg": 15.0, "any angle": None}
 BLURS = {"sharp": 0.0, "blur 1px": 1.0, "blur 2px": 2.0}

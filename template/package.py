@@ -11,7 +11,7 @@ import io
 import zipfile
 from xml.sax.saxutils import escape, quoteattr
 
-from xlwings_meter.columns import column_letter
+from xlwings_meter.workbook.columns import column_letter
 
 from .spec import Cell, SheetSpec
 

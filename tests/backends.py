@@ -15,14 +15,14 @@ import openpyxl
 import pytest
 import xlwings as xw
 
-from xlwings_meter import session as session_module
-from xlwings_meter import udfs
-from xlwings_meter.journal import Journal
-from xlwings_meter.session import BookSession, Sessions
-from xlwings_meter.sheets import excel as excel_module
-from xlwings_meter.sheets.base import BookIO
-from xlwings_meter.sheets.excel import ExcelBook
-from xlwings_meter.sheets.files import FileBook
+from xlwings_meter.excel import book as excel_module
+from xlwings_meter.excel import meterread as udfs
+from xlwings_meter.excel import session as session_module
+from xlwings_meter.excel.book import ExcelBook
+from xlwings_meter.excel.session import BookSession, Sessions
+from xlwings_meter.workbook.files import FileBook
+from xlwings_meter.workbook.journal import Journal
+from xlwings_meter.workbook.sheet import BookIO
 
 from .xlwings_fake import FakeExcel
 

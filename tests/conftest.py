@@ -10,8 +10,8 @@ import pytest
 from tests.backends import backend  # noqa: F401 (a fixture: one suite, a file and Excel)
 from tests.fake_aigen import FakeAigen
 from tests.photos import make_photo
-from xlwings_meter.config import ClientSettings
-from xlwings_meter.images import Photo, load_photo
+from xlwings_meter.engines.aigen.config import ClientSettings
+from xlwings_meter.photos import Photo, load_photo
 
 
 @pytest.fixture

@@ -8,15 +8,15 @@ import pytest
 
 from tests.fake_aigen import FakeAigen, Reply
 from tests.photos import make_photo
-from xlwings_meter.batch import read_photos
-from xlwings_meter.cache import CACHE_SHEET, ReadingCache
-from xlwings_meter.client import AigenEngine
-from xlwings_meter.config import ClientSettings
+from xlwings_meter.engines.aigen.client import AigenEngine
+from xlwings_meter.engines.aigen.config import ClientSettings
 from xlwings_meter.errors import JournalError
-from xlwings_meter.images import file_digest
-from xlwings_meter.journal import Journal
+from xlwings_meter.photos import file_digest
 from xlwings_meter.reading import ReadingStatus
-from xlwings_meter.sheets.files import FileBook
+from xlwings_meter.workbook.batch import read_photos
+from xlwings_meter.workbook.cache import CACHE_SHEET, ReadingCache
+from xlwings_meter.workbook.files import FileBook
+from xlwings_meter.workbook.journal import Journal
 
 from .workbooks import photo_book
 

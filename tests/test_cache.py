@@ -8,11 +8,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xlwings_meter.cache import CACHE_SHEET, HEADERS, CacheEntry, ReadingCache
-from xlwings_meter.journal import Journal
 from xlwings_meter.reading import NO_READING_MESSAGE, Reading, ReadingStatus
-from xlwings_meter.sheets.base import Cell, SheetIO
-from xlwings_meter.sheets.files import FileBook
+from xlwings_meter.workbook.cache import CACHE_SHEET, HEADERS, CacheEntry, ReadingCache
+from xlwings_meter.workbook.files import FileBook
+from xlwings_meter.workbook.journal import Journal
+from xlwings_meter.workbook.sheet import Cell, SheetIO
 
 DIGEST_A = "a" * 64
 DIGEST_B = "b" * 64
@@ -191,7 +191,7 @@ def test_a_damaged_saved_cache_sheet_means_nothing_is_known_saved_not_a_crash(
 ) -> None:
     import zipfile
 
-    from xlwings_meter.journal import digests_saved_in
+    from xlwings_meter.workbook.journal import digests_saved_in
 
     good = book_path
     book = FileBook(good)

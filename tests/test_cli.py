@@ -14,9 +14,9 @@ import pytest
 
 from tests.fake_aigen import FakeAigen, Reply
 from tests.photos import make_photo
-from xlwings_meter.cache import CACHE_SHEET
 from xlwings_meter.cli import main
-from xlwings_meter.journal import Journal
+from xlwings_meter.workbook.cache import CACHE_SHEET
+from xlwings_meter.workbook.journal import Journal
 
 from .workbooks import add_text_box, photo_book
 

@@ -14,10 +14,16 @@ from email.utils import format_datetime
 import pytest
 
 from tests.fake_aigen import FakeAigen, Reply
-from xlwings_meter.client import AigenEngine
-from xlwings_meter.config import ClientSettings, load_settings
-from xlwings_meter.errors import AuthError, QuotaError, RejectedError, ServiceError, TransientServiceError
-from xlwings_meter.images import Photo
+from xlwings_meter.engines.aigen.client import AigenEngine
+from xlwings_meter.engines.aigen.config import ClientSettings, load_settings
+from xlwings_meter.errors import (
+    AuthError,
+    QuotaError,
+    RejectedError,
+    ServiceError,
+    TransientServiceError,
+)
+from xlwings_meter.photos import Photo
 from xlwings_meter.reading import ReadingStatus
 
 NewPhoto = Callable[..., Photo]

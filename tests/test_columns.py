@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from xlwings_meter.columns import (
+from xlwings_meter.errors import ColumnNotFoundError, ForeignDataError
+from xlwings_meter.reading import Reading, ReadingStatus
+from xlwings_meter.workbook.columns import (
     check_result_columns,
     column_index,
     column_letter,
@@ -12,8 +14,6 @@ from xlwings_meter.columns import (
     last_filled_row,
     result_rows,
 )
-from xlwings_meter.errors import ColumnNotFoundError, ForeignDataError
-from xlwings_meter.reading import Reading, ReadingStatus
 
 OURS = ["Value", "Confidence", "Angle", "Status"]
 

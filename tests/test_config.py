@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from xlwings_meter.config import DEFAULT_URL, ClientSettings, load_settings
+from xlwings_meter.engines.aigen.config import (
+    DEFAULT_URL,
+    ClientSettings,
+    load_settings,
+)
 from xlwings_meter.errors import ConfigError
 
 KEY = "k3y-from-env-1234"

@@ -7,8 +7,8 @@ import pytest
 np = pytest.importorskip("numpy")
 pytest.importorskip("cv2")
 
-from xlwings_meter import counter
-from xlwings_meter.counter import CounterRead, Digit, Row, Strip
+from xlwings_meter.engines.local import counter
+from xlwings_meter.engines.local.counter import CounterRead, Digit, Row, Strip
 
 DIGITS = np.arange(1, 11)  # class 0 is the blank, class d + 1 is digit d
 PITCH = 24.0

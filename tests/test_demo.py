@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 
 from xlwings_meter.cli import main
-from xlwings_meter.demo import DEMO_SHEET, DEMO_WORKBOOK
+from xlwings_meter.demo.command import DEMO_SHEET, DEMO_WORKBOOK
 
 pytest.importorskip("rapidocr", reason="the demo reads with the [local] extra, which CI installs")
 
@@ -56,8 +56,8 @@ def test_read_with_the_local_engine_needs_no_key_and_records_which_engine_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from tests.workbooks import photo_book
-    from xlwings_meter.cache import CACHE_SHEET
-    from xlwings_meter.synth import PhotoConditions, write_meter_photos
+    from xlwings_meter.demo.synth import PhotoConditions, write_meter_photos
+    from xlwings_meter.workbook.cache import CACHE_SHEET
 
     monkeypatch.delenv("AIGEN_API_KEY", raising=False)
     monkeypatch.setenv("XLWINGS_METER_CONFIG", str(tmp_path / "none.conf"))

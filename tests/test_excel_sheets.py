@@ -8,13 +8,18 @@ import pytest
 
 from tests.fake_aigen import FakeAigen, Reply
 from tests.photos import make_photo
-from xlwings_meter.cache import CACHE_SHEET, CacheEntry, ReadingCache
-from xlwings_meter.client import AigenEngine
-from xlwings_meter.config import ClientSettings
+from xlwings_meter.engines.aigen.client import AigenEngine
+from xlwings_meter.engines.aigen.config import ClientSettings
 from xlwings_meter.errors import ForeignDataError
-from xlwings_meter.job import read_sheet
+from xlwings_meter.excel.book import (
+    MAX_ADDRESS,
+    ExcelBook,
+    ExcelBusyError,
+    format_areas,
+)
 from xlwings_meter.reading import Reading, ReadingStatus
-from xlwings_meter.sheets.excel import MAX_ADDRESS, ExcelBook, ExcelBusyError, format_areas
+from xlwings_meter.workbook.cache import CACHE_SHEET, CacheEntry, ReadingCache
+from xlwings_meter.workbook.job import read_sheet
 
 from .backends import SHEET, ExcelBackend
 
@@ -125,7 +130,7 @@ def test_a_sheet_added_for_the_cache_is_hidden_and_the_users_sheet_stays_in_fron
 
 
 def test_unsaved_and_online_workbooks_have_no_folder() -> None:
-    from xlwings_meter.sheets.excel import local_path
+    from xlwings_meter.excel.book import local_path
 
     assert local_path("Book1") is None
     assert local_path("https://contoso.sharepoint.com/sites/x/readings.xlsm") is None
@@ -144,7 +149,7 @@ def test_formats_are_grouped_into_addresses_excel_accepts() -> None:
 
 
 def test_busy_excel_makes_the_deferred_write_wait(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from xlwings_meter.deferred import AfterCalculation
+    from xlwings_meter.excel.deferred import AfterCalculation
 
     excel = ExcelBackend(tmp_path, monkeypatch)
     book: ExcelBook = excel.create([])
@@ -165,7 +170,7 @@ def test_busy_excel_makes_the_deferred_write_wait(tmp_path: Path, monkeypatch: p
 
 
 def test_the_deferred_write_notices_a_closed_workbook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from xlwings_meter.deferred import AfterCalculation
+    from xlwings_meter.excel.deferred import AfterCalculation
 
     excel = ExcelBackend(tmp_path, monkeypatch)
     book: ExcelBook = excel.create([])
@@ -178,7 +183,7 @@ def test_the_deferred_write_notices_a_closed_workbook(tmp_path: Path, monkeypatc
 def test_requests_during_a_write_get_one_more_write(tmp_path: Path) -> None:
     import threading
 
-    from xlwings_meter.deferred import AfterCalculation
+    from xlwings_meter.excel.deferred import AfterCalculation
 
     gate, writes = threading.Event(), []
 

@@ -9,10 +9,20 @@ import openpyxl
 import pytest
 from openpyxl.styles import Font
 
-from xlwings_meter.errors import ColumnNotFoundError, UnsupportedContentError, WorkbookError
-from xlwings_meter.sheets.files import FileBook
+from xlwings_meter.errors import (
+    ColumnNotFoundError,
+    UnsupportedContentError,
+    WorkbookError,
+)
+from xlwings_meter.workbook.files import FileBook
 
-from .workbooks import RIBBON_XML, VBA_BYTES, add_macros_and_ribbon, add_text_box, photo_book
+from .workbooks import (
+    RIBBON_XML,
+    VBA_BYTES,
+    add_macros_and_ribbon,
+    add_text_box,
+    photo_book,
+)
 
 
 def test_a_text_that_starts_with_equals_stays_text(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from xlwings_meter.errors import NotAnImageError, PhotoMissingError
-from xlwings_meter.images import DEFAULT_MAX_SIDE, file_digest, load_photo, resolve_path
+from xlwings_meter.photos import DEFAULT_MAX_SIDE, file_digest, load_photo, resolve_path
 
 
 def _jpeg(path: Path, size: tuple[int, int] = (320, 240), color: tuple[int, int, int] = (200, 30, 30),

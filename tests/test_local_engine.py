@@ -17,11 +17,11 @@ pytest.importorskip("cv2")
 
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
+from xlwings_meter.demo.synth import PhotoConditions, SynthPhoto, generate_meter_photo  # noqa: E402
+from xlwings_meter.engines.local.engine import LocalEngine  # noqa: E402
 from xlwings_meter.errors import ConfigError  # noqa: E402
-from xlwings_meter.images import Photo  # noqa: E402
-from xlwings_meter.local_engine import LocalEngine  # noqa: E402
+from xlwings_meter.photos import Photo  # noqa: E402
 from xlwings_meter.reading import Reading, ReadingStatus  # noqa: E402
-from xlwings_meter.synth import PhotoConditions, SynthPhoto, generate_meter_photo  # noqa: E402
 
 CLEAR = PhotoConditions(rotation=0.0, roll=0.0, noise=3.0, perspective=0.2)
 

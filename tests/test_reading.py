@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.fake_aigen import FIXTURES, NO_DETECTION_BODY, SUCCESS_BODY
+from xlwings_meter.engines.aigen.replies import parse_response
 from xlwings_meter.errors import RejectedError, TransientServiceError
-from xlwings_meter.reading import ReadingStatus, parse_response
+from xlwings_meter.reading import ReadingStatus
 
 SHARED_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "api" / "fixtures"
 

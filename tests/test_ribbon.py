@@ -8,15 +8,16 @@ import pytest
 
 from tests.fake_aigen import FakeAigen, Reply
 from tests.photos import make_photo
-from xlwings_meter import ribbon, udfs
-from xlwings_meter.cache import CACHE_SHEET
+from xlwings_meter.excel import meterread as udfs
+from xlwings_meter.excel import ribbon
+from xlwings_meter.workbook.cache import CACHE_SHEET
 
 from .backends import ExcelBackend
 
 
 @pytest.fixture
 def excel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ExcelBackend:
-    monkeypatch.setattr("xlwings_meter.session.AFTER_CALCULATION_POLL", 0.01)
+    monkeypatch.setattr("xlwings_meter.excel.session.AFTER_CALCULATION_POLL", 0.01)
     return ExcelBackend(tmp_path, monkeypatch)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-
 from pathlib import Path
 
 import openpyxl
@@ -12,9 +11,11 @@ import pytest
 from tests.fake_aigen import FakeAigen
 from tests.photos import make_photo
 from xlwings_meter.cli import main
+from xlwings_meter.engines import make_engine
+from xlwings_meter.engines.aigen.config import config_file, user_config_path
 from xlwings_meter.errors import ConfigError
-from xlwings_meter.config import config_file, user_config_path
-from xlwings_meter.settings import WorkbookSettings, describe, make_engine, parse_workbook_settings
+from xlwings_meter.excel.settings_box import describe
+from xlwings_meter.workbook.settings import WorkbookSettings, parse_workbook_settings
 
 from .workbooks import photo_book
 

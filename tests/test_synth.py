@@ -9,7 +9,11 @@ import re
 import pytest
 from PIL import Image
 
-from xlwings_meter.synth import PhotoConditions, generate_meter_photo, write_meter_photos
+from xlwings_meter.demo.synth import (
+    PhotoConditions,
+    generate_meter_photo,
+    write_meter_photos,
+)
 
 VALUE = re.compile(r"^\d{4,6}(\.\d{1,4})?$")
 

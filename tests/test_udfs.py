@@ -10,10 +10,10 @@ import pytest
 
 from tests.fake_aigen import FakeAigen, Reply
 from tests.photos import make_photo
-from xlwings_meter import udfs
-from xlwings_meter.cache import CACHE_SHEET
 from xlwings_meter.errors import ConfigError
+from xlwings_meter.excel import meterread as udfs
 from xlwings_meter.reading import Reading, ReadingStatus
+from xlwings_meter.workbook.cache import CACHE_SHEET
 
 from .backends import ExcelBackend
 
@@ -196,8 +196,8 @@ def test_field_value_and_error_text_never_show_a_traceback() -> None:
 def test_a_photo_the_button_read_in_another_python_is_not_paid_for_again(
     backend, tmp_path: Path, aigen_env: FakeAigen
 ) -> None:
-    from xlwings_meter.cache import CacheEntry, ReadingCache
-    from xlwings_meter.images import file_digest
+    from xlwings_meter.photos import file_digest
+    from xlwings_meter.workbook.cache import CacheEntry, ReadingCache
 
     photo = make_photo(tmp_path / "m.jpg")
     backend.create([["m.jpg"]])
@@ -213,7 +213,7 @@ def test_a_photo_the_button_read_in_another_python_is_not_paid_for_again(
 def test_a_second_python_does_not_throw_away_the_journal_of_an_unsaved_workbook(
     tmp_path: Path, aigen_env: FakeAigen, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from xlwings_meter.journal import Journal
+    from xlwings_meter.workbook.journal import Journal
 
     backend = ExcelBackend(tmp_path, monkeypatch)
     make_photo(tmp_path / "m.jpg")
@@ -235,7 +235,7 @@ def test_a_cache_row_deleted_by_hand_and_saved_is_read_again_not_revived_from_th
     import openpyxl
 
     from tests.backends import FileBackend
-    from xlwings_meter.journal import Journal
+    from xlwings_meter.workbook.journal import Journal
 
     backend = FileBackend(tmp_path)
     make_photo(tmp_path / "m.jpg")
@@ -257,7 +257,7 @@ def test_a_cache_row_deleted_by_hand_and_saved_is_read_again_not_revived_from_th
 def test_in_excel_a_journal_that_cannot_be_written_still_gets_the_paid_reading_to_the_sheet(
     tmp_path: Path, aigen_env: FakeAigen, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from xlwings_meter.journal import Journal
+    from xlwings_meter.workbook.journal import Journal
 
     backend = ExcelBackend(tmp_path, monkeypatch)
     make_photo(tmp_path / "m.jpg")

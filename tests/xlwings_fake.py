@@ -1,6 +1,6 @@
 """A small stand-in for Excel as xlwings shows it, because Excel cannot run here.
 
-It implements only what ``xlwings_meter.sheets.excel``, ``udfs`` and ``ribbon`` touch (Book,
+It implements only what ``xlwings_meter.excel.book``, ``udfs`` and ``ribbon`` touch (Book,
 Sheets, Sheet, Range with ``.value``, ``.formula``, ``.options``, ``.number_format``,
 ``.used_range``, ``.visible``, ``sheets.add``; App with ``status_bar``, ``alert`` and the
 calculation state), over in-memory cells, and it behaves like Excel where that matters:
@@ -400,7 +400,7 @@ def _cell(text: str) -> tuple[int, int]:
 
 
 def _address(area: tuple[int, int, int, int]) -> str:
-    from xlwings_meter.columns import column_letter
+    from xlwings_meter.workbook.columns import column_letter
 
     r1, c1, r2, c2 = area
     first = f"${column_letter(c1)}${r1}"

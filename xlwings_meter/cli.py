@@ -15,14 +15,15 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
-from .batch import DEFAULT_CONCURRENCY, BatchResult
-from .errors import AuthError, MeterError, OfflineError, QuotaError
-from .journal import Journal
-from .job import read_sheet
-from .reading import ReadingStatus
-from .settings import ENGINES, make_engine, read_workbook_settings
-from .sheets.files import FileBook
+from xlwings_meter import __version__
+from xlwings_meter.engines import ENGINES, make_engine
+from xlwings_meter.errors import AuthError, MeterError, OfflineError, QuotaError
+from xlwings_meter.reading import ReadingStatus
+from xlwings_meter.workbook.batch import DEFAULT_CONCURRENCY, BatchResult
+from xlwings_meter.workbook.files import FileBook
+from xlwings_meter.workbook.job import read_sheet
+from xlwings_meter.workbook.journal import Journal
+from xlwings_meter.workbook.settings import read_workbook_settings
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_AUTH, EXIT_QUOTA, EXIT_OFFLINE = 0, 1, 2, 3, 4, 5
 EXIT_INTERNAL, EXIT_INTERRUPTED = 70, 130
@@ -124,7 +125,7 @@ def _read(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from xlwings_meter.demo.command import run_demo
 
     engine = make_engine("local")
     with _progress_bar(args.quiet) as progress:

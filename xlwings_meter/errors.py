@@ -24,7 +24,7 @@
         └── UnsupportedContentError   saving the file would drop content openpyxl cannot keep
 
 `requests` exceptions are translated into this tree in exactly one place,
-`xlwings_meter.client`. Messages never contain the API key.
+`xlwings_meter.engines.aigen.client`. Messages never contain the API key.
 """
 
 from __future__ import annotations

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from .batch import DEFAULT_CONCURRENCY, BatchResult, Progress, read_photos
-from .cache import CACHE_SHEET, CacheEntry, ReadingCache
-from .columns import RESULT_HEADERS, check_result_columns, find_photo_column, last_filled_row, result_rows
-from .engine import Engine
-from .sheets.base import BookIO
+from xlwings_meter.engines.base import Engine
+from xlwings_meter.workbook.batch import (
+    DEFAULT_CONCURRENCY,
+    BatchResult,
+    Progress,
+    read_photos,
+)
+from xlwings_meter.workbook.cache import CACHE_SHEET, CacheEntry, ReadingCache
+from xlwings_meter.workbook.columns import (
+    RESULT_HEADERS,
+    check_result_columns,
+    find_photo_column,
+    last_filled_row,
+    result_rows,
+)
+from xlwings_meter.workbook.sheet import BookIO
 
 
 def read_sheet(

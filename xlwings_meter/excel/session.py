@@ -14,17 +14,18 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from .batch import read_photos
-from .cache import CACHE_SHEET, ReadingCache
-from .deferred import AfterCalculation
-from .engine import Engine
-from .errors import BatchStopError, PhotoMissingError
-from .images import file_digest, resolve_path
-from .journal import Journal
-from .reading import Reading, ReadingStatus
-from .settings import WorkbookSettings, make_engine, read_workbook_settings
-from .sheets.base import BookIO, Cell, SheetIO
-from .sheets.excel import ExcelBook
+from xlwings_meter.engines import make_engine
+from xlwings_meter.engines.base import Engine
+from xlwings_meter.errors import BatchStopError, PhotoMissingError
+from xlwings_meter.excel.book import ExcelBook
+from xlwings_meter.excel.deferred import AfterCalculation
+from xlwings_meter.photos import file_digest, resolve_path
+from xlwings_meter.reading import Reading, ReadingStatus
+from xlwings_meter.workbook.batch import read_photos
+from xlwings_meter.workbook.cache import CACHE_SHEET, ReadingCache
+from xlwings_meter.workbook.journal import Journal
+from xlwings_meter.workbook.settings import WorkbookSettings, read_workbook_settings
+from xlwings_meter.workbook.sheet import BookIO, Cell, SheetIO
 
 #: Seconds between two looks at whether Excel has finished calculating.
 AFTER_CALCULATION_POLL = 0.2

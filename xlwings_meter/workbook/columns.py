@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .errors import ColumnNotFoundError, ForeignDataError
-from .reading import Reading, ReadingStatus
-from .sheets.base import Cell
+from xlwings_meter.errors import ColumnNotFoundError, ForeignDataError
+from xlwings_meter.reading import Reading, ReadingStatus
+from xlwings_meter.workbook.sheet import Cell
 
 DEFAULT_HEADER = "Image"
 RESULT_HEADERS = ("Value", "Confidence", "Angle", "Status")

@@ -13,9 +13,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import CacheEntry, ReadingCache, now_utc
-from .engine import Engine
-from .errors import (
+from xlwings_meter.engines.base import Engine
+from xlwings_meter.errors import (
     BatchStopError,
     JournalError,
     NotAnImageError,
@@ -25,9 +24,16 @@ from .errors import (
     TransientServiceError,
     UnreachableError,
 )
-from .images import DEFAULT_MAX_SIDE, Photo, file_digest, load_photo, resolve_path
-from .reading import Reading, ReadingStatus
-from .sheets.base import Cell
+from xlwings_meter.photos import (
+    DEFAULT_MAX_SIDE,
+    Photo,
+    file_digest,
+    load_photo,
+    resolve_path,
+)
+from xlwings_meter.reading import Reading, ReadingStatus
+from xlwings_meter.workbook.cache import CacheEntry, ReadingCache, now_utc
+from xlwings_meter.workbook.sheet import Cell
 
 DEFAULT_CONCURRENCY = 4
 #: Photos in a row that could not reach the service, with none reached yet, before the batch

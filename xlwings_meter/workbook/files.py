@@ -8,17 +8,20 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from xml.etree import ElementTree
 from pathlib import Path
+from xml.etree import ElementTree
 
 import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..errors import ColumnNotFoundError, UnsupportedContentError, WorkbookError
-from .base import Cell
-
+from xlwings_meter.errors import (
+    ColumnNotFoundError,
+    UnsupportedContentError,
+    WorkbookError,
+)
+from xlwings_meter.workbook.sheet import Cell
 
 
 class FileSheet:

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from .sheets.excel import ExcelBusyError
+from xlwings_meter.excel.book import ExcelBusyError
 
 log = logging.getLogger(__name__)
 

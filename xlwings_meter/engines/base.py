@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Protocol
 
-from .images import Photo
-from .reading import Reading
+from xlwings_meter.photos import Photo
+from xlwings_meter.reading import Reading
 
 
 class Engine(Protocol):

@@ -23,11 +23,18 @@ from urllib.parse import urlsplit
 import requests
 import urllib3.exceptions
 
-from . import __version__
-from .config import URL_VAR, ClientSettings, is_loopback
-from .errors import AuthError, QuotaError, RejectedError, TransientServiceError, UnreachableError
-from .images import Photo
-from .reading import Reading, parse_response
+from xlwings_meter import __version__
+from xlwings_meter.engines.aigen.config import URL_VAR, ClientSettings, is_loopback
+from xlwings_meter.engines.aigen.replies import parse_response
+from xlwings_meter.errors import (
+    AuthError,
+    QuotaError,
+    RejectedError,
+    TransientServiceError,
+    UnreachableError,
+)
+from xlwings_meter.photos import Photo
+from xlwings_meter.reading import Reading
 
 log = logging.getLogger(__name__)
 

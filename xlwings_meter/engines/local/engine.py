@@ -4,7 +4,7 @@ Needs the optional extra (``pip install "xlwings-meter[local]"``); this module i
 when a LocalEngine is built, so the add-in loads without it. The models are the PP-OCRv6 ones
 that ship inside the ``rapidocr`` wheel: nothing is downloaded at run time.
 
-How a photo is read (the meter-specific part lives in :mod:`xlwings_meter.counter`):
+How a photo is read (the meter-specific part lives in :mod:`xlwings_meter.engines.local.counter`):
 
 1. candidate counters: blocks of dark and red drums, plus lines of text found by RapidOCR's
    text detector (which often splits a counter, so its boxes are joined along their line);
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .images import Photo
-from .reading import NO_READING_MESSAGE, Quad, Reading, ReadingStatus
+from xlwings_meter.errors import ConfigError
+from xlwings_meter.photos import Photo
+from xlwings_meter.reading import NO_READING_MESSAGE, Quad, Reading, ReadingStatus
 
 REC_HEIGHT = 48  # as counter.REC_HEIGHT, which needs numpy to import
 
@@ -74,7 +74,7 @@ class LocalEngine:
             import onnxruntime as ort
             import rapidocr
 
-            from . import counter
+            from xlwings_meter.engines.local import counter
         except ImportError as exc:
             raise ConfigError(f"{INSTALL_HINT} ({exc.name} is missing)") from exc
         self._np, self._cv2, self._counter = np, cv2, counter

@@ -14,8 +14,13 @@ from pathlib import Path
 
 import openpyxl
 
-from .cache import CACHE_SHEET, CacheEntry, entry_from_json, entry_to_json
-from .errors import JournalError
+from xlwings_meter.errors import JournalError
+from xlwings_meter.workbook.cache import (
+    CACHE_SHEET,
+    CacheEntry,
+    entry_from_json,
+    entry_to_json,
+)
 
 
 class Journal:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .reading import NO_READING_MESSAGE, Reading, ReadingStatus
-from .sheets.base import Cell, SheetIO
+from xlwings_meter.reading import NO_READING_MESSAGE, Reading, ReadingStatus
+from xlwings_meter.workbook.sheet import Cell, SheetIO
 
 CACHE_SHEET = "xlwings_meter_cache"
 HEADERS = (

@@ -1,4 +1,4 @@
-"""Settings a workbook may carry, the choice of engine, and what the Settings button shows.
+"""Settings a workbook may carry on its ``xlwings.conf`` sheet.
 
 A workbook's own settings live on its ``xlwings.conf`` sheet (xlwings' convention: column A the
 name, column B the value). Only harmless ones are honoured there. The API key and the endpoint
@@ -9,19 +9,16 @@ every photo, with the user's key, to someone else's server. Those are refused an
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .config import CONFIG_FILE_VAR, KEY_VAR, URL_VAR, config_file, endpoint, load_settings
-from .engine import Engine
-from .errors import ConfigError
-from .sheets.base import BookIO, Cell
+from xlwings_meter.engines import ENGINES
+from xlwings_meter.engines.aigen.config import CONFIG_FILE_VAR, KEY_VAR, URL_VAR
+from xlwings_meter.workbook.sheet import BookIO, Cell
 
 CONF_SHEET = "xlwings.conf"
 CACHE_ONLY = "METER_CACHE_ONLY"
 ENGINE = "METER_ENGINE"
-ENGINES = ("aigen", "local")
 #: Never taken from a workbook: each would let the workbook decide where the key goes.
 REFUSED = (KEY_VAR, URL_VAR, CONFIG_FILE_VAR)
 _TRUE = {"true", "yes", "1", "on"}
@@ -77,50 +74,3 @@ def read_workbook_settings(book: BookIO) -> WorkbookSettings:
     sheet = book.sheet(name)
     last_row, _ = sheet.extent()
     return parse_workbook_settings(sheet.read_block(1, 1, last_row, 2) if last_row else [])
-
-
-def make_engine(name: str = "aigen") -> Engine:
-    """The engine called ``name``; the AIGEN one reads the user's key and endpoint.
-
-    Raises ConfigError for an unknown name, a missing key or an unsafe endpoint.
-    """
-    name = name.strip().lower()
-    if name == "aigen":
-        from .client import AigenEngine
-
-        return AigenEngine(load_settings())
-    if name == "local":
-        from .local_engine import LocalEngine  # raises ConfigError when the [local] extra is missing
-
-        return LocalEngine()
-    raise ConfigError(f"Unknown engine {name!r} in {ENGINE}: use one of {', '.join(ENGINES)}")
-
-
-def describe(workbook: WorkbookSettings, cache_size: int, environ: Mapping[str, str] = os.environ) -> str:
-    """The text of the Settings/Help box: where the key comes from (never the key), and the rest."""
-    path = config_file(environ)
-    try:
-        key_line = f"API key: found in {load_settings(environ).key_source}"
-    except ConfigError as exc:
-        key_line = f"API key: not usable. {exc}"
-    try:
-        url = endpoint(environ)
-    except ConfigError as exc:  # a refused address is never shown: it may hold the key
-        url = f"refused: {exc}"
-    lines = [
-        key_line,
-        f"Service address: {url}",
-        f"Your settings file: {path}" + ("" if path.exists() else " (does not exist yet)"),
-        f"Engine: {workbook.engine}",
-        "Cache only: " + ("YES: nothing is sent, readings come from the cache alone"
-                          if workbook.cache_only else f"no (set {CACHE_ONLY} to TRUE on the "
-                          f"xlwings.conf sheet to send nothing)"),
-        f"Cache: {cache_size} photo{'s' if cache_size != 1 else ''} already read, kept in this "
-        f"workbook (hidden sheet); they are never paid for again",
-        "",
-        f"To set the key, add the line \"{KEY_VAR}\",\"<your key>\" to your settings file, or set "
-        f"the environment variable {KEY_VAR}, then restart Excel.",
-        "In a cell: =METERREAD(A2) gives the reading; =METERREAD(A2, \"all\") gives value, "
-        "confidence and angle.",
-    ]
-    return "\n".join(lines + [f"Warning: {w}" for w in workbook.warnings])

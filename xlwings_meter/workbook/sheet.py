@@ -1,7 +1,7 @@
 """The one small interface through which the core reads and writes a workbook.
 
-Two implementations: `xlwings_meter.sheets.files` (a .xlsx/.xlsm file, through openpyxl) and
-`xlwings_meter.sheets.excel` (a live workbook, through xlwings). Everything above this layer
+Two implementations: `xlwings_meter.workbook.files` (a .xlsx/.xlsm file, through openpyxl) and
+`xlwings_meter.excel.book` (a live workbook, through xlwings). Everything above this layer
 (cache, batch, output columns) is written once against these two protocols.
 
 Rows and columns are 1-based, as in Excel. Blocks are whole rectangles so that a live Excel is

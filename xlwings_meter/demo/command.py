@@ -13,11 +13,11 @@ from pathlib import Path
 
 import openpyxl
 
-from .batch import BatchResult, Progress
-from .engine import Engine
-from .job import read_sheet
-from .reading import ReadingStatus
-from .sheets.files import FileBook
+from xlwings_meter.engines.base import Engine
+from xlwings_meter.reading import ReadingStatus
+from xlwings_meter.workbook.batch import BatchResult, Progress
+from xlwings_meter.workbook.files import FileBook
+from xlwings_meter.workbook.job import read_sheet
 
 DEMO_WORKBOOK = "meters-demo.xlsx"
 DEMO_SHEET = "Meters"
@@ -45,7 +45,7 @@ class DemoSummary:
 def run_demo(folder: Path, engine: Engine, count: int = 12, seed: int = 2026,
              progress: Progress | None = None) -> DemoSummary:
     """Generate ``count`` photos under ``folder``, list them in a workbook, read and save it."""
-    from .synth import write_meter_photos
+    from xlwings_meter.demo.synth import write_meter_photos
 
     folder.mkdir(parents=True, exist_ok=True)
     photos = write_meter_photos(folder / "photos", count, seed)

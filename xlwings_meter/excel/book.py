@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ColumnNotFoundError, WorkbookError
-from .base import Cell
+from xlwings_meter.errors import ColumnNotFoundError, WorkbookError
+from xlwings_meter.workbook.sheet import Cell
 
 TEXT_FORMAT = "@"
 #: Excel refuses an address longer than this in one Range("...") call.
@@ -208,7 +208,7 @@ def format_areas(top: int, left: int, formats: Sequence[Sequence[str | None]]) -
     >>> format_areas(2, 2, [["0.0", "@"], ["0.0", "@"], ["0.00", None]])
     {'0.0': ['B2:B3'], '0.00': ['B4'], '@': ['C2:C3']}
     """
-    from ..columns import column_letter
+    from xlwings_meter.workbook.columns import column_letter
 
     runs: dict[str, list[str]] = {}
     width = max((len(row) for row in formats), default=0)

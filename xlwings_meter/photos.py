@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import NotAnImageError, PhotoMissingError
+from xlwings_meter.errors import NotAnImageError, PhotoMissingError
 
 #: Long side, in pixels, above which a photo is shrunk before upload. Meter digits stay
 #: legible at this size while a 12-megapixel phone photo drops from ~4 MB to ~300 kB.

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from .errors import ConfigError
+from xlwings_meter.errors import ConfigError
 
 DEFAULT_URL = "https://api.aigen.online/aiscript/water-meter/v2"
 KEY_VAR = "AIGEN_API_KEY"

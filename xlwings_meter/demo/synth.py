@@ -24,8 +24,8 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
-from .images import Photo
-from .reading import Quad
+from xlwings_meter.photos import Photo
+from xlwings_meter.reading import Quad
 
 Point = tuple[float, float]
 Matrix = tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]]

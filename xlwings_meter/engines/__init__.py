@@ -1,0 +1,35 @@
+"""Whatever reads a meter: the Engine protocol and the one place that builds an engine by name.
+
+``aigen`` is the paid cloud service (:mod:`xlwings_meter.engines.aigen`), ``local`` the offline
+engine (:mod:`xlwings_meter.engines.local`, the ``[local]`` extra). Each is imported only when
+asked for, so the Excel path never loads what it does not use.
+"""
+
+from __future__ import annotations
+
+from xlwings_meter.engines.base import Engine
+from xlwings_meter.errors import ConfigError
+
+ENGINES = ("aigen", "local")
+
+__all__ = ["ENGINES", "Engine", "make_engine"]
+
+
+def make_engine(name: str = "aigen") -> Engine:
+    """The engine called ``name``; the AIGEN one reads the user's key and endpoint.
+
+    Raises ConfigError for an unknown name, a missing key or an unsafe endpoint.
+    """
+    name = name.strip().lower()
+    if name == "aigen":
+        from xlwings_meter.engines.aigen.client import AigenEngine
+        from xlwings_meter.engines.aigen.config import load_settings
+
+        return AigenEngine(load_settings())
+    if name == "local":
+        from xlwings_meter.engines.local.engine import (
+            LocalEngine,  # raises ConfigError when the [local] extra is missing
+        )
+
+        return LocalEngine()
+    raise ConfigError(f"Unknown engine {name!r} in METER_ENGINE: use one of {', '.join(ENGINES)}")
