@@ -152,7 +152,7 @@ class FakeAigen:
             return list(self._calls)
 
     def calls_for(self, image: bytes | Path) -> list[Call]:
-        """The requests that uploaded this image (bytes, or the file holding them)."""
+        """The requests that uploaded this image: these bytes, or what the app makes of this file."""
         digest = _sha256(image)
         return [c for c in self.calls if c.image_sha256 == digest]
 
@@ -162,7 +162,7 @@ class FakeAigen:
             self._queue.extend(replies)
 
     def on(self, image: bytes | Path, *replies: Reply) -> None:
-        """Answer uploads of this image with these in turn; the last one then stays."""
+        """Answer uploads of this image (bytes, or a photo file) with these in turn; the last stays."""
         if not replies:
             raise ValueError("on() needs at least one Reply")
         with self._lock:
@@ -295,5 +295,9 @@ def _decode_image(body: bytes) -> bytes | None:
 
 
 def _sha256(image: bytes | Path) -> str:
-    data = image if isinstance(image, bytes) else Path(image).read_bytes()
-    return hashlib.sha256(data).hexdigest()
+    """The hash of an upload; for a photo file, of what the app uploads of it (a fresh JPEG)."""
+    if isinstance(image, bytes):
+        return hashlib.sha256(image).hexdigest()
+    from xlwings_meter.photos import load_photo
+
+    return hashlib.sha256(load_photo(Path(image)).data).hexdigest()

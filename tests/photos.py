@@ -33,3 +33,29 @@ def make_photo(path: Path, size: tuple[int, int] = (640, 480), seed: int = 0, fm
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path, format=fmt)
     return path
+
+
+def jpeg_markers(data: bytes) -> list[int]:
+    """The markers of a JPEG file, in order, up to and including EOI (0xD9); raises
+    AssertionError for bytes after EOI, so a test sees appended data as a failure.
+
+    >>> import io
+    >>> buf = io.BytesIO(); Image.new("L", (8, 8)).save(buf, "JPEG")
+    >>> [hex(m) for m in jpeg_markers(buf.getvalue())][:2], jpeg_markers(buf.getvalue())[-1] == 0xD9
+    (['0xd8', '0xe0'], True)
+    """
+    assert data[:2] == b"\xff\xd8", "not a JPEG"
+    markers, i = [0xD8], 2
+    while i < len(data):
+        assert data[i] == 0xFF, f"no marker at {i}"
+        marker = data[i + 1]
+        markers.append(marker)
+        if marker == 0xD9:
+            assert i + 2 == len(data), f"{len(data) - i - 2} bytes after the end of the image"
+            return markers
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        i += 2 + length
+        if marker == 0xDA:  # entropy-coded data: skip to the next marker that is not a stuffed 0xFF00 or RST
+            while not (data[i] == 0xFF and data[i + 1] not in (0x00, *range(0xD0, 0xD8))):
+                i += 1
+    raise AssertionError("no end-of-image marker")

@@ -9,7 +9,11 @@ import pytest
 from PIL import Image
 
 from xlwings_meter.errors import NotAnImageError, PhotoMissingError
+from tests.photos import jpeg_markers
 from xlwings_meter.photos import DEFAULT_MAX_SIDE, file_digest, load_photo, resolve_path
+
+#: SOI, APP0 (JFIF), DQT, SOF0, DHT, SOS, EOI: a baseline JPEG and nothing else.
+PLAIN_JPEG_MARKERS = {0xD8, 0xE0, 0xDB, 0xC0, 0xC4, 0xDA, 0xD9}
 
 
 def _jpeg(path: Path, size: tuple[int, int] = (320, 240), color: tuple[int, int, int] = (200, 30, 30),
@@ -66,11 +70,14 @@ def test_the_cache_key_is_the_content_so_a_renamed_copy_has_the_same_key(tmp_pat
     assert load_photo(a).digest == file_digest(a)
 
 
-def test_a_small_upright_jpeg_is_uploaded_as_it_is(tmp_path: Path) -> None:
-    a = _jpeg(tmp_path / "a.jpg")
+def test_even_a_small_upright_jpeg_is_uploaded_as_a_fresh_image_without_its_metadata(tmp_path: Path) -> None:
+    a = _jpeg(tmp_path / "a.jpg", exif_orientation=1)
+    with open(a, "ab") as fh:
+        fh.write(b"PK\x03\x04 a zip appended to the photo")
     photo = load_photo(a)
-    assert photo.data == a.read_bytes()
-    assert (photo.width, photo.height) == (320, 240)
+    assert photo.data != a.read_bytes()
+    assert set(jpeg_markers(photo.data)) <= PLAIN_JPEG_MARKERS  # no EXIF, ICC, comment, trailer
+    assert (photo.width, photo.height) == Image.open(io.BytesIO(photo.data)).size == (320, 240)
 
 
 def test_a_12_megapixel_photo_is_shrunk_and_sent_as_jpeg(tmp_path: Path) -> None:

@@ -6,7 +6,9 @@
     ├── ConfigError (ValueError)      no key, an endpoint that would leak the key, a bad setting
     ├── PhotoError                    one photo cannot be sent; its row says why, the batch goes on
     │   ├── PhotoMissingError         the path does not lead to a readable file
+    │   │   └── NotARegularFileError  a named pipe, a device, a socket: never opened for reading
     │   └── NotAnImageError           the file is not an image Pillow can open, or it is corrupt
+    │       └── PhotoTooLargeError    a file or an image larger than any photo (a video, a bomb)
     ├── ServiceError                  the OCR service did not give a reading
     │   ├── TransientServiceError     5xx, timeout, dropped connection, garbage body: after retries,
     │   │                             that row failed; the batch goes on
@@ -48,6 +50,26 @@ class PhotoMissingError(PhotoError):
 
 class NotAnImageError(PhotoError):
     """The file exists but is not an image Pillow can open, or the image is corrupt."""
+
+
+class NotARegularFileError(PhotoMissingError):
+    """The path leads to a named pipe, a device or a socket, which could block the run for ever."""
+
+    def __init__(self, message: str, *, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind  # "named pipe", "device", "socket"...
+
+
+class PhotoTooLargeError(NotAnImageError):
+    """The file (a video?) or the image it unpacks into (a decompression bomb) exceeds any photo.
+
+    ``size`` is in bytes for a file, in pixels for an image; ``limit`` in the same unit.
+    """
+
+    def __init__(self, message: str, *, size: int, limit: int) -> None:
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
 
 
 class ServiceError(MeterError):

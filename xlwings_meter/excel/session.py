@@ -16,12 +16,12 @@ from concurrent.futures import Future
 
 from xlwings_meter.engines import make_engine
 from xlwings_meter.engines.base import Engine
-from xlwings_meter.errors import BatchStopError, PhotoMissingError
+from xlwings_meter.errors import BatchStopError, PhotoError
 from xlwings_meter.excel.book import ExcelBook
 from xlwings_meter.excel.deferred import AfterCalculation
 from xlwings_meter.photos import file_digest, resolve_path
 from xlwings_meter.reading import Reading, ReadingStatus
-from xlwings_meter.workbook.batch import read_photos
+from xlwings_meter.workbook.batch import photo_failure, read_photos
 from xlwings_meter.workbook.cache import CACHE_SHEET, ReadingCache
 from xlwings_meter.workbook.journal import Journal
 from xlwings_meter.workbook.settings import WorkbookSettings, read_workbook_settings
@@ -90,8 +90,8 @@ class BookSession:
         try:
             path = resolve_path(cell, self.book.folder)
             digest = self._digest(path)
-        except PhotoMissingError as exc:
-            return Reading.failure(ReadingStatus.FILE_MISSING, str(exc))
+        except PhotoError as exc:
+            return photo_failure(exc)
         entry = self.cache.get(digest)
         if entry is not None:
             return entry.reading

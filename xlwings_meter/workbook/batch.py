@@ -19,7 +19,7 @@ from xlwings_meter.errors import (
     JournalError,
     NotAnImageError,
     OfflineError,
-    PhotoMissingError,
+    PhotoError,
     ServiceError,
     TransientServiceError,
     UnreachableError,
@@ -86,8 +86,8 @@ def read_photos(
         try:
             path = resolve_path(cell, folder)
             digest = file_digest(path)
-        except PhotoMissingError as exc:
-            readings[i] = Reading.failure(ReadingStatus.FILE_MISSING, str(exc))
+        except PhotoError as exc:
+            readings[i] = photo_failure(exc)
             continue
         by_digest.setdefault(digest, []).append(i)
         paths.setdefault(digest, path)
@@ -206,9 +206,8 @@ class _Reader:
         path = self.paths[digest]
         try:
             photo = load_photo(path, digest, self.max_side)
-        except (PhotoMissingError, NotAnImageError) as exc:
-            status = ReadingStatus.NOT_AN_IMAGE if isinstance(exc, NotAnImageError) else ReadingStatus.FILE_MISSING
-            return Reading.failure(status, str(exc))
+        except PhotoError as exc:
+            return photo_failure(exc)
         if self.stop.is_set():
             raise _Skipped()
         with self._lock:
@@ -247,6 +246,13 @@ class _Reader:
             raise
         self._reached.set()
         return reading
+
+
+def photo_failure(exc: PhotoError) -> Reading:
+    """The row of a photo that cannot be sent: not an image (a video, a bomb), or no such file
+    (a folder, a pipe, a device)."""
+    status = ReadingStatus.NOT_AN_IMAGE if isinstance(exc, NotAnImageError) else ReadingStatus.FILE_MISSING
+    return Reading.failure(status, str(exc))
 
 
 def _settle(readings: list[Reading | None], rows: list[int], reading: Reading) -> None:
