@@ -84,7 +84,7 @@ def test_failures_are_per_row_and_the_batch_goes_on(
     statuses = [r.status for r in result.readings]
     assert statuses == [ReadingStatus.FAILED, ReadingStatus.NO_READING, ReadingStatus.READ]
     assert "503" in result.readings[0].message
-    assert len(aigen_server.calls_for(tmp_path / cells[0])) == fast_settings.max_attempts
+    assert len(aigen_server.calls_for(tmp_path / cells[0])) == fast_settings.max_charged_attempts
     assert cache.get(file_digest(tmp_path / cells[0])) is None  # a failure is tried again
     assert cache.get(file_digest(tmp_path / cells[1])) is not None  # "no reading" is final
 
@@ -148,11 +148,12 @@ def test_ctrl_c_as_several_readings_land_together_keeps_every_paid_row(tmp_path:
 
     class TogetherEngine:  # three answers that land at the same instant, which a server can't promise
         name = "together"
+        sends_photos = True
 
         def __init__(self) -> None:
             self.barrier = threading.Barrier(3)
 
-        def read(self, photo: object, cancel: object = None) -> Reading:
+        def read(self, photo: object, cancel: object = None, on_upload: object = None) -> Reading:
             self.barrier.wait(5)
             return Reading(ReadingStatus.READ, value="7.0", confidence=1.0, angle=0.0)
 

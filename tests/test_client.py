@@ -82,24 +82,25 @@ def test_no_meter_found_is_no_reading_and_is_not_retried(
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
-def test_server_errors_are_retried_with_jittered_backoff(
+def test_a_server_error_is_retried_once_after_a_jittered_backoff(
     engine: AigenEngine, aigen_server: FakeAigen, new_photo: NewPhoto, sleeps: list[float], status: int
 ) -> None:
-    aigen_server.queue(Reply.error(status), Reply.error(status))
+    aigen_server.queue(Reply.error(status))
 
     assert engine.read(new_photo()).value == "3245.010"
-    assert len(aigen_server.calls) == 3
-    assert len(sleeps) == 2 and 0 <= sleeps[0] <= 0.01 and 0 <= sleeps[1] <= 0.02
+    assert len(aigen_server.calls) == 2
+    assert len(sleeps) == 1 and 0 <= sleeps[0] <= 0.01
 
 
-def test_a_lasting_server_error_fails_the_row_after_every_try(
+def test_a_lasting_server_error_fails_the_row_after_one_more_try_and_says_it_may_have_cost(
     engine: AigenEngine, aigen_server: FakeAigen, new_photo: NewPhoto
 ) -> None:
     aigen_server.default = Reply.error(503)
 
-    with pytest.raises(TransientServiceError, match="^Service error 503 after 3 tries$"):
+    with pytest.raises(TransientServiceError, match="^Service error 503 after 2 tries$") as err:
         engine.read(new_photo())
-    assert len(aigen_server.calls) == 3
+    assert len(aigen_server.calls) == 2  # not max_attempts (3): each request may have been billed
+    assert (err.value.may_have_been_charged, err.value.tries) == (True, 2)
 
 
 def test_a_slow_service_really_times_out_and_is_retried(
@@ -130,12 +131,12 @@ def test_a_service_that_never_answers_in_time_fails_the_row(
 @pytest.mark.parametrize(
     ("reply", "message"),
     [
-        (Reply.dropped(), "The service dropped the connection after 3 tries"),
-        (Reply.not_json(), "The service sent a reply that is not the documented JSON after 3 tries"),
+        (Reply.dropped(), "The service dropped the connection after 2 tries"),
+        (Reply.not_json(), "The service sent a reply that is not the documented JSON after 2 tries"),
     ],
     ids=["dropped", "not-json"],
 )
-def test_dropped_connections_and_garbled_replies_are_retried_then_fail_the_row(
+def test_dropped_connections_and_garbled_replies_are_retried_once_then_fail_the_row(
     engine: AigenEngine, aigen_server: FakeAigen, new_photo: NewPhoto, reply: Reply, message: str
 ) -> None:
     aigen_server.default = reply
@@ -143,26 +144,42 @@ def test_dropped_connections_and_garbled_replies_are_retried_then_fail_the_row(
     with pytest.raises(TransientServiceError) as err:
         engine.read(new_photo())
     assert str(err.value) == message
-    assert len(aigen_server.calls) == 3
+    assert err.value.may_have_been_charged
+    assert len(aigen_server.calls) == 2
 
 
 def test_a_dropped_connection_then_an_answer_gives_the_reading(
     engine: AigenEngine, aigen_server: FakeAigen, new_photo: NewPhoto
 ) -> None:
-    aigen_server.queue(Reply.dropped(), Reply.not_json())
+    aigen_server.queue(Reply.dropped())
 
     assert engine.read(new_photo()).status is ReadingStatus.READ
-    assert [c.status for c in aigen_server.calls] == [None, 200, 200]
+    assert [c.status for c in aigen_server.calls] == [None, 200]
 
 
-def test_no_service_listening_fails_the_row(fast_settings: ClientSettings, new_photo: NewPhoto) -> None:
+def test_a_service_never_reached_is_retried_freely_and_charged_nothing(
+    fast_settings: ClientSettings, new_photo: NewPhoto
+) -> None:
     with socket.socket() as s:  # a port that was free a moment ago
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     engine = AigenEngine(replace(fast_settings, url=f"http://127.0.0.1:{port}/v2"), sleep=lambda _: None)
+    uploads: list[int] = []
 
-    with pytest.raises(TransientServiceError, match="^Could not connect to the service after 3 tries$"):
-        engine.read(new_photo())
+    with pytest.raises(TransientServiceError, match="^Could not connect to the service after 3 tries$") as err:
+        engine.read(new_photo(), on_upload=uploads.append)
+    assert (err.value.may_have_been_charged, err.value.tries, uploads) == (False, 3, [])
+
+
+def test_every_request_that_reaches_the_service_is_counted_as_an_upload(
+    engine: AigenEngine, aigen_server: FakeAigen, new_photo: NewPhoto
+) -> None:
+    aigen_server.queue(Reply.success().delayed(2.0), Reply.error(429))  # a read timeout, then a 429
+    uploads: list[int] = []
+
+    assert engine.read(new_photo(), on_upload=uploads.append).status is ReadingStatus.READ
+    assert len(uploads) == len(aigen_server.calls) == 3
+    assert set(uploads) == {len(aigen_server.calls[0].body)}
 
 
 def test_a_wrong_key_stops_at_once_and_says_where_to_fix_it(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -76,8 +77,21 @@ def test_a_200_with_a_garbage_body_is_a_transient_failure(body: bytes) -> None:
         parse_response(200, body)
 
 
-def test_a_reading_in_an_unexpected_shape_is_a_transient_failure() -> None:
-    body = SUCCESS_BODY.replace(b'"confidence": 0.7603056856564113', b'"confidence": "high"')
+def test_a_usable_value_is_a_reading_even_when_an_optional_field_is_odd() -> None:
+    doc = json.loads(SUCCESS_BODY)
+    numbers = doc["data"][0]["numbers"]
+    numbers["confidence"] = None
+    numbers["angle"] = "high"
+    numbers["bboxes_norm"][2] = numbers["bboxes_norm"][2][:3]  # a digit box with three corners
 
-    with pytest.raises(TransientServiceError, match="unexpected shape"):
-        parse_response(200, body)
+    reading = parse_response(200, json.dumps(doc))
+
+    assert (reading.status, reading.value, reading.confidence, reading.angle) == (
+        ReadingStatus.READ, "3245.010", None, None)
+    assert len(reading.boxes) == 6  # the six boxes that parse are kept
+
+
+def test_a_200_without_a_value_object_is_a_failure_that_may_have_cost() -> None:
+    with pytest.raises(TransientServiceError) as err:
+        parse_response(200, b'{"status": "success", "data": [{"numbers": ["3245"]}]}')
+    assert err.value.may_have_been_charged

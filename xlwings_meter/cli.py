@@ -139,11 +139,23 @@ def summarize(result: BatchResult, saved: Path) -> str:
     counts = Counter(r.status for r in result.readings)
     parts = [f"{counts[ReadingStatus.READ]} read"]
     parts += [f"{counts[s]} {s.label}" for s in ReadingStatus if s is not ReadingStatus.READ and counts[s]]
-    size = result.bytes_uploaded
-    uploaded = (f" ({size / 1e6:.1f} MB)" if size >= 1e6 else f" ({size / 1e3:.0f} kB)") if result.sent else ""
     return (f"{_count(len(result.readings), 'row')}: {', '.join(parts)}; "
-            f"{_count(result.sent, 'photo')} sent{uploaded}, {result.from_cache} from the cache. "
-            f"Saved {saved}")
+            f"{paid_calls(result)}, {result.from_cache} from the cache. Saved {saved}")
+
+
+def paid_calls(result: BatchResult) -> str:
+    """What left the machine: "3 photos sent (4 uploads, 1.2 MB)", every retry counted; for the
+    local engine "3 photos read on this machine", since nothing was sent.
+
+    >>> paid_calls(BatchResult([], sent=2, uploads=3, bytes_uploaded=912_000))
+    '2 photos sent (3 uploads, 912 kB)'
+    """
+    if result.on_this_machine:
+        return f"{_count(result.sent, 'photo')} read on this machine"
+    size = result.bytes_uploaded
+    amount = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
+    uploads = f" ({_count(result.uploads, 'upload')}, {amount})" if result.uploads else ""
+    return f"{_count(result.sent, 'photo')} sent{uploads}"
 
 
 def _count(n: int, noun: str) -> str:

@@ -11,7 +11,7 @@
     │       └── PhotoTooLargeError    a file or an image larger than any photo (a video, a bomb)
     ├── ServiceError                  the OCR service did not give a reading
     │   ├── TransientServiceError     5xx, timeout, dropped connection, garbage body: after retries,
-    │   │                             that row failed; the batch goes on
+    │   │                             that row failed; the batch goes on (may_have_been_charged)
     │   │   └── UnreachableError      the service could not be reached at all (network, DNS, refused)
     │   ├── RejectedError             another 4xx (or a redirect): the service refused this
     │   │                             request; not retried, that row failed, the batch goes on
@@ -77,7 +77,17 @@ class ServiceError(MeterError):
 
 
 class TransientServiceError(ServiceError):
-    """The service kept failing (5xx, timeouts, dropped connections) after every retry."""
+    """The service kept failing (5xx, timeouts, dropped connections) after every retry.
+
+    ``may_have_been_charged`` is True when a request of this photo reached the service and got
+    no usable answer (a read timeout, a 5xx, a dropped or garbled reply): the service may have
+    read, and billed, it. Such a photo is tried at most once more. ``tries`` counts the requests.
+    """
+
+    def __init__(self, message: str, *, may_have_been_charged: bool = False, tries: int = 1) -> None:
+        super().__init__(message)
+        self.may_have_been_charged = may_have_been_charged
+        self.tries = tries
 
 
 class RejectedError(ServiceError):
@@ -88,7 +98,13 @@ class RejectedError(ServiceError):
 
 
 class UnreachableError(TransientServiceError):
-    """The service could not be reached at all: no network, a wrong host name, a refused port."""
+    """The service could not be reached at all: no network, a wrong host name, a refused port.
+
+    Nothing was sent, so nothing was charged: such a try is repeated freely.
+    """
+
+    def __init__(self, message: str, *, tries: int = 1) -> None:
+        super().__init__(message, may_have_been_charged=False, tries=tries)
 
 
 class BatchStopError(ServiceError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
 from xlwings_meter.photos import Photo
@@ -20,11 +21,16 @@ class Engine(Protocol):
 
     #: Recorded in the cache next to each reading, e.g. "aigen-v2" or "local".
     name: str
+    #: True when photos leave the machine (a paid service); False for an engine that reads here.
+    sends_photos: bool
 
-    def read(self, photo: Photo, cancel: threading.Event | None = None) -> Reading:
+    def read(self, photo: Photo, cancel: threading.Event | None = None,
+             on_upload: Callable[[int], object] | None = None) -> Reading:
         """Read the meter in ``photo``.
 
         ``cancel`` is set when the batch stops (a refused key, Ctrl+C): an engine that waits
-        (before a retry, say) stops waiting and raises TransientServiceError.
+        (before a retry, say) stops waiting and raises TransientServiceError. An engine that
+        sends photos calls ``on_upload(size)`` for every request that reached its service,
+        retries included: that is what may be billed.
         """
         ...

@@ -101,10 +101,15 @@ def summary(results: Sequence[BatchResult], *, cache_only: bool, warnings: Seque
     counts = Counter(r.status for r in readings)
     parts = [f"{counts[s]} {s.label}" for s in ReadingStatus if counts[s]]
     sent = sum(r.sent for r in results)
+    uploads = sum(r.uploads for r in results)
     cached = sum(r.from_cache for r in results)
+    if any(r.on_this_machine for r in results):
+        how = "read on this machine (nothing was sent)"
+    else:
+        how = "sent to the service" + (f" ({uploads} uploads, retries included)" if uploads > sent else "")
     lines = [
         f"{len(readings)} row{'s' if len(readings) != 1 else ''}: {', '.join(parts) or 'nothing to read'}.",
-        f"{sent} photo{'s' if sent != 1 else ''} sent to the service, {cached} answered from the cache.",
+        f"{sent} photo{'s' if sent != 1 else ''} {how}, {cached} answered from the cache.",
     ]
     if cache_only:
         lines.append("Cache only (METER_CACHE_ONLY on the xlwings.conf sheet): nothing was sent.")

@@ -49,11 +49,13 @@ class BatchResult:
     """What a batch produced: one reading per input cell, in order, and how it went."""
 
     readings: list[Reading]
-    sent: int = 0  # photos sent to the engine in this run
+    sent: int = 0  # photos given to the engine in this run
     from_cache: int = 0  # photos answered from the cache
     stopped: BatchStopError | None = None  # why the batch stopped early, if it did
     interrupted: bool = False  # stopped by the user (Ctrl+C)
-    bytes_uploaded: int = 0
+    uploads: int = 0  # requests that reached the service, each retry counted: what may be billed
+    bytes_uploaded: int = 0  # the bodies of those requests
+    on_this_machine: bool = False  # the engine reads locally: nothing was uploaded
 
     @property
     def complete(self) -> bool:
@@ -92,7 +94,7 @@ def read_photos(
         by_digest.setdefault(digest, []).append(i)
         paths.setdefault(digest, path)
 
-    result = BatchResult(readings=[])
+    result = BatchResult(readings=[], on_this_machine=engine is not None and not engine.sends_photos)
     todo: list[str] = []
     for digest, rows in by_digest.items():
         entry = None if refresh else cache.get(digest)
@@ -212,16 +214,15 @@ class _Reader:
             raise _Skipped()
         with self._lock:
             self.result.sent += 1
-            self.result.bytes_uploaded += len(photo.data)
         try:
             reading = self._ask(photo)
         except BatchStopError:
             self.stop.set()
             raise
         except TransientServiceError as exc:
-            if self.stop.is_set():  # the retries were cut short because the batch is stopping
+            if self.stop.is_set() and not exc.may_have_been_charged:  # cut short: the batch is stopping
                 raise _Skipped() from exc
-            return Reading.failure(ReadingStatus.FAILED, f"Failed: {exc}")
+            return Reading.failure(ReadingStatus.FAILED, failed_message(exc))
         except ServiceError as exc:
             return Reading.failure(ReadingStatus.REJECTED, f"Rejected: {exc}")
         try:
@@ -230,10 +231,15 @@ class _Reader:
             self._stopped_by(exc)
         return reading
 
+    def _uploaded(self, size: int) -> None:
+        with self._lock:
+            self.result.uploads += 1
+            self.result.bytes_uploaded += size
+
     def _ask(self, photo: Photo) -> Reading:
         """The engine's reading; several photos in a row that cannot connect mean no network."""
         try:
-            reading = self.engine.read(photo, cancel=self.stop)
+            reading = self.engine.read(photo, cancel=self.stop, on_upload=self._uploaded)
         except UnreachableError as exc:
             with self._lock:
                 self._unreachable += 1
@@ -246,6 +252,13 @@ class _Reader:
             raise
         self._reached.set()
         return reading
+
+
+def failed_message(exc: TransientServiceError) -> str:
+    """The Status of a row whose service calls all failed; it says when one may have been billed."""
+    if exc.may_have_been_charged:
+        return f"Failed: {exc}; the service may have charged for this photo"
+    return f"Failed: {exc}"
 
 
 def photo_failure(exc: PhotoError) -> Reading:

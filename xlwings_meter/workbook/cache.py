@@ -68,8 +68,8 @@ class CacheEntry:
                 reading = Reading(
                     st,
                     value=_as_text(value),
-                    confidence=float(confidence),  # type: ignore[arg-type]
-                    angle=float(angle),  # type: ignore[arg-type]
+                    confidence=_optional_float(confidence),  # the service may leave it out
+                    angle=_optional_float(angle),
                     boxes=_parse_boxes(boxes),
                 )
                 if reading.number is None:
@@ -245,6 +245,10 @@ def _formats() -> list[str | None]:
 
 def _padded(row: list[Cell]) -> list[Cell]:
     return (list(row) + [None] * len(HEADERS))[: len(HEADERS)]
+
+
+def _optional_float(value: Cell) -> float | None:
+    return None if value is None or value == "" else float(value)  # type: ignore[arg-type]
 
 
 def _as_text(value: Cell) -> str:

@@ -1,8 +1,11 @@
 """The AIGEN Water Meter OCR client: one POST per photo, retries, and the mapping onto the errors.
 
-Every call costs the user credit, so only what may succeed on a second try is retried: 5xx,
-timeouts, dropped connections and garbled replies (with backoff), and 429 (as the service asks).
-A 400 is an answer ("no meter here"), never retried.
+Every call costs the user credit, so a photo is retried by what it may already have cost. A
+request that never reached the service (connection refused, unknown host, connect timeout) is
+tried again freely, up to ``max_attempts``. One that went out and got no usable answer (a read
+timeout, a 5xx, a dropped or garbled reply) may have been read and billed: it is tried once
+more at most (``max_charged_attempts``), and its row then says it may have been charged. 429
+is retried as the service asks. A 400 is an answer ("no meter here"), never retried.
 """
 
 from __future__ import annotations
@@ -58,18 +61,18 @@ def translated_errors() -> Iterator[None]:
     except requests.ConnectTimeout as exc:
         raise UnreachableError("could not connect to the service (timed out)") from exc
     except requests.Timeout as exc:
-        raise TransientServiceError("timed out") from exc
-    except requests.exceptions.SSLError as exc:
+        raise TransientServiceError("timed out", may_have_been_charged=True) from exc
+    except requests.exceptions.SSLError as exc:  # the handshake failed: no request went out
         raise TransientServiceError("could not open a secure connection to the service") from exc
     except requests.ConnectionError as exc:
-        reason = getattr(exc.args[0] if exc.args else None, "reason", None)
-        if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        if _never_connected(exc):
             raise UnreachableError("could not connect to the service") from exc
-        raise TransientServiceError("the service dropped the connection") from exc
+        raise TransientServiceError("the service dropped the connection", may_have_been_charged=True) from exc
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
-        raise TransientServiceError("the service's reply was cut off") from exc
+        raise TransientServiceError("the service's reply was cut off", may_have_been_charged=True) from exc
     except requests.RequestException as exc:
-        raise TransientServiceError(f"the request failed ({type(exc).__name__})") from exc
+        raise TransientServiceError(f"the request failed ({type(exc).__name__})",
+                                    may_have_been_charged=True) from exc
 
 
 class AigenEngine:
@@ -90,26 +93,44 @@ class AigenEngine:
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
 
-    def read(self, photo: Photo, cancel: threading.Event | None = None) -> Reading:
+    #: Photos go over the network to the service (the summary says "sent", and counts uploads).
+    sends_photos = True
+
+    def read(self, photo: Photo, cancel: threading.Event | None = None,
+             on_upload: Callable[[int], object] | None = None) -> Reading:
         """Send ``photo.data`` and return its reading (READ or NO_READING).
 
         Raises TransientServiceError or RejectedError (this row failed), AuthError or QuotaError
         (stop the batch). When ``cancel`` is set, a wait before a retry ends at once with a
-        TransientServiceError: the batch is stopping and nothing more is sent.
+        TransientServiceError: the batch is stopping and nothing more is sent. ``on_upload``
+        is called with the size of the body each time a request reaches the service.
         """
         s = self.settings
         body = json.dumps({"image": base64.b64encode(photo.data).decode("ascii")}).encode("ascii")
-        failures = throttled = 0
+        failures = charged = throttled = 0
         while True:
             try:
                 with translated_errors():
-                    response = self._session().post(
-                        s.url,
-                        data=body,
-                        timeout=(s.connect_timeout, s.read_timeout),
-                        # A redirect could carry the key header to another host.
-                        allow_redirects=False,
-                    )
+                    try:
+                        response = self._session().post(
+                            s.url,
+                            data=body,
+                            timeout=(s.connect_timeout, s.read_timeout),
+                            # A redirect could carry the key header to another host.
+                            allow_redirects=False,
+                        )
+                    except (requests.ConnectTimeout, requests.exceptions.SSLError):
+                        raise
+                    except requests.ConnectionError as exc:
+                        if not _never_connected(exc) and on_upload:
+                            on_upload(len(body))
+                        raise
+                    except requests.RequestException:
+                        if on_upload:
+                            on_upload(len(body))
+                        raise
+                if on_upload:
+                    on_upload(len(body))
                 if response.status_code != 429:
                     return self._interpret(response)
                 throttled += 1
@@ -117,11 +138,17 @@ class AigenEngine:
                 log.info("AIGEN: 429 too many requests; waiting %.1f s", delay)
             except TransientServiceError as exc:
                 failures += 1
-                if failures >= s.max_attempts:
+                charged += exc.may_have_been_charged
+                if failures >= s.max_attempts or charged >= s.max_charged_attempts:
                     what = str(exc)
-                    raise type(exc)(f"{what[:1].upper()}{what[1:]} after {failures} tries") from exc
+                    message = f"{what[:1].upper()}{what[1:]} after {_count(failures, 'try')}"
+                    if charged:
+                        raise TransientServiceError(message, may_have_been_charged=True, tries=failures) from exc
+                    if isinstance(exc, UnreachableError):  # never reached: the network may be down
+                        raise UnreachableError(message, tries=failures) from exc
+                    raise TransientServiceError(message, tries=failures) from exc
                 delay = self._backoff(failures)
-                log.info("AIGEN: %s (try %d of %d); retrying in %.1f s", exc, failures, s.max_attempts, delay)
+                log.info("AIGEN: %s (try %d); retrying in %.1f s", exc, failures, delay)
             self._wait(delay, cancel)
 
     def _wait(self, delay: float, cancel: threading.Event | None) -> None:
@@ -175,7 +202,7 @@ class AigenEngine:
                 f"endpoint ({self.settings.url}). Check {URL_VAR} and the key's subscription"
             )
         if code >= 500:
-            raise TransientServiceError(f"service error {code}")
+            raise TransientServiceError(f"service error {code}", may_have_been_charged=True)
         if 300 <= code < 400:
             raise RejectedError(f"The AIGEN service redirected the request (HTTP {code}); check {URL_VAR}")
         raise RejectedError(f"The AIGEN service rejected the request (HTTP {code}){_HINTS.get(code, '')}")
@@ -202,6 +229,15 @@ class AigenEngine:
         """Full jitter: spreads the retries of many threads hit by the same outage."""
         s = self.settings
         return random.uniform(0.0, min(s.backoff_max, s.backoff_base * 2 ** (attempt - 1)))
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun[:-1]}ies" if noun.endswith("y") else f"{n} {noun}s"
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:

@@ -42,7 +42,10 @@ class ClientSettings:
     # An OCR reply takes a few seconds; past 30 s the service is stuck, and with the retries
     # one row could otherwise hold a worker for minutes.
     read_timeout: float = 30.0
+    #: Tries in all for a photo whose requests never reached the service (nothing was charged).
     max_attempts: int = 4
+    #: Tries in all once a request went out and got no usable answer: it may have been billed.
+    max_charged_attempts: int = 2
     backoff_base: float = 0.5
     backoff_max: float = 8.0
     max_429_retries: int = 3
@@ -53,8 +56,8 @@ class ClientSettings:
         # requests would refuse such a header with an exception quoting the key.
         if not _PRINTABLE_ASCII.match(self.key):
             raise ConfigError(f"The AIGEN API key in {self.key_source} is empty or contains invalid characters")
-        if self.max_attempts < 1 or self.max_429_retries < 0:
-            raise ConfigError("max_attempts must be at least 1 and max_429_retries at least 0")
+        if min(self.max_attempts, self.max_charged_attempts) < 1 or self.max_429_retries < 0:
+            raise ConfigError("max_attempts and max_charged_attempts must be at least 1, max_429_retries at least 0")
         if min(self.connect_timeout, self.read_timeout) <= 0:
             raise ConfigError("timeouts must be positive")
 

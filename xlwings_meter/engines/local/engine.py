@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,8 @@ class LocalEngine:
     """
 
     name = "local"
+    #: Nothing leaves the machine: the summary says "read on this machine", never "sent".
+    sends_photos = False
 
     def __init__(self, threads: int | None = None, use_text_detector: bool = True) -> None:
         try:
@@ -138,8 +141,12 @@ class LocalEngine:
             revised[id(c)] = _Candidate(read, score_read(read))
         return [revised.get(id(c), c) for c in candidates]
 
-    def read(self, photo: Photo, cancel: threading.Event | None = None) -> Reading:
-        """Read the counter of the meter in ``photo``: READ with a value, or NO_READING."""
+    def read(self, photo: Photo, cancel: threading.Event | None = None,
+             on_upload: Callable[[int], object] | None = None) -> Reading:
+        """Read the counter of the meter in ``photo``: READ with a value, or NO_READING.
+
+        Nothing is uploaded, so ``on_upload`` is never called.
+        """
         np, cv2, counter = self._np, self._cv2, self._counter
         rgb = np.asarray(photo.image.convert("RGB"))
         h, w = rgb.shape[:2]
