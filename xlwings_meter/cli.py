@@ -22,7 +22,7 @@ from xlwings_meter.reading import ReadingStatus
 from xlwings_meter.workbook.batch import DEFAULT_CONCURRENCY, BatchResult
 from xlwings_meter.workbook.files import FileBook
 from xlwings_meter.workbook.job import read_sheet
-from xlwings_meter.workbook.journal import Journal
+from xlwings_meter.workbook.journal import LOCK_WAIT, Journal, locked
 from xlwings_meter.workbook.settings import read_workbook_settings
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_AUTH, EXIT_QUOTA, EXIT_OFFLINE = 0, 1, 2, 3, 4, 5
@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--engine", choices=ENGINES,
                       help="aigen (the AIGEN service, default) or local (offline, needs the [local] "
                       "extra); default: the workbook's METER_ENGINE setting, else aigen")
+    read.add_argument("--wait", type=_seconds, default=LOCK_WAIT, metavar="SECONDS",
+                      help="if another run is reading the same workbook, wait this long for it "
+                      f"to finish before giving up (default {LOCK_WAIT:g})")
     read.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     demo = sub.add_parser(
@@ -91,6 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _read(args: argparse.Namespace) -> int:
+    # One run per workbook at a time: a second one would pay again for every photo.
+    with locked(args.workbook, args.output or args.workbook, wait=args.wait):
+        return _read_locked(args)
+
+
+def _read_locked(args: argparse.Namespace) -> int:
     output = args.output or args.workbook
     journal = Journal.beside(output)
     # Readings paid for by an earlier run on the source that never got saved into it (a crash,
@@ -192,6 +201,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError("must be 0 or more seconds")
     return value
 
 

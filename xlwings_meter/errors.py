@@ -23,6 +23,7 @@
     └── WorkbookError                 the workbook cannot be read or written as asked
         ├── ColumnNotFoundError (LookupError)
         ├── ForeignDataError          a target column holds data this tool did not write
+        ├── WorkbookBusyError         another run is reading this workbook (its lock is held)
         └── UnsupportedContentError   saving the file would drop content openpyxl cannot keep
 
 `requests` exceptions are translated into this tree in exactly one place,
@@ -137,6 +138,15 @@ class ColumnNotFoundError(WorkbookError, LookupError):
 
 class ForeignDataError(WorkbookError):
     """A column this tool would write into holds someone else's data."""
+
+
+class WorkbookBusyError(WorkbookError):
+    """Another run (the command line, the Excel button) holds this workbook's lock."""
+
+    def __init__(self, message: str, *, path: object, holder: str) -> None:
+        super().__init__(message)
+        self.path = path  # the workbook
+        self.holder = holder  # what the lock file says: "xlwings-meter read, process 4242, since 06:31:02"
 
 
 class UnsupportedContentError(WorkbookError):

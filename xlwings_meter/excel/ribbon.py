@@ -10,6 +10,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import xlwings as xw
@@ -21,8 +22,11 @@ from xlwings_meter.excel.settings_box import describe
 from xlwings_meter.reading import ReadingStatus
 from xlwings_meter.workbook.batch import BatchResult
 from xlwings_meter.workbook.job import read_sheet
+from xlwings_meter.workbook.journal import entries_saved_in
 
 TITLE = "Meter"
+#: Seconds the button waits for a command-line run on the same workbook to finish.
+BUTTON_LOCK_WAIT = 2.0
 _AREA = re.compile(r"^\$?[A-Z]{0,3}\$?(\d*)(?::\$?[A-Z]{0,3}\$?(\d*))?$")
 _LAST_ROW = 1_048_576
 
@@ -61,11 +65,18 @@ def run_read(xl_book: Any, *, refresh: bool) -> str:
     progress = StatusBar(xl_book.app)
     book = ExcelBook(xl_book)
     sheet = xl_book.sheets.active.name
-    results = [
-        read_sheet(book, engine, sheet_name=sheet, refresh=refresh, progress=progress,
-                   cache=session.cache, rows=span)
-        for span in (spans or [None])
-    ]
+    # While the command line reads this workbook's file, the button waits briefly, then says so.
+    lock = session.journal.lock(BUTTON_LOCK_WAIT, "the Read meters button in Excel") if session.journal else nullcontext()
+    with lock:
+        if session.journal is not None and session.journal.workbook is not None:
+            # A command-line run may have just read photos into the file on disk: Excel's copy
+            # lacks them, and they are paid for.
+            session.cache.merge(entries_saved_in(session.journal.workbook))
+        results = [
+            read_sheet(book, engine, sheet_name=sheet, refresh=refresh, progress=progress,
+                       cache=session.cache, rows=span)
+            for span in (spans or [None])
+        ]
     return summary(results, cache_only=engine is None, warnings=settings.warnings)
 
 

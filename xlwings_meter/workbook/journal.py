@@ -4,17 +4,30 @@ A run on a workbook file saves the workbook once, at the end. If the process die
 (a crash, a kill, a power cut), the journal still holds every reading that was paid for; the
 next run merges it into the cache and sends none of those photos again. After a successful save
 the journal is deleted.
+
+Beside it, a lock file lets one run at a time read a workbook (:meth:`Journal.lock`): two runs
+at once would each pay for every photo the other is paying for.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 import openpyxl
 
-from xlwings_meter.errors import JournalError
+from xlwings_meter.errors import JournalError, WorkbookBusyError
+
+#: Seconds a second run waits for the first to finish before it gives up with a message.
+LOCK_WAIT = 5.0
+_LOCK_POLL = 0.05
 from xlwings_meter.workbook.cache import (
     CACHE_SHEET,
     CacheEntry,
@@ -35,6 +48,15 @@ class Journal:
     def beside(cls, workbook: Path) -> Journal:
         """The journal of a workbook file: a hidden file next to it."""
         return cls(workbook.parent / f".{workbook.name}.meter-journal", workbook)
+
+    def lock(self, wait: float = LOCK_WAIT, holder: str = "xlwings-meter read") -> RunLock:
+        """The lock of this journal's workbook, shared by every process that reads it.
+
+        Use it as ``with journal.lock(): ...``; it raises WorkbookBusyError after ``wait``
+        seconds if another run holds it. ``holder`` names this run in the other's message.
+        """
+        return RunLock(self.path.with_name(self.path.name.replace(".meter-journal", ".meter-lock")),
+                       self.workbook or self.path, wait=wait, holder=holder)
 
     def unsaved(self) -> list[CacheEntry]:
         """The entries the saved workbook file does not hold yet; the journal keeps only those.
@@ -96,6 +118,132 @@ class Journal:
         """Delete the journal (its entries are safely in the saved workbook)."""
         self.path.unlink(missing_ok=True)
 
+
+class RunLock:
+    """An exclusive, advisory lock on a workbook: a hidden file beside it, locked by the OS.
+
+    The operating system releases the lock when its process dies, however it dies, so a crash
+    never leaves a workbook locked. The file names its holder (what, process, since when) for
+    the message of a run that has to wait; it is deleted when the lock is released.
+    """
+
+    def __init__(self, path: Path, workbook: Path, *, wait: float, holder: str) -> None:
+        self.path = path
+        self.workbook = workbook
+        self.wait = wait
+        self.holder = holder
+        self._fh: IO[str] | None = None
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        """Take the lock, waiting up to ``wait`` seconds. Raises WorkbookBusyError, JournalError."""
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115  # held until release()
+            except OSError as exc:
+                raise JournalError(f"cannot create the lock file {self.path} ({exc.strerror or exc})") from exc
+            if _try_lock(fh):
+                if _same_file(fh, self.path):
+                    fh.seek(0)
+                    fh.truncate()
+                    fh.write(f"{self.holder}, process {os.getpid()}, since {datetime.now():%H:%M:%S}\n")
+                    fh.flush()
+                    self._fh = fh
+                    return
+                fh.close()  # the holder deleted it as we opened it: take the new one
+                continue
+            fh.close()
+            if time.monotonic() >= deadline:
+                raise WorkbookBusyError(
+                    f"Another run is reading {self.workbook.name} ({self._who()}): wait for it to "
+                    "finish, then run again", path=self.workbook, holder=self._who())
+            time.sleep(_LOCK_POLL)
+
+    def release(self) -> None:
+        """Let go of the lock (and delete the file, where the system allows it)."""
+        fh, self._fh = self._fh, None
+        if fh is None:
+            return
+        try:
+            if sys.platform != "win32":  # deleted while still locked: no one can take a stale file
+                self.path.unlink(missing_ok=True)
+        except OSError:
+            pass
+        finally:
+            fh.close()  # closing releases the lock
+
+    def _who(self) -> str:
+        try:
+            return self.path.read_text(encoding="utf-8").strip() or "another process"
+        except OSError:
+            return "another process"
+
+
+@contextmanager
+def locked(*workbooks: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
+    """Hold the run lock of each workbook (a source and its output), in a fixed order."""
+    with ExitStack() as stack:
+        for path in sorted({p.resolve() for p in workbooks}):
+            if path.parent.is_dir():  # else there is no workbook to protect: opening it will say so
+                stack.enter_context(Journal.beside(path).lock(wait))
+        yield
+
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _try_lock(fh: IO[str]) -> bool:
+        try:
+            fh.seek(0)
+            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _same_file(fh: IO[str], path: Path) -> bool:
+        return True  # an open file cannot be deleted there
+else:
+    import fcntl
+
+    def _try_lock(fh: IO[str]) -> bool:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _same_file(fh: IO[str], path: Path) -> bool:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return False
+        here = os.fstat(fh.fileno())
+        return (st.st_dev, st.st_ino) == (here.st_dev, here.st_ino)
+
+
+def entries_saved_in(workbook: Path) -> list[CacheEntry]:
+    """The readings on the cache sheet of a workbook file as saved (by a command-line run, say,
+    while the same workbook is open in Excel); empty if unreadable."""
+    try:
+        wb = openpyxl.load_workbook(workbook, read_only=True)
+    except Exception:  # noqa: BLE001  # missing, being written, not a workbook: nothing saved
+        return []
+    try:
+        if CACHE_SHEET not in wb.sheetnames:
+            return []
+        rows = wb[CACHE_SHEET].iter_rows(min_row=2, values_only=True)
+        return [e for row in rows if (e := CacheEntry.from_row(list(row))) is not None]
+    except Exception:  # noqa: BLE001  # a damaged sheet part: read lazily, so it fails here
+        return []
+    finally:
+        wb.close()
 
 
 def digests_saved_in(workbook: Path) -> set[str]:

@@ -1,0 +1,125 @@
+"""One run per workbook at a time, across real processes: a second run waits or refuses, and
+nothing is paid twice."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.fake_aigen import FakeAigen, Reply
+from tests.photos import make_photo
+from xlwings_meter.excel import ribbon
+from xlwings_meter.workbook.journal import Journal
+
+from .backends import ExcelBackend
+from .workbooks import photo_book
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _start(book: Path, *args: str) -> subprocess.Popen[str]:
+    """`xlwings-meter read BOOK ARGS...` in its own process, as a user starts it."""
+    return subprocess.Popen([sys.executable, "-m", "xlwings_meter.cli", "read", str(book), "--quiet", *args],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def _book(tmp_path: Path, n: int) -> Path:
+    names = [make_photo(tmp_path / f"m{i}.jpg", seed=i).name for i in range(n)]
+    return photo_book(tmp_path / "readings.xlsx", [[name] for name in names])
+
+
+def _running(book: Path, aigen: FakeAigen, *args: str) -> subprocess.Popen[str]:
+    """A first run, once it holds the workbook and its first photo is on the wire."""
+    first = _start(book, *args)
+    _wait_for(lambda: len(aigen.calls) >= 1)
+    return first
+
+
+def test_a_second_run_waits_for_the_first_and_pays_for_nothing(tmp_path: Path, aigen_env: FakeAigen) -> None:
+    book = _book(tmp_path, 4)
+    aigen_env.default = Reply.success().delayed(0.3)
+    first = _running(book, aigen_env, "--concurrency", "1")
+
+    second = _start(book, "--wait", "60")
+    out, err = second.communicate(timeout=60)
+    assert first.wait(timeout=60) == 0
+
+    assert (second.returncode, err) == (0, "")
+    assert "0 photos sent, 4 from the cache" in out  # it waited, then found every reading
+    assert len(aigen_env.calls) == 4  # each photo paid once
+    assert not (tmp_path / ".readings.xlsx.meter-lock").exists()
+
+
+def test_a_second_run_that_cannot_wait_refuses_with_a_clear_message(
+    tmp_path: Path, aigen_env: FakeAigen
+) -> None:
+    book = _book(tmp_path, 4)
+    aigen_env.default = Reply.success().delayed(1.0)
+    first = _running(book, aigen_env, "--concurrency", "1")
+
+    second = _start(book, "--wait", "0.5")
+    out, err = second.communicate(timeout=30)
+
+    assert second.returncode == 1 and out == ""
+    assert err.startswith(f"xlwings-meter: error: Another run is reading readings.xlsx (xlwings-meter read, "
+                          f"process {first.pid}, since ")
+    assert err.endswith("): wait for it to finish, then run again\n")
+    assert first.wait(timeout=60) == 0
+    assert len(aigen_env.calls) == 4
+    assert [r[1] for r in openpyxl.load_workbook(book)["Photos"].iter_rows(min_row=2, values_only=True)] == [3245.01] * 4
+
+
+def test_a_killed_run_leaves_no_lock_behind(tmp_path: Path, aigen_env: FakeAigen) -> None:
+    book = _book(tmp_path, 3)
+    aigen_env.default = Reply.success().delayed(0.5)
+    first = _running(book, aigen_env, "--concurrency", "1")
+    first.kill()  # SIGKILL: no clean-up runs; the system drops its lock
+    first.wait()
+    aigen_env.default = Reply.success()
+
+    second = _start(book, "--wait", "0")
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err
+
+
+def test_the_excel_button_refuses_while_the_command_line_reads_the_same_workbook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aigen_env: FakeAigen
+) -> None:
+    monkeypatch.setattr("xlwings_meter.excel.session.AFTER_CALCULATION_POLL", 0.01)
+    monkeypatch.setattr(ribbon, "BUTTON_LOCK_WAIT", 0.2)
+    excel = ExcelBackend(tmp_path, monkeypatch)
+    shutil.copy(ROOT / "workbook_template.xlsm", excel.fullname)  # the same workbook, on disk
+    make_photo(tmp_path / "photos" / "meter_0001.jpg")  # the template's example row names it
+    excel.create([["photos\\meter_0001.jpg"]])
+    aigen_env.default = Reply.success().delayed(1.0)
+    cli = _running(Path(excel.fullname), aigen_env)
+
+    ribbon.read_meters()
+    (text, _), = excel.excel.alerts
+    assert text.startswith("Another run is reading readings.xlsm (xlwings-meter read, process ")
+    assert len(aigen_env.calls) == 1  # the button sent nothing
+
+    assert cli.wait(timeout=60) == 0
+    excel.excel.alerts.clear()
+    ribbon.read_meters()  # now it runs, and takes the command line's reading from the file
+    (text, _), = excel.excel.alerts
+    assert "0 photos sent to the service" in text
+    assert len(aigen_env.calls) == 1
+    assert excel.rows()[1][1] == 3245.01
+    assert Journal.beside(Path(excel.fullname)).entries() == []
