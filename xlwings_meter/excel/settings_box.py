@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from xlwings_meter.engines.aigen.config import (
     KEY_VAR,
     config_file,
+    display_url,
     endpoint,
     load_settings,
 )
@@ -23,7 +24,7 @@ def describe(workbook: WorkbookSettings, cache_size: int, environ: Mapping[str, 
     except ConfigError as exc:
         key_line = f"API key: not usable. {exc}"
     try:
-        url = endpoint(environ)
+        url = display_url(endpoint(environ))  # never its user name, password or query
     except ConfigError as exc:  # a refused address is never shown: it may hold the key
         url = f"refused: {exc}"
     lines = [

@@ -27,7 +27,7 @@ import requests
 import urllib3.exceptions
 
 from xlwings_meter import __version__
-from xlwings_meter.engines.aigen.config import URL_VAR, ClientSettings, is_loopback
+from xlwings_meter.engines.aigen.config import URL_VAR, ClientSettings, display_url, is_loopback
 from xlwings_meter.engines.aigen.replies import parse_response
 from xlwings_meter.errors import (
     AuthError,
@@ -40,6 +40,20 @@ from xlwings_meter.photos import Photo
 from xlwings_meter.reading import Reading
 
 log = logging.getLogger(__name__)
+
+
+class _NoQueryInLogs(logging.Filter):
+    """urllib3 logs each request's path with its query at DEBUG: cut the query, which may hold
+    a credential of the endpoint (a signature, a token)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(a.split("?", 1)[0] if isinstance(a, str) and "?" in a else a
+                                for a in record.args)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_NoQueryInLogs())
 
 _SECONDS = re.compile(r"^\d+(\.\d+)?$")
 _HINTS = {
@@ -199,7 +213,7 @@ class AigenEngine:
         if code == 403:
             raise AuthError(
                 f"The AIGEN service refused the request (HTTP 403): this key may not use this "
-                f"endpoint ({self.settings.url}). Check {URL_VAR} and the key's subscription"
+                f"endpoint ({display_url(self.settings.url)}). Check {URL_VAR} and the key's subscription"
             )
         if code >= 500:
             raise TransientServiceError(f"service error {code}", may_have_been_charged=True)

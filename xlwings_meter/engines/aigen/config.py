@@ -148,12 +148,33 @@ def check_url(url: str, key: str = "") -> None:
             f"{URL_VAR} must not contain the API key; it is sent in a header. Remove it from the URL"
         )
     if parts.scheme not in ("https", "http") or not host:
-        raise ConfigError(f"{URL_VAR} must be an https:// address, not {url!r}")
+        raise ConfigError(f"{URL_VAR} must be an https:// address, not {display_url(url)!r}")
     if parts.scheme == "http" and not is_loopback(host):
         raise ConfigError(
             f"{URL_VAR} uses plain http:// to {host}, which would send the API key "
             "unencrypted; use https://"
         )
+
+
+def display_url(url: str) -> str:
+    """The address as it may be shown anywhere (a message, a cell, a log): without the user
+    name and password and without the query, either of which can hold a credential.
+
+    >>> display_url("https://meter:s3cret@gw.example.com:8443/ocr/v2?sig=abc#x")
+    'https://gw.example.com:8443/ocr/v2'
+    >>> display_url("http://[::1]:99/v2"), display_url("no address at all")
+    ('http://[::1]:99/v2', 'no address at all')
+    """
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "(an address that cannot be read)"
+    if not parts.scheme and not parts.netloc:
+        return parts.path
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{parts.path}"
 
 
 def is_loopback(host: str) -> bool:
