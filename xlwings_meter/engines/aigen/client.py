@@ -27,7 +27,12 @@ import requests
 import urllib3.exceptions
 
 from xlwings_meter import __version__
-from xlwings_meter.engines.aigen.config import URL_VAR, ClientSettings, display_url, is_loopback
+from xlwings_meter.engines.aigen.config import (
+    URL_VAR,
+    ClientSettings,
+    display_url,
+    is_loopback,
+)
 from xlwings_meter.engines.aigen.replies import parse_response
 from xlwings_meter.errors import (
     AuthError,
