@@ -230,16 +230,16 @@ def _decode(fh: BinaryIO, path: Path, file_size: int, max_side: int) -> Image.Im
 def _fit(img: Image.Image, max_side: int) -> Image.Image:
     """``img`` in a mode the service takes, its long side cut to ``max_side``.
 
-    Bilinear (which Pillow widens to average every source pixel when shrinking) keeps digit
-    edges sharp at half the cost of Lanczos; ``reducing_gap`` first averages whole blocks of
-    a huge image.
+    A box filter, which when shrinking averages exactly the source pixels under each new one
+    (area averaging), keeps digit edges sharp without Lanczos' ringing at a fifth of its cost;
+    ``reducing_gap`` first averages whole blocks of a huge image that was not decoded scaled.
     """
     img = to_service_mode(img)
     if max(img.size) <= max_side:
         return img
     scale = max_side / max(img.size)
     size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-    return img.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
+    return img.resize(size, Image.Resampling.BOX, reducing_gap=3.0)
 
 
 def to_service_mode(img: Image.Image) -> Image.Image:

@@ -7,6 +7,7 @@ exhausted credit, an exception.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -35,7 +36,14 @@ from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.workbook.cache import CacheEntry, ReadingCache, now_utc
 from xlwings_meter.workbook.sheet import Cell
 
-DEFAULT_CONCURRENCY = 4
+#: Photos in flight at once. Preparing a 12-megapixel photo costs about 0.1 s of one core and
+#: a reply about 0.3 s or more, so on 2 cores some 5 requests wait while 2 photos are prepared;
+#: bench/cost.py measured 4, 8 and 16 on such a machine and 8 was fastest. A service that
+#: finds this too fast answers 429 and is obeyed.
+DEFAULT_CONCURRENCY = 8
+#: Photos decoded and shrunk at once: one per core. More would only share the cores and delay
+#: the first uploads; the other workers meanwhile wait for their replies, not for a core.
+PREPARE_AT_ONCE = max(1, min(os.cpu_count() or 1, 8))
 #: Photos in a row that could not reach the service, with none reached yet, before the batch
 #: stops as offline instead of failing every remaining row one slow retry cycle at a time.
 OFFLINE_AFTER = 3
@@ -84,13 +92,11 @@ def read_photos(
     by_digest: dict[str, list[int]] = {}
     paths: dict[str, Path] = {}
 
-    for i, cell in enumerate(cells):
-        try:
-            path = resolve_path(cell, folder)
-            digest = file_digest(path)
-        except PhotoError as exc:
-            readings[i] = photo_failure(exc)
+    for i, found in enumerate(_hash_all(cells, folder)):
+        if isinstance(found, Reading):
+            readings[i] = found
             continue
+        path, digest = found
         by_digest.setdefault(digest, []).append(i)
         paths.setdefault(digest, path)
 
@@ -127,6 +133,23 @@ def read_photos(
     return result
 
 
+def _hash_all(cells: Sequence[Cell], folder: Path | None) -> list[tuple[Path, str] | Reading]:
+    """Each cell's photo and its SHA-256, or the reason it has none; hashed on every core at
+    once (hashlib lets go of the GIL), as a re-run of a cached sheet does little else."""
+
+    def one(cell: Cell) -> tuple[Path, str] | Reading:
+        try:
+            path = resolve_path(cell, folder)
+            return path, file_digest(path)
+        except PhotoError as exc:
+            return photo_failure(exc)
+
+    if len(cells) < 2:
+        return [one(cell) for cell in cells]
+    with ThreadPoolExecutor(max_workers=min(len(cells), PREPARE_AT_ONCE + 1), thread_name_prefix="hash") as pool:
+        return list(pool.map(one, cells))
+
+
 class _Reader:
     """Sends the photos the cache lacks, a few at a time, and stops them all at once.
 
@@ -147,6 +170,7 @@ class _Reader:
         self._lock = threading.Lock()
         self._reached = threading.Event()  # some photo got an answer: connection failures are per row
         self._unreachable = 0
+        self._preparing = threading.BoundedSemaphore(PREPARE_AT_ONCE)
 
     def run(self, todo: list[str], concurrency: int, settled: Callable[[str, Reading], None]) -> None:
         """Read ``todo``, calling ``settled(digest, reading)`` as each photo is settled.
@@ -207,7 +231,8 @@ class _Reader:
             raise _Skipped()
         path = self.paths[digest]
         try:
-            photo = load_photo(path, digest, self.max_side)
+            with self._preparing:
+                photo = load_photo(path, digest, self.max_side)
         except PhotoError as exc:
             return photo_failure(exc)
         if self.stop.is_set():
