@@ -148,6 +148,19 @@ def test_a_refusal_mid_batch_saves_what_was_read_and_exits_non_zero(
     assert len(aigen_env.calls_for(first_photo)) == 1  # paid once, never again
 
 
+def test_a_missing_photo_column_names_the_option_only_when_the_default_was_looked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = photo_book(tmp_path / "b.xlsx", [["m.jpg"]], header=("Foto",))
+    assert main(["read", str(book), "--cache-only"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "xlwings-meter: error: No column headed 'Image' in row 1 of sheet 'Photos'; "
+        "name the column of photo paths with --column")
+    assert main(["read", str(book), "--cache-only", "--column", "Bild"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "xlwings-meter: error: No column headed 'Bild' in row 1 of sheet 'Photos'")
+
+
 def test_wrong_key_missing_key_and_missing_workbook_are_one_line_messages(
     tmp_path: Path, aigen_env: FakeAigen, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

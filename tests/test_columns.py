@@ -30,10 +30,12 @@ def test_the_photo_column_is_found_by_header_in_any_case_or_by_letter() -> None:
     assert find_photo_column(headers, "image", "S") == 2
     assert find_photo_column(headers, "D", "S") == 4  # no header "D": the letter
     assert find_photo_column(headers, "id", "S") == 4  # a header wins over a letter
-    with pytest.raises(ColumnNotFoundError, match="No column headed 'Image' in row 1 of sheet 'S'.*--column"):
+    with pytest.raises(ColumnNotFoundError, match="No column headed 'Image' in row 1 of sheet 'S'") as missing:
         find_photo_column(["Customer", "Photo"], None, "S")
-    with pytest.raises(ColumnNotFoundError, match="'Foto'"):
+    assert (missing.value.sheet, missing.value.column, missing.value.named) == ("S", "Image", False)
+    with pytest.raises(ColumnNotFoundError, match="'Foto'") as named:
         find_photo_column(["Customer", "Photo"], "Foto", "S")
+    assert named.value.named
 
 
 def test_rows_end_at_the_last_non_empty_cell() -> None:

@@ -17,7 +17,13 @@ from pathlib import Path
 
 from xlwings_meter import __version__
 from xlwings_meter.engines import ENGINES, make_engine
-from xlwings_meter.errors import AuthError, MeterError, OfflineError, QuotaError
+from xlwings_meter.errors import (
+    AuthError,
+    ColumnNotFoundError,
+    MeterError,
+    OfflineError,
+    QuotaError,
+)
 from xlwings_meter.reading import ReadingStatus
 from xlwings_meter.workbook.batch import DEFAULT_CONCURRENCY, BatchResult
 from xlwings_meter.workbook.files import FileBook
@@ -78,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _demo(args) if args.command == "demo" else _read(args)
     except MeterError as exc:
-        _say(f"error: {exc}")
+        _say(f"error: {error_message(exc)}")
         return EXIT_ERROR
     except KeyboardInterrupt:
         _say("stopped: readings already paid for are kept in the journal and used by the next run")
@@ -144,6 +150,13 @@ def summarize(result: BatchResult, saved: Path) -> str:
     return (f"{_count(len(result.readings), 'row')}: {', '.join(parts)}; "
             f"{_count(result.sent, 'photo')} sent{uploaded}, {result.from_cache} from the cache. "
             f"Saved {saved}")
+
+
+def error_message(exc: MeterError) -> str:
+    """How the command line words an error that stopped it (one line, with the option to use)."""
+    if isinstance(exc, ColumnNotFoundError) and exc.column is not None and not exc.named:
+        return f"{exc}; name the column of photo paths with --column"
+    return str(exc)
 
 
 def _count(n: int, noun: str) -> str:

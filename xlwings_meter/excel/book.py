@@ -128,8 +128,8 @@ class ExcelBook:
             if (sheet.visible if name is None else sheet.name.casefold() == name.casefold()):
                 return ExcelSheet(sheet)
         if name is None:
-            raise ColumnNotFoundError(f"{self._book.name} has no visible worksheet")
-        raise ColumnNotFoundError(f"No sheet named {name!r} in {self._book.name}")
+            raise ColumnNotFoundError(f"{self._book.name} has no visible worksheet", named=False)
+        raise ColumnNotFoundError(f"No sheet named {name!r} in {self._book.name}", sheet=name)
 
     def hidden_sheet(self, name: str) -> ExcelSheet:
         """The named sheet, created hidden after the last sheet if it does not exist."""

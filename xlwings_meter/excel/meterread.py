@@ -12,8 +12,7 @@ from typing import Any
 
 import xlwings as xw
 
-from xlwings_meter.engines.aigen.config import KEY_VAR
-from xlwings_meter.errors import ConfigError, MeterError
+from xlwings_meter.errors import MeterError, MissingKeyError
 from xlwings_meter.excel.session import BookSession, excel_session
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.workbook.sheet import Cell
@@ -71,10 +70,10 @@ def field_value(reading: Reading, field: str) -> Any:
 def error_text(exc: BaseException) -> str:
     """What a cell shows when METERREAD could not run: one short sentence.
 
-    >>> error_text(ConfigError("No AIGEN API key. Set the environment variable AIGEN_API_KEY"))
+    >>> error_text(MissingKeyError("No AIGEN API key. Set ...", config_file=Path("xlwings.conf")))
     'No API key set: see Meter > Settings/Help'
     """
-    if isinstance(exc, ConfigError) and KEY_VAR in str(exc) and "No AIGEN API key" in str(exc):
+    if isinstance(exc, MissingKeyError):
         return "No API key set: see Meter > Settings/Help"
     if isinstance(exc, (MeterError, ValueError)):
         return _short(str(exc))

@@ -119,8 +119,8 @@ def summary(results: Sequence[BatchResult], *, cache_only: bool, warnings: Seque
 
 def button_error_text(exc: BaseException) -> str:
     """The message when the button could not run at all (nothing was written)."""
-    if isinstance(exc, ColumnNotFoundError):
-        return (f"{str(exc).split(';')[0]}. Put the header Image in row 1 above the photo paths, "
+    if isinstance(exc, ColumnNotFoundError) and exc.column is not None:
+        return (f"{exc}. Put the header Image in row 1 above the photo paths, "
                 "then click Read meters again.")
     if isinstance(exc, ConfigError):
         return f"{exc}.\nSettings/Help shows where the key is looked for."

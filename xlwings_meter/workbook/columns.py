@@ -50,10 +50,8 @@ def find_photo_column(headers: Sequence[Cell], wanted: str | None, sheet_name: s
             return i
     if wanted and _LETTERS.match(target) and column_index(target) <= 16384:
         return column_index(target)
-    raise ColumnNotFoundError(
-        f"No column headed {target!r} in row 1 of sheet {sheet_name!r}"
-        + ("" if wanted else "; name the column of photo paths with --column")
-    )
+    raise ColumnNotFoundError(f"No column headed {target!r} in row 1 of sheet {sheet_name!r}",
+                              sheet=sheet_name, column=target, named=bool(wanted))
 
 
 def last_filled_row(values: Sequence[Cell]) -> int:

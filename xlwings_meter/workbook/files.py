@@ -93,12 +93,13 @@ class FileBook:
             for ws in self._wb.worksheets:
                 if ws.sheet_state == "visible":
                     return FileSheet(ws)
-            raise ColumnNotFoundError(f"{self.path.name} has no visible worksheet")
+            raise ColumnNotFoundError(f"{self.path.name} has no visible worksheet", named=False)
         for ws in self._wb.worksheets:
             if ws.title == name or ws.title.casefold() == name.casefold():
                 return FileSheet(ws)
         raise ColumnNotFoundError(
-            f"No sheet named {name!r} in {self.path.name} (sheets: {', '.join(self._wb.sheetnames)})"
+            f"No sheet named {name!r} in {self.path.name} (sheets: {', '.join(self._wb.sheetnames)})",
+            sheet=name,
         )
 
     def hidden_sheet(self, name: str) -> FileSheet:

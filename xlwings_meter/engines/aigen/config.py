@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from xlwings_meter.errors import ConfigError
+from xlwings_meter.errors import ConfigError, MissingKeyError
 
 DEFAULT_URL = "https://api.aigen.online/aiscript/water-meter/v2"
 KEY_VAR = "AIGEN_API_KEY"
@@ -112,9 +112,10 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> ClientSettings:
     if not key:
         key, key_source = from_file.get(KEY_VAR, ""), f"the config file {path}"
     if not key:
-        raise ConfigError(
+        raise MissingKeyError(
             f"No AIGEN API key. Set the environment variable {KEY_VAR}, "
-            f'or add the line "{KEY_VAR}","<your key>" to {path}'
+            f'or add the line "{KEY_VAR}","<your key>" to {path}',
+            config_file=path,
         )
     return ClientSettings(url=endpoint(environ, from_file, key), key=key, key_source=key_source)
 
