@@ -8,20 +8,12 @@ from xlwings_meter.errors import ColumnNotFoundError, ForeignDataError
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.workbook.columns import (
     check_result_columns,
-    column_index,
-    column_letter,
     find_photo_column,
     last_filled_row,
     result_rows,
 )
 
 OURS = ["Value", "Confidence", "Angle", "Status"]
-
-
-def test_column_letters_round_trip() -> None:
-    for i in (1, 26, 27, 52, 703, 16384):
-        assert column_index(column_letter(i)) == i
-    assert [column_letter(1), column_letter(27), column_letter(16384)] == ["A", "AA", "XFD"]
 
 
 def test_the_photo_column_is_found_by_header_in_any_case_or_by_letter() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from xlwings_meter.errors import (
     OfflineError,
     QuotaError,
 )
-from xlwings_meter.reading import ReadingStatus
+from xlwings_meter.reading import count_outcomes
 from xlwings_meter.workbook.batch import DEFAULT_CONCURRENCY, BatchResult
 from xlwings_meter.workbook.files import FileBook
 from xlwings_meter.workbook.job import read_sheet
@@ -142,12 +141,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 def summarize(result: BatchResult, saved: Path) -> str:
     """One line on what a run did, for the terminal."""
-    counts = Counter(r.status for r in result.readings)
-    parts = [f"{counts[ReadingStatus.READ]} read"]
-    parts += [f"{counts[s]} {s.label}" for s in ReadingStatus if s is not ReadingStatus.READ and counts[s]]
     size = result.bytes_uploaded
     uploaded = (f" ({size / 1e6:.1f} MB)" if size >= 1e6 else f" ({size / 1e3:.0f} kB)") if result.sent else ""
-    return (f"{_count(len(result.readings), 'row')}: {', '.join(parts)}; "
+    return (f"{_count(len(result.readings), 'row')}: {count_outcomes(result.readings)}; "
             f"{_count(result.sent, 'photo')} sent{uploaded}, {result.from_cache} from the cache. "
             f"Saved {saved}")
 

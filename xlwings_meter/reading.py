@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+from collections import Counter
+from collections.abc import Iterable
 import re
 from dataclasses import dataclass, field
 
@@ -116,3 +118,16 @@ def failure_for(exc: MeterError) -> Reading:
     if isinstance(exc, BatchStopError):
         return Reading.failure(ReadingStatus.NOT_READ, f"Not read: the batch stopped ({exc})")
     return Reading.failure(ReadingStatus.NOT_READ, f"Not read: {exc}")
+
+
+def count_outcomes(readings: Iterable[Reading]) -> str:
+    """How many rows got each outcome, in a fixed order, for every summary a person reads.
+
+    >>> count_outcomes([Reading(ReadingStatus.READ), Reading.failure(ReadingStatus.FAILED, "x")])
+    '1 read, 1 failed'
+    >>> count_outcomes([Reading.failure(ReadingStatus.NO_READING, "x")]), count_outcomes([])
+    ('0 read, 1 no reading', '0 read')
+    """
+    counts = Counter(r.status for r in readings)
+    return ", ".join(f"{counts[s]} {s.label}" for s in ReadingStatus
+                     if counts[s] or s is ReadingStatus.READ)

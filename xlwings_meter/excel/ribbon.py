@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,7 +17,7 @@ from xlwings_meter.errors import ColumnNotFoundError, ConfigError, MeterError
 from xlwings_meter.excel.book import ExcelBook
 from xlwings_meter.excel.session import excel_session
 from xlwings_meter.excel.settings_box import describe
-from xlwings_meter.reading import ReadingStatus
+from xlwings_meter.reading import ReadingStatus, count_outcomes
 from xlwings_meter.workbook.batch import BatchResult
 from xlwings_meter.workbook.job import read_sheet
 
@@ -98,12 +97,10 @@ def row_spans(address: str) -> list[tuple[int, int]]:
 def summary(results: Sequence[BatchResult], *, cache_only: bool, warnings: Sequence[str] = ()) -> str:
     """The message after a batch: what each row got, what was paid for, why it stopped."""
     readings = [r for result in results for r in result.readings]
-    counts = Counter(r.status for r in readings)
-    parts = [f"{counts[s]} {s.label}" for s in ReadingStatus if counts[s]]
     sent = sum(r.sent for r in results)
     cached = sum(r.from_cache for r in results)
     lines = [
-        f"{len(readings)} row{'s' if len(readings) != 1 else ''}: {', '.join(parts) or 'nothing to read'}.",
+        f"{len(readings)} row{'s' if len(readings) != 1 else ''}: {count_outcomes(readings)}.",
         f"{sent} photo{'s' if sent != 1 else ''} sent to the service, {cached} answered from the cache.",
     ]
     if cache_only:
@@ -112,7 +109,7 @@ def summary(results: Sequence[BatchResult], *, cache_only: bool, warnings: Seque
     if stopped is not None:
         lines.append(f"Stopped: {stopped}. Everything read so far is kept; click Read meters again "
                      "to read the rest.")
-    if counts[ReadingStatus.FAILED]:
+    if any(r.status is ReadingStatus.FAILED for r in readings):
         lines.append("Rows that failed (service unavailable) will be tried again at the next Read meters.")
     return "\n".join(lines + [f"Warning: {w}" for w in warnings])
 
