@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections import Counter
 from collections.abc import Iterable
-import re
 from dataclasses import dataclass, field
 
 from xlwings_meter.errors import (

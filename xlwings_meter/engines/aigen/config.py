@@ -8,7 +8,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,23 +61,12 @@ class ClientSettings:
 def config_file(environ: Mapping[str, str] = os.environ) -> Path:
     """The user's xlwings config file, or the file named by XLWINGS_METER_CONFIG."""
     override = environ.get(CONFIG_FILE_VAR, "").strip()
-    return Path(override).expanduser() if override else user_config_path()
+    if override:
+        return Path(override).expanduser()
+    # Where xlwings itself looks (inside Excel's sandbox on macOS); imported only when needed.
+    from xlwings import USER_CONFIG_FILE
 
-
-def user_config_path(platform: str = sys.platform, home: Path | None = None) -> Path:
-    """The user's xlwings config file, where xlwings itself looks for it on this system.
-
-    On macOS, Excel is sandboxed and xlwings keeps its config inside Excel's container.
-
-    >>> str(user_config_path("darwin", Path("/Users/ann")))
-    '/Users/ann/Library/Containers/com.microsoft.Excel/Data/xlwings.conf'
-    >>> str(user_config_path("win32", Path("/home/ann")))
-    '/home/ann/.xlwings/xlwings.conf'
-    """
-    home = home or Path.home()
-    if platform.startswith("darwin"):
-        return home / "Library" / "Containers" / "com.microsoft.Excel" / "Data" / "xlwings.conf"
-    return home / ".xlwings" / "xlwings.conf"
+    return Path(USER_CONFIG_FILE)
 
 
 def read_config_file(path: Path) -> dict[str, str]:
