@@ -136,7 +136,7 @@ def test_merge_adds_only_what_the_sheet_lacks(book_path: Path) -> None:
 def test_sync_takes_in_rows_another_process_wrote_and_forgets_rows_a_person_deleted(book_path: Path) -> None:
     book = FileBook(book_path)
     mine = ReadingCache(book.hidden_sheet(CACHE_SHEET))
-    assert mine.sync() is False  # nothing changed: one look at the sheet's size, no reload
+    assert mine.sync() is False  # nothing changed: one look at the sheet, no reload
 
     other = ReadingCache(book.hidden_sheet(CACHE_SHEET))  # e.g. the button, in another Python
     other.record(_entry(DIGEST_A))
@@ -151,6 +151,20 @@ def test_sync_takes_in_rows_another_process_wrote_and_forgets_rows_a_person_dele
     assert mine.get(DIGEST_A) is None and mine.get(DIGEST_B) is not None and mine.get("c" * 64) is not None
     mine.flush()
     assert mine.sync() is False  # its own rows do not count as a change
+
+
+def test_sync_notices_a_deleted_row_and_an_appended_one_though_the_row_count_is_the_same(book_path: Path) -> None:
+    book = FileBook(book_path)
+    mine = ReadingCache(book.hidden_sheet(CACHE_SHEET))
+    mine.record(_entry(DIGEST_A))
+    mine.flush()
+    assert mine.sync() is False
+
+    sheet = book.hidden_sheet(CACHE_SHEET)
+    sheet._ws.delete_rows(2)  # a person deletes photo A's row to have it read again...
+    sheet.write_block(2, 1, [_entry(DIGEST_B).to_row()])  # ...and the button appends B meanwhile
+    assert mine.sync() is True
+    assert mine.get(DIGEST_A) is None and mine.get(DIGEST_B) is not None
 
 
 def test_sync_does_not_wait_for_a_flush_stuck_behind_a_busy_excel_and_keeps_its_entry(book_path: Path) -> None:
