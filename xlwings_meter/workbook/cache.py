@@ -32,6 +32,11 @@ HEADERS = (
     "Read at (UTC)",
     "Engine",
 )
+#: The same columns by name, as the journal stores them: renaming a header never costs a reading.
+FIELDS = ("digest", "path", "value", "number", "confidence", "angle", "boxes", "status", "read_at", "engine")
+#: The journal's format. Version 1: one JSON object per line, keyed by FIELDS, with "v": 1.
+#: Lines without "v" were written before it and are keyed by HEADERS.
+JOURNAL_VERSION = 1
 _TEXT = "@"
 
 
@@ -230,8 +235,8 @@ class ReadingCache:
 
 
 def entry_to_json(entry: CacheEntry) -> str:
-    """One journal line for an entry."""
-    return json.dumps(dict(zip(HEADERS, entry.to_row())), ensure_ascii=False)
+    """One journal line for an entry (format JOURNAL_VERSION)."""
+    return json.dumps({"v": JOURNAL_VERSION, **dict(zip(FIELDS, entry.to_row()))}, ensure_ascii=False)
 
 
 def entry_from_json(line: str) -> CacheEntry | None:
@@ -242,7 +247,16 @@ def entry_from_json(line: str) -> CacheEntry | None:
         return None
     if not isinstance(data, dict):
         return None
-    return CacheEntry.from_row([data.get(h) for h in HEADERS])
+    version = data.get("v")
+    if version is None:  # written before the format had a version: keyed by the headers of then
+        return CacheEntry.from_row([data.get(h) for h in _HEADERS_V0])
+    if version != JOURNAL_VERSION:  # from a newer xlwings-meter: not guessed at
+        return None
+    return CacheEntry.from_row([data.get(f) for f in FIELDS])
+
+
+_HEADERS_V0 = ("Photo SHA-256", "Path last seen", "Value as read", "Number", "Confidence", "Angle",
+               "Digit boxes", "Status", "Read at (UTC)", "Engine")
 
 
 def _fingerprint(block: list[list[Cell]]) -> str:
