@@ -145,7 +145,7 @@ def test_a_journal_from_before_the_versioned_format_is_still_read(tmp_path: Path
     journal.path.write_text(
         '{"Photo SHA-256": "%s", "Path last seen": "/p/m.jpg", "Value as read": "0042.5", "Number": 42.5, '
         '"Confidence": 0.9, "Angle": 1.0, "Digit boxes": "[]", "Status": "read", '
-        '"Read at (UTC)": "2026-11-01T10:00:00Z", "Engine": "aigen-v2"}\n' % DIGEST_A, encoding="utf-8")
+        '"Read at (UTC)": "2026-11-01T10:00:00Z", "Engine": "aigen-v2"}\n'.replace("%s", DIGEST_A), encoding="utf-8")
     (entry,) = journal.entries()
     assert (entry.digest, entry.path, entry.reading.value, entry.engine) == (DIGEST_A, "/p/m.jpg", "0042.5", "aigen-v2")
 

@@ -208,6 +208,7 @@ def test_the_key_is_never_written_to_the_workbook_the_cache_or_the_journal(
     nothing_holds_the_key()
 
 
+@pytest.mark.slow  # separate processes
 def test_ctrl_c_keeps_every_finished_reading_and_the_rerun_pays_only_for_the_rest(
     tmp_path: Path, aigen_env: FakeAigen
 ) -> None:
@@ -228,6 +229,7 @@ def test_ctrl_c_keeps_every_finished_reading_and_the_rerun_pays_only_for_the_res
     assert len(aigen_env.calls) == 8  # nothing paid twice
 
 
+@pytest.mark.slow  # separate processes
 def test_after_a_hard_crash_the_journal_saves_what_was_paid_for(tmp_path: Path, aigen_env: FakeAigen) -> None:
     book = _book_of_photos(tmp_path, 8)
     before = book.read_bytes()
@@ -244,6 +246,7 @@ def test_after_a_hard_crash_the_journal_saves_what_was_paid_for(tmp_path: Path, 
     assert resent == []
 
 
+@pytest.mark.slow  # separate processes
 def test_the_progress_bar_shows_on_a_terminal(tmp_path: Path, aigen_env: FakeAigen) -> None:
     import fcntl
     import pty
@@ -295,6 +298,7 @@ def test_a_workbook_with_shapes_is_refused_before_paying_and_a_copy_can_be_writt
     assert _rows(copy)[1][1] == 3245.01 and len(aigen_env.calls) == 1
 
 
+@pytest.mark.slow  # separate processes
 def test_a_dead_network_stops_the_batch_quickly_with_one_clear_line(
     tmp_path: Path, aigen_env: FakeAigen, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -418,6 +422,7 @@ def test_an_output_that_cannot_be_replaced_is_refused_before_paying(tmp_path: Pa
     assert aigen_env.calls == []
 
 
+@pytest.mark.slow  # separate processes
 def test_after_a_crash_a_save_by_another_program_does_not_cost_the_journalled_readings(
     tmp_path: Path, aigen_env: FakeAigen
 ) -> None:

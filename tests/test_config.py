@@ -59,7 +59,7 @@ def test_the_environment_wins_over_the_file(tmp_path: Path) -> None:
 
 def test_file_written_by_notepad_with_bom_and_lowercase_keys(tmp_path: Path) -> None:
     conf = tmp_path / "x.conf"
-    conf.write_bytes(f'\ufeff"aigen_api_key","{FILE_KEY}"\r\n'.encode("utf-8"))
+    conf.write_bytes(f'\ufeff"aigen_api_key","{FILE_KEY}"\r\n'.encode())
 
     assert load_settings(env_for(conf)).key == FILE_KEY
 

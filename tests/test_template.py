@@ -420,6 +420,7 @@ def test_sheets_hold_headers_example_and_instructions_but_no_key() -> None:
 
 @pytest.mark.skipif(shutil.which("soffice") is None and not os.environ.get("CI"),
                     reason="LibreOffice (soffice) not installed; .ci/run installs it, and under CI this fails")
+@pytest.mark.slow  # starts LibreOffice
 def test_libreoffice_opens_the_template_and_sees_the_modules(tmp_path: Path) -> None:
     shutil.copy(TEMPLATE, tmp_path / "t.xlsm")
     profile = (tmp_path / "profile").as_uri()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import threading
 from pathlib import Path
 
@@ -16,10 +15,6 @@ from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.workbook.cache import CACHE_SHEET
 
 from .backends import ExcelBackend
-
-
-def test_the_signature_the_template_wrapper_was_built_for() -> None:
-    assert str(inspect.signature(udfs.METERREAD)) == "(path, field='value')"
 
 
 def test_each_field_of_the_documented_reading(backend, tmp_path: Path, aigen_env: FakeAigen) -> None:

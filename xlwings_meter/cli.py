@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from xlwings_meter import __version__
 from xlwings_meter.engines import ENGINES, make_engine
@@ -163,7 +164,7 @@ class _progress_bar:
     """A tqdm bar on a terminal; nothing when quiet or when output is not a terminal."""
 
     def __init__(self, quiet: bool) -> None:
-        self._bar = None
+        self._bar: Any = None  # a tqdm bar, imported only when one is shown
         self._quiet = quiet or not sys.stderr.isatty()
 
     def __enter__(self):

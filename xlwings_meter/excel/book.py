@@ -38,7 +38,7 @@ def is_busy(exc: BaseException) -> bool:
         return True
     if hresult == _DISP_E_EXCEPTION:
         info = exc.args[2] if len(getattr(exc, "args", ())) > 2 else None
-        return bool(info) and info[5] in _BUSY_SCODES
+        return info is not None and len(info) > 5 and info[5] in _BUSY_SCODES
     return False
 
 

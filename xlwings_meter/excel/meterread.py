@@ -25,7 +25,7 @@ MAX_TEXT = 120
 @xw.arg("path", doc="The photo: its path, or the cell holding it (relative to this workbook's folder)")
 @xw.arg("field", doc='"value" (default), "confidence", "angle", "status", or "all" '
                      "(value, confidence and angle in one row)")
-def METERREAD(path, field="value"):  # noqa: N802 (Excel's naming) -- the VBA wrapper fixes this signature
+def METERREAD(path, field="value"):
     """Reads the water meter in a photo; each photo is paid for once, then read from the cache."""
     try:
         return meter_read(excel_session(xw.Book.caller()), path, field)
@@ -70,6 +70,7 @@ def field_value(reading: Reading, field: str) -> Any:
 def error_text(exc: BaseException) -> str:
     """What a cell shows when METERREAD could not run: one short sentence.
 
+    >>> from pathlib import Path
     >>> error_text(MissingKeyError("No AIGEN API key. Set ...", config_file=Path("xlwings.conf")))
     'No API key set: see Meter > Settings/Help'
     """

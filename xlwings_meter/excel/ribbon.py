@@ -60,10 +60,11 @@ def run_read(xl_book: Any, *, refresh: bool) -> str:
     progress = StatusBar(xl_book.app)
     book = ExcelBook(xl_book)
     sheet = xl_book.sheets.active.name
+    chosen: list[tuple[int, int] | None] = list(spans) or [None]  # None: the whole sheet
     results = [
         read_sheet(book, engine, sheet_name=sheet, refresh=refresh, progress=progress,
                    cache=session.cache, rows=span)
-        for span in (spans or [None])
+        for span in chosen
     ]
     return summary(results, cache_only=engine is None, warnings=settings.warnings)
 

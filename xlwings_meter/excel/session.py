@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
 from xlwings_meter.engines import make_engine
@@ -166,7 +166,8 @@ class _CacheSheet:
         sheet = self._existing()
         return sheet.read_block(top, left, bottom, right) if sheet else []
 
-    def write_block(self, top: int, left: int, values, number_formats=None) -> None:  # type: ignore[no-untyped-def]
+    def write_block(self, top: int, left: int, values: Sequence[Sequence[Cell]],
+                    number_formats: Sequence[Sequence[str | None]] | None = None) -> None:
         self._book_here().hidden_sheet(CACHE_SHEET).write_block(top, left, values, number_formats)
 
 
