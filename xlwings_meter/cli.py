@@ -75,6 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
                       metavar="DIR", help="where to write (default: ./xlwings-meter-demo)")
     demo.add_argument("--photos", type=_positive, default=12, help="how many photos (default 12)")
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    template = sub.add_parser(
+        "template",
+        help="write a copy of the Excel workbook with the Meter buttons and METERREAD",
+        description="Write the Excel template (the Meter tab, METERREAD, instructions) to DEST, "
+        "never over an existing file. A copy written here is not blocked by Office as a "
+        "downloaded file would be.",
+    )
+    template.add_argument("dest", type=Path, nargs="?", metavar="DEST",
+                          help="a .xlsm file or a folder (default: ./meter-readings.xlsm)")
     return parser
 
 
@@ -82,7 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xlwings-meter`` console script."""
     args = build_parser().parse_args(argv)
     try:
-        return _demo(args) if args.command == "demo" else _read(args)
+        commands = {"demo": _demo, "read": _read, "template": _template}
+        return commands[args.command](args)
     except MeterError as exc:
         _say(f"error: {error_message(exc)}")
         return EXIT_ERROR
@@ -137,6 +148,15 @@ def _demo(args: argparse.Namespace) -> int:
     with _progress_bar(args.quiet) as progress:
         summary = run_demo(args.folder, engine, count=args.photos, progress=progress)
     print(summary)
+    return EXIT_OK
+
+
+def _template(args: argparse.Namespace) -> int:
+    from xlwings_meter.excel.template import write_template
+
+    written = write_template(args.dest)
+    print(f"Wrote {written}. Open it in Excel (the xlwings add-in must be installed: "
+          "xlwings addin install), list your photos under Image and click Meter > Read meters.")
     return EXIT_OK
 
 
