@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from xlwings_meter import __version__
-from xlwings_meter.engines import ENGINES, make_engine
+from xlwings_meter.engines import ENGINES, engine_label, make_engine
 from xlwings_meter.errors import (
     AuthError,
     ColumnNotFoundError,
@@ -76,6 +76,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--photos", type=_positive, default=12, help="how many photos (default 12)")
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
+    verify = sub.add_parser(
+        "verify",
+        help="check, without sending anything, that every row's reading is of its photo as it is now",
+        description="Hash every photo listed in the workbook again and list the rows whose photo "
+        "changed or vanished since it was read, or that have no reading by the engine now chosen. "
+        "Exit 0 when every row holds, 1 when any needs a look.",
+    )
+    verify.add_argument("workbook", type=Path, help=".xlsx or .xlsm file")
+    verify.add_argument("--sheet", help="sheet name (default: the first visible sheet)")
+    verify.add_argument("--column", help="header or letter of the photo column (default: 'Image')")
+    verify.add_argument("--engine", choices=ENGINES,
+                        help="the engine whose readings count (default: the workbook's METER_ENGINE, else aigen)")
+
     template = sub.add_parser(
         "template",
         help="write a copy of the Excel workbook with the Meter buttons and METERREAD",
@@ -92,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xlwings-meter`` console script."""
     args = build_parser().parse_args(argv)
     try:
-        commands = {"demo": _demo, "read": _read, "template": _template}
+        commands = {"demo": _demo, "read": _read, "template": _template, "verify": _verify}
         return commands[args.command](args)
     except MeterError as exc:
         _say(f"error: {error_message(exc)}")
@@ -149,6 +162,20 @@ def _demo(args: argparse.Namespace) -> int:
         summary = run_demo(args.folder, engine, count=args.photos, progress=progress)
     print(summary)
     return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from xlwings_meter.workbook.verify import verify_sheet
+
+    with FileBook(args.workbook) as book:
+        label = engine_label(args.engine or read_workbook_settings(book).engine)
+        result = verify_sheet(book, label, sheet_name=args.sheet, column=args.column)
+    for finding in result.findings:
+        print(finding)
+    looks = len(result.findings)
+    print(f"{_count(result.rows, 'row')}: " + ("every reading is of its photo as it is now, by " + label
+          if result.holds else f"{looks} need{'s' if looks == 1 else ''} a look"))
+    return EXIT_OK if result.holds else EXIT_ERROR
 
 
 def _template(args: argparse.Namespace) -> int:

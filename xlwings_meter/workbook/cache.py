@@ -139,6 +139,11 @@ class ReadingCache:
             self._seen = seen
         return True
 
+    def entries(self) -> list[CacheEntry]:
+        """Every entry known, the sheet's and those not flushed yet."""
+        with self._lock:
+            return list(self._entries.values())
+
     def __len__(self) -> int:
         return len(self._entries)
 
