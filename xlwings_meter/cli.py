@@ -23,12 +23,14 @@ from xlwings_meter.errors import (
     MeterError,
     OfflineError,
     QuotaError,
+    WorkbookError,
 )
 from xlwings_meter.reading import count_outcomes
 from xlwings_meter.workbook.batch import DEFAULT_CONCURRENCY, BatchResult
 from xlwings_meter.workbook.files import FileBook
 from xlwings_meter.workbook.job import read_sheet
 from xlwings_meter.workbook.journal import Journal
+from xlwings_meter.workbook.listing import add_folder, new_listing_book
 from xlwings_meter.workbook.settings import read_workbook_settings
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_AUTH, EXIT_QUOTA, EXIT_OFFLINE = 0, 1, 2, 3, 4, 5
@@ -50,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
         "and write Value, Confidence, Angle and Status into the four columns to its right. "
         "Readings are cached on a hidden sheet: a photo is never paid for twice.",
     )
-    read.add_argument("workbook", type=Path, help=".xlsx or .xlsm file")
+    read.add_argument("workbook", type=Path, help=".xlsx or .xlsm file (with --into: a folder of photos)")
+    read.add_argument("--into", type=Path, metavar="WORKBOOK",
+                      help="read the photos of the folder given instead of a workbook: list them, in the "
+                      "order they were taken, under Image in WORKBOOK (made if missing, .xlsx), then read")
     read.add_argument("--sheet", help="sheet name (default: the first visible sheet)")
     read.add_argument("--column", help="header or letter of the photo column (default: 'Image')")
     read.add_argument("--output", type=Path, help="save to this file instead of WORKBOOK")
@@ -121,6 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _read(args: argparse.Namespace) -> int:
+    folder = None
+    if args.into is not None:  # read FOLDER --into WORKBOOK
+        folder, args.workbook = args.workbook, args.into
+        if not folder.is_dir():
+            raise WorkbookError(f"{folder} is not a folder of photos")
+        if not args.workbook.exists():
+            new_listing_book(args.workbook)
     output = args.output or args.workbook
     journal = Journal.beside(output)
     # Readings paid for by an earlier run on the source that never got saved into it (a crash,
@@ -128,6 +140,9 @@ def _read(args: argparse.Namespace) -> int:
     recovered = journal.unsaved() + Journal.beside(args.workbook).unsaved()
     with FileBook(args.workbook) as book, _progress_bar(args.quiet) as progress:
         book.check_target(output)
+        if folder is not None:
+            added = add_folder(book, folder, sheet_name=args.sheet, column=args.column)
+            _say(f"{_count(added, 'photo')} of {folder} added to {args.workbook.name}")
         workbook = read_workbook_settings(book)
         for warning in workbook.warnings:
             _say(f"warning: {warning}")
