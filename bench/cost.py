@@ -1,6 +1,6 @@
 """What reading 40 phone photos costs: the docs' sample code once per row against `xlwings-meter read`.
 
-    python bench/cost.py [--photos 40] [--latency 0.3] [--sweep 2,4,8,16]
+    python -m bench.cost [--photos 40] [--latency 0.3] [--sweep 2,4,8,16]
 
 Makes N phone-like 12-megapixel JPEGs (4032x3024, noisy as a phone's sensor) and a workbook
 listing them, starts the fake AIGEN service on 127.0.0.1 (each reply delayed by --latency
@@ -33,12 +33,11 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 from tests.fake_aigen import FakeAigen, Reply
 from tests.workbooks import photo_book
 from xlwings_meter.photos import load_photo
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # The documentation's Python sample, looped over the rows (as a user would first write it).
 SAMPLE_LOOP = """

@@ -100,7 +100,7 @@ def test_a_lasting_server_error_fails_the_row_after_one_more_try_and_says_it_may
     with pytest.raises(TransientServiceError, match="^Service error 503 after 2 tries$") as err:
         engine.read(new_photo())
     assert len(aigen_server.calls) == 2  # not max_attempts (3): each request may have been billed
-    assert (err.value.may_have_been_charged, err.value.tries) == (True, 2)
+    assert (err.value.may_have_been_charged, err.value.attempts) == (True, 2)
 
 
 def test_a_slow_service_really_times_out_and_is_retried(
@@ -168,7 +168,7 @@ def test_a_service_never_reached_is_retried_freely_and_charged_nothing(
 
     with pytest.raises(TransientServiceError, match="^Could not connect to the service after 3 tries$") as err:
         engine.read(new_photo(), on_upload=uploads.append)
-    assert (err.value.may_have_been_charged, err.value.tries, uploads) == (False, 3, [])
+    assert (err.value.may_have_been_charged, err.value.attempts, uploads) == (False, 3, [])
 
 
 def test_every_request_that_reaches_the_service_is_counted_as_an_upload(

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from xlwings_meter.errors import NotAnImageError, PhotoMissingError
 from tests.photos import jpeg_markers
+from xlwings_meter.errors import NotAnImageError, PhotoMissingError
 from xlwings_meter.photos import DEFAULT_MAX_SIDE, file_digest, load_photo, resolve_path
 
 #: SOI, APP0 (JFIF), DQT, SOF0, DHT, SOS, EOI: a baseline JPEG and nothing else.
@@ -80,6 +80,7 @@ def test_even_a_small_upright_jpeg_is_uploaded_as_a_fresh_image_without_its_meta
     assert (photo.width, photo.height) == Image.open(io.BytesIO(photo.data)).size == (320, 240)
 
 
+@pytest.mark.slow
 def test_a_12_megapixel_photo_is_shrunk_and_sent_as_jpeg(tmp_path: Path) -> None:
     big = tmp_path / "big.png"
     Image.effect_noise((4000, 3000), 40).convert("RGB").save(big)

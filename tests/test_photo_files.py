@@ -25,7 +25,7 @@ def _within(seconds: float, action: Callable[[], object]) -> BaseException | Non
         try:
             action()
             outcome.append(None)
-        except BaseException as exc:  # noqa: BLE001  # handed to the test to check
+        except BaseException as exc:  # handed to the test to check
             outcome.append(exc)
 
     worker = threading.Thread(target=run, daemon=True)

@@ -3,34 +3,38 @@
 ::
 
     MeterError                        anything this package reports to a person
-    ├── ConfigError (ValueError)      no key, an endpoint that would leak the key, a bad setting
+    ├── ConfigError (ValueError)      an endpoint that would leak the key, a bad setting
+    │   └── MissingKeyError           no API key where it is looked for (.config_file)
     ├── PhotoError                    one photo cannot be sent; its row says why, the batch goes on
     │   ├── PhotoMissingError         the path does not lead to a readable file
     │   │   └── NotARegularFileError  a named pipe, a device, a socket: never opened for reading
     │   └── NotAnImageError           the file is not an image Pillow can open, or it is corrupt
     │       └── PhotoTooLargeError    a file or an image larger than any photo (a video, a bomb)
-    ├── ServiceError                  the OCR service did not give a reading
-    │   ├── TransientServiceError     5xx, timeout, dropped connection, garbage body: after retries,
-    │   │                             that row failed; the batch goes on (may_have_been_charged)
+    ├── ServiceError                  the OCR service did not give a reading (.http_status)
+    │   ├── TransientServiceError     5xx, timeout, dropped connection, garbage body (.attempts): after retries,
+    │   │                             that row failed; the batch goes on (.may_have_been_charged)
     │   │   └── UnreachableError      the service could not be reached at all (network, DNS, refused)
     │   ├── RejectedError             another 4xx (or a redirect): the service refused this
     │   │                             request; not retried, that row failed, the batch goes on
     │   └── BatchStopError            nothing more can be read in this batch
-    │       ├── AuthError             401/403: the key is missing, wrong or not allowed here
+    │       ├── AuthError             401/403: the key is wrong or not allowed here (.key_source)
     │       ├── QuotaError            429 that persisted: credit exhausted or too many requests
     │       ├── OfflineError          photo after photo could not reach the service: the network is down
     │       └── JournalError          the crash journal cannot be written: stop paying without a safe copy
     └── WorkbookError                 the workbook cannot be read or written as asked
-        ├── ColumnNotFoundError (LookupError)
+        ├── ColumnNotFoundError (LookupError)  no such sheet or column (.sheet, .column, .named)
         ├── ForeignDataError          a target column holds data this tool did not write
         ├── WorkbookBusyError         another run is reading this workbook (its lock is held)
         └── UnsupportedContentError   saving the file would drop content openpyxl cannot keep
 
 `requests` exceptions are translated into this tree in exactly one place,
-`xlwings_meter.engines.aigen.client`. Messages never contain the API key.
+`xlwings_meter.engines.aigen.client`. Messages never contain the API key. Callers tell errors apart by type and fields, never by
+message text; each surface (the command line, a message box, a cell) words them its own way.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 
 class MeterError(Exception):
@@ -39,6 +43,14 @@ class MeterError(Exception):
 
 class ConfigError(MeterError, ValueError):
     """A setting is missing or unsafe (no API key, a plain-http endpoint off loopback...)."""
+
+
+class MissingKeyError(ConfigError):
+    """No API key in the environment nor in the user's config file ``config_file``."""
+
+    def __init__(self, message: str, *, config_file: Path) -> None:
+        super().__init__(message)
+        self.config_file = config_file
 
 
 class PhotoError(MeterError):
@@ -74,21 +86,26 @@ class PhotoTooLargeError(NotAnImageError):
 
 
 class ServiceError(MeterError):
-    """The OCR service did not give a reading."""
+    """The OCR service did not give a reading; ``http_status`` is its reply's code, if it replied."""
+
+    def __init__(self, message: str, *, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.http_status = http_status
 
 
 class TransientServiceError(ServiceError):
-    """The service kept failing (5xx, timeouts, dropped connections) after every retry.
+    """The service kept failing (5xx, timeouts, dropped connections) after ``attempts`` tries.
 
     ``may_have_been_charged`` is True when a request of this photo reached the service and got
     no usable answer (a read timeout, a 5xx, a dropped or garbled reply): the service may have
-    read, and billed, it. Such a photo is tried at most once more. ``tries`` counts the requests.
+    read, and billed, it. Such a photo is tried at most once more.
     """
 
-    def __init__(self, message: str, *, may_have_been_charged: bool = False, tries: int = 1) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, http_status: int | None = None, attempts: int = 1,
+                 may_have_been_charged: bool = False) -> None:
+        super().__init__(message, http_status=http_status)
+        self.attempts = attempts
         self.may_have_been_charged = may_have_been_charged
-        self.tries = tries
 
 
 class RejectedError(ServiceError):
@@ -104,8 +121,8 @@ class UnreachableError(TransientServiceError):
     Nothing was sent, so nothing was charged: such a try is repeated freely.
     """
 
-    def __init__(self, message: str, *, tries: int = 1) -> None:
-        super().__init__(message, may_have_been_charged=False, tries=tries)
+    def __init__(self, message: str, *, attempts: int = 1) -> None:
+        super().__init__(message, attempts=attempts, may_have_been_charged=False)
 
 
 class BatchStopError(ServiceError):
@@ -113,7 +130,14 @@ class BatchStopError(ServiceError):
 
 
 class AuthError(BatchStopError):
-    """The service refused the API key (401) or the key may not use this endpoint (403)."""
+    """The service refused the API key (401) or the key may not use this endpoint (403).
+
+    ``key_source`` says where the key was found (never the key itself).
+    """
+
+    def __init__(self, message: str, *, http_status: int, key_source: str) -> None:
+        super().__init__(message, http_status=http_status)
+        self.key_source = key_source
 
 
 class QuotaError(BatchStopError):
@@ -133,7 +157,16 @@ class WorkbookError(MeterError):
 
 
 class ColumnNotFoundError(WorkbookError, LookupError):
-    """The sheet or the column of photo paths named by the user does not exist."""
+    """The sheet or the column of photo paths does not exist.
+
+    ``sheet`` is the sheet looked in (or for), ``column`` the column looked for (None when the
+    sheet itself is missing), ``named`` True when the user named it rather than the default.
+    """
+
+    def __init__(self, message: str, *, sheet: str | None = None, column: str | None = None,
+                 named: bool = True) -> None:
+        super().__init__(message)
+        self.sheet, self.column, self.named = sheet, column, named
 
 
 class ForeignDataError(WorkbookError):

@@ -307,7 +307,7 @@ def _register_heif() -> None:
 def _orientation(img: Image.Image) -> int | None:
     try:
         return img.getexif().get(0x0112)
-    except Exception:  # noqa: BLE001  # a broken EXIF block is no reason to refuse the photo
+    except Exception:  # a broken EXIF block is no reason to refuse the photo
         return None
 
 

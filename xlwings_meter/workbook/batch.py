@@ -18,7 +18,6 @@ from xlwings_meter.engines.base import Engine
 from xlwings_meter.errors import (
     BatchStopError,
     JournalError,
-    NotAnImageError,
     OfflineError,
     PhotoError,
     ServiceError,
@@ -32,13 +31,13 @@ from xlwings_meter.photos import (
     load_photo,
     resolve_path,
 )
-from xlwings_meter.reading import Reading, ReadingStatus
+from xlwings_meter.reading import Reading, ReadingStatus, failure_for
 from xlwings_meter.workbook.cache import CacheEntry, ReadingCache, now_utc
 from xlwings_meter.workbook.sheet import Cell
 
 #: Photos in flight at once. Preparing a 12-megapixel photo costs about 0.1 s of one core and
 #: a reply about 0.3 s or more, so on 2 cores some 5 requests wait while 2 photos are prepared;
-#: bench/cost.py measured 4, 8 and 16 on such a machine and 8 was fastest. A service that
+#: bench.cost measured 4, 8 and 16 on such a machine and 8 was fastest. A service that
 #: finds this too fast answers 429 and is obeyed.
 DEFAULT_CONCURRENCY = 8
 #: Photos decoded and shrunk at once: one per core. More would only share the cores and delay
@@ -127,9 +126,8 @@ def read_photos(
 
         reader.run(todo, concurrency, settled)
 
-    reason = _unread_reason(result)
-    result.readings = [r if r is not None else Reading.failure(ReadingStatus.NOT_READ, reason)
-                       for r in readings]
+    unread = _unread(result)
+    result.readings = [r if r is not None else unread for r in readings]
     return result
 
 
@@ -142,7 +140,7 @@ def _hash_all(cells: Sequence[Cell], folder: Path | None) -> list[tuple[Path, st
             path = resolve_path(cell, folder)
             return path, file_digest(path)
         except PhotoError as exc:
-            return photo_failure(exc)
+            return failure_for(exc)
 
     if len(cells) < 2:
         return [one(cell) for cell in cells]
@@ -234,7 +232,7 @@ class _Reader:
             with self._preparing:
                 photo = load_photo(path, digest, self.max_side)
         except PhotoError as exc:
-            return photo_failure(exc)
+            return failure_for(exc)
         if self.stop.is_set():
             raise _Skipped()
         with self._lock:
@@ -247,9 +245,9 @@ class _Reader:
         except TransientServiceError as exc:
             if self.stop.is_set() and not exc.may_have_been_charged:  # cut short: the batch is stopping
                 raise _Skipped() from exc
-            return Reading.failure(ReadingStatus.FAILED, failed_message(exc))
+            return failure_for(exc)
         except ServiceError as exc:
-            return Reading.failure(ReadingStatus.REJECTED, f"Rejected: {exc}")
+            return failure_for(exc)
         try:
             self.cache.record(CacheEntry(digest, str(path), reading, now_utc(), self.engine.name))
         except JournalError as exc:  # the reading is kept in memory; stop paying for more
@@ -279,31 +277,16 @@ class _Reader:
         return reading
 
 
-def failed_message(exc: TransientServiceError) -> str:
-    """The Status of a row whose service calls all failed; it says when one may have been billed."""
-    if exc.may_have_been_charged:
-        return f"Failed: {exc}; the service may have charged for this photo"
-    return f"Failed: {exc}"
-
-
-def photo_failure(exc: PhotoError) -> Reading:
-    """The row of a photo that cannot be sent: not an image (a video, a bomb), or no such file
-    (a folder, a pipe, a device)."""
-    status = ReadingStatus.NOT_AN_IMAGE if isinstance(exc, NotAnImageError) else ReadingStatus.FILE_MISSING
-    return Reading.failure(status, str(exc))
-
-
 def _settle(readings: list[Reading | None], rows: list[int], reading: Reading) -> None:
     for i in rows:
         readings[i] = reading
 
 
-def _unread_reason(result: BatchResult) -> str:
+def _unread(result: BatchResult) -> Reading:
     if result.stopped is not None:
-        return f"Not read: the batch stopped ({result.stopped})"
-    if result.interrupted:
-        return "Not read: the run was stopped before this photo"
-    return "Not read"
+        return failure_for(result.stopped)
+    return Reading.failure(ReadingStatus.NOT_READ, "Not read: the run was stopped before this photo"
+                           if result.interrupted else "Not read")
 
 
 class _Skipped(Exception):

@@ -24,16 +24,16 @@ from typing import IO
 import openpyxl
 
 from xlwings_meter.errors import JournalError, WorkbookBusyError
-
-#: Seconds a second run waits for the first to finish before it gives up with a message.
-LOCK_WAIT = 5.0
-_LOCK_POLL = 0.05
 from xlwings_meter.workbook.cache import (
     CACHE_SHEET,
     CacheEntry,
     entry_from_json,
     entry_to_json,
 )
+
+#: Seconds a second run waits for the first to finish before it gives up with a message.
+LOCK_WAIT = 5.0
+_LOCK_POLL = 0.05
 
 
 class Journal:
@@ -146,7 +146,7 @@ class RunLock:
         deadline = time.monotonic() + self.wait
         while True:
             try:
-                fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115  # held until release()
+                fh = open(self.path, "a+", encoding="utf-8")  # held until release()
             except OSError as exc:
                 raise JournalError(f"cannot create the lock file {self.path} ({exc.strerror or exc})") from exc
             if _try_lock(fh):
@@ -233,14 +233,14 @@ def entries_saved_in(workbook: Path) -> list[CacheEntry]:
     while the same workbook is open in Excel); empty if unreadable."""
     try:
         wb = openpyxl.load_workbook(workbook, read_only=True)
-    except Exception:  # noqa: BLE001  # missing, being written, not a workbook: nothing saved
+    except Exception:  # missing, being written, not a workbook: nothing saved
         return []
     try:
         if CACHE_SHEET not in wb.sheetnames:
             return []
         rows = wb[CACHE_SHEET].iter_rows(min_row=2, values_only=True)
         return [e for row in rows if (e := CacheEntry.from_row(list(row))) is not None]
-    except Exception:  # noqa: BLE001  # a damaged sheet part: read lazily, so it fails here
+    except Exception:  # a damaged sheet part: read lazily, so it fails here
         return []
     finally:
         wb.close()

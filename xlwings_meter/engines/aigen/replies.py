@@ -99,4 +99,4 @@ def _quad(points: Any) -> Quad | None:
         return None
     if len(pts) != 4 or not all(math.isfinite(c) for p in pts for c in p):
         return None
-    return pts  # type: ignore[return-value]
+    return pts  # type: ignore[return-value,unused-ignore]  # four points, checked just above
