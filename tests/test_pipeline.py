@@ -1,0 +1,49 @@
+"""Photos are prepared one per core while the others are in flight: the cores never hold up
+the network, and the network never waits for a pile of photos decoded all at once."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.fake_aigen import FakeAigen, Reply
+from tests.photos import make_photo
+from tests.workbooks import photo_book
+from xlwings_meter import photos
+from xlwings_meter.engines.aigen.client import AigenEngine
+from xlwings_meter.engines.aigen.config import ClientSettings
+from xlwings_meter.workbook import batch
+from xlwings_meter.workbook.cache import CACHE_SHEET, ReadingCache
+from xlwings_meter.workbook.files import FileBook
+
+
+def test_at_most_one_photo_per_core_is_prepared_while_every_worker_has_one_in_flight(
+    tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cells = [make_photo(tmp_path / f"m{i}.jpg", seed=i, size=(1200, 900)).name for i in range(12)]
+    aigen_server.default = Reply.success().delayed(0.25)
+    monkeypatch.setattr(batch, "PREPARE_AT_ONCE", 2)
+    preparing = most = 0
+    lock = threading.Lock()
+
+    def counted_load(*args: object, **kwargs: object) -> photos.Photo:
+        nonlocal preparing, most
+        with lock:
+            preparing += 1
+            most = max(most, preparing)
+        try:
+            return photos.load_photo(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                preparing -= 1
+
+    monkeypatch.setattr(batch, "load_photo", counted_load)
+    cache = ReadingCache(FileBook(photo_book(tmp_path / "b.xlsx", [])).hidden_sheet(CACHE_SHEET))
+
+    result = batch.read_photos(cells, tmp_path, AigenEngine(fast_settings), cache, concurrency=6)
+
+    assert result.uploads == 12
+    assert most == 2  # never more photos decoded at once than cores
+    assert aigen_server.max_in_flight == 6  # while the other workers wait on their replies
