@@ -13,6 +13,7 @@ import os
 import stat
 import threading
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -209,7 +210,7 @@ def _decode(fh: BinaryIO, path: Path, file_size: int, max_side: int) -> Image.Im
                 img.load()  # decodes every pixel: a truncated or corrupt file fails here
                 small = _fit(img, max_side)
             else:
-                with _BIG_DECODE if pixels > BIG_DECODE_PIXELS else _NO_LOCK:
+                with _BIG_DECODE if pixels > BIG_DECODE_PIXELS else nullcontext():
                     img.load()
                     small = _fit(img, max_side)
     except UnidentifiedImageError as exc:
@@ -313,14 +314,3 @@ def _orientation(img: Image.Image) -> int | None:
 
 def _size(n: int) -> str:
     return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
-
-
-class _NoLock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-_NO_LOCK = _NoLock()
