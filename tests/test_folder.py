@@ -83,3 +83,24 @@ def test_read_into_refuses_what_is_not_a_folder_or_a_new_xlsm(tmp_path: Path, ca
     assert "is not a folder of photos" in capsys.readouterr().err
     assert main(["read", str(tmp_path), "--into", str(tmp_path / "b.xlsm"), "--cache-only"]) == 1
     assert "xlwings-meter template" in capsys.readouterr().err and not (tmp_path / "b.xlsm").exists()
+
+
+def test_an_iphone_round_in_heic_comes_in_the_order_it_was_taken(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import pillow_heif
+
+    for name, taken in (("IMG_0002.HEIC", "2026:03:14 08:00:00"), ("IMG_0001.HEIC", "2026:03:14 09:00:00")):
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = taken
+        pillow_heif.from_pillow(Image.new("RGB", (64, 48), (90, 90, 90))).save(tmp_path / name, exif=exif.tobytes())
+    # A fresh process: nothing has taught Pillow HEIC yet, as in a user's first command.
+    script = ("import json, sys; from pathlib import Path; from xlwings_meter.folder import photos_in; "
+              "print(json.dumps([[p.path.name, str(p.taken)] for p in photos_in(Path(sys.argv[1]))]))")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path)], env={**os.environ, "PYTHONPATH": str(root)},
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == [["IMG_0002.HEIC", "2026-03-14 08:00:00"], ["IMG_0001.HEIC", "2026-03-14 09:00:00"]]

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from xlwings_meter.photos import register_heif
+
 #: File name endings taken as photos (any case). HEIC/HEIF are listed whether or not this
 #: machine can decode them: the row then says why it could not be read.
 PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".heic", ".heif", ".tif", ".tiff", ".webp", ".bmp"})
@@ -45,6 +47,8 @@ def photos_in(folder: Path) -> list[FolderPhoto]:
 
 def capture_time(path: Path) -> datetime | None:
     """When the photo was taken, per its EXIF data; None when it does not say or cannot be read."""
+    if path.suffix.lower() in (".heic", ".heif"):
+        register_heif()  # an iPhone's round is in HEIC
     try:
         with Image.open(path) as img:
             exif = img.getexif()

@@ -191,7 +191,7 @@ def _decode(fh: BinaryIO, path: Path, file_size: int, max_side: int) -> Image.Im
     head = fh.read(32)
     fh.seek(0)
     if _is_heif(head):
-        _register_heif()
+        register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the limits are below
@@ -294,7 +294,7 @@ def _is_heif(head: bytes) -> bool:
     return bool(brands & _HEIF_BRANDS)
 
 
-def _register_heif() -> None:
+def register_heif() -> None:
     """Teach Pillow HEIC/HEIF (iPhone photos), on the first such photo only: an import saved."""
     global _heif_registered
     with _HEIF_LOCK:
