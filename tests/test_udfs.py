@@ -19,7 +19,7 @@ from .backends import ExcelBackend
 
 
 def test_the_signature_the_template_wrapper_was_built_for() -> None:
-    assert str(inspect.signature(udfs.METERREAD)) == "(path, field='value')"
+    assert str(inspect.signature(udfs.METERREAD)) == "(path, field='value', caller=None)"
 
 
 def test_each_field_of_the_documented_reading(backend, tmp_path: Path, aigen_env: FakeAigen) -> None:

@@ -40,6 +40,9 @@ DEFAULT_CONCURRENCY = 4
 #: stops as offline instead of failing every remaining row one slow retry cycle at a time.
 OFFLINE_AFTER = 3
 
+#: What a photo the cache lacks gets when nothing may be sent (METER_CACHE_ONLY).
+CACHE_ONLY_MISS = "Not read: cache only, and this photo is not in the cache"
+
 #: Called as progress(done, total) each time a photo is settled.
 Progress = Callable[[int, int], None]
 
@@ -101,8 +104,7 @@ def read_photos(
             _settle(readings, rows, entry.reading)
             result.from_cache += 1
         elif engine is None:
-            _settle(readings, rows, Reading.failure(
-                ReadingStatus.NOT_READ, "Not read: cache only, and this photo is not in the cache"))
+            _settle(readings, rows, Reading.failure(ReadingStatus.NOT_READ, CACHE_ONLY_MISS))
         else:
             todo.append(digest)
 
