@@ -21,6 +21,7 @@
     └── WorkbookError                 the workbook cannot be read or written as asked
         ├── ColumnNotFoundError (LookupError)
         ├── ForeignDataError          a target column holds data this tool did not write
+        ├── WorkbookClosedError       the workbook was closed while METERREAD's photos waited
         └── UnsupportedContentError   saving the file would drop content openpyxl cannot keep
 
 `requests` exceptions are translated into this tree in exactly one place,
@@ -99,6 +100,14 @@ class ColumnNotFoundError(WorkbookError, LookupError):
 
 class ForeignDataError(WorkbookError):
     """A column this tool would write into holds someone else's data."""
+
+
+class WorkbookClosedError(WorkbookError):
+    """The workbook was closed while its cells waited for photos: what was not sent is not sent."""
+
+    def __init__(self, workbook: str) -> None:
+        super().__init__(f"{workbook} was closed before its photo was sent")
+        self.workbook = workbook
 
 
 class UnsupportedContentError(WorkbookError):

@@ -20,13 +20,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from xlwings_meter.engines.base import Engine
-from xlwings_meter.errors import BatchStopError
+from xlwings_meter.errors import BatchStopError, WorkbookClosedError
 from xlwings_meter.photos import DEFAULT_MAX_SIDE
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.workbook.batch import DEFAULT_CONCURRENCY, BatchResult, PhotoReader
 from xlwings_meter.workbook.cache import ReadingCache
 
-CLOSED = "Not read: the workbook was closed before this photo was sent"
 #: Seconds between two looks at the status bar's count and whether the workbook is still open.
 WATCH_POLL = 0.25
 #: Seconds between two status bar updates (each one is a call to Excel).
@@ -42,10 +41,13 @@ def status_text(done: int, total: int) -> str:
     return f"Reading meters (METERREAD): {done} of {total} photos"
 
 
-def settled(reading: Reading) -> Future[Reading]:
-    """A future that already holds ``reading``."""
+def settled(reading: Reading | None = None, exc: BaseException | None = None) -> Future[Reading]:
+    """A future that already holds ``reading`` (or raises ``exc``)."""
     fut: Future[Reading] = Future()
-    fut.set_result(reading)
+    if exc is not None:
+        fut.set_exception(exc)
+    else:
+        fut.set_result(reading)  # type: ignore[arg-type]
     return fut
 
 
@@ -54,7 +56,9 @@ class InFlight:
 
     ``on_read`` is called after each photo is settled (the session asks for a cache-sheet
     write); ``status`` gets the status bar's text, then False when nothing is left; ``is_open``
-    says whether the workbook is still open, and ``on_closed`` runs once when it is not.
+    says whether the workbook ``name`` is still open, and ``on_closed`` runs once when it is not.
+    Then every photo not sent raises WorkbookClosedError: the cell has no one to show it to,
+    and xlwings keeps no answer for it, so the reopened workbook asks again.
     """
 
     def __init__(
@@ -67,8 +71,10 @@ class InFlight:
         is_open: Callable[[], bool] | None = None,
         on_closed: Callable[[], None] = lambda: None,
         max_side: int = DEFAULT_MAX_SIDE,
+        name: str = "The workbook",
     ) -> None:
         self.cache = cache
+        self.name = name
         self.concurrency = concurrency
         self._on_read = on_read
         self._status = status
@@ -97,7 +103,7 @@ class InFlight:
             if entry is not None:
                 return settled(entry.reading)
             if self.closed:
-                return settled(Reading.failure(ReadingStatus.NOT_READ, CLOSED))
+                return settled(exc=WorkbookClosedError(self.name))
             if self.stopped is not None:
                 return settled(Reading.failure(ReadingStatus.NOT_READ, f"Not read: {self.stopped}"))
             reader = self._reader_for(engine)
@@ -146,7 +152,7 @@ class InFlight:
     def _settle(self, reader: PhotoReader, digest: str, sent: Future[Reading], mine: Future[Reading]) -> None:
         try:
             reading = reader.outcome(sent)
-        except BaseException as exc:  # an engine bug: that cell shows it, the others go on
+        except BaseException as exc:  # noqa: BLE001 (an engine bug: that cell shows it, the others go on)
             self._finish(digest, mine, exc=exc)
             return
         if reading is not None:
@@ -155,23 +161,26 @@ class InFlight:
         with self._lock:
             if reader.result.stopped is not None and self.stopped is None:
                 self.stopped = reader.result.stopped
-            why = self._why_not_sent(reader)
-            if why is None:  # skipped by a stop whose reason has not been collected yet
+            if reader.result.stopped is None and not self.closed:
+                # Skipped by a stop whose reason has not been collected yet: it will be.
                 self._awaiting_reason.append(mine)
                 self._pending.pop(digest, None)
                 self._done += 1
                 return
             waiting, self._awaiting_reason = self._awaiting_reason, []
         for fut in waiting:
-            fut.set_result(Reading.failure(ReadingStatus.NOT_READ, why))
-        self._finish(digest, mine, Reading.failure(ReadingStatus.NOT_READ, why))
+            self._not_sent(reader, fut)
+        with self._lock:
+            self._pending.pop(digest, None)
+            self._done += 1
+        self._not_sent(reader, mine)
 
-    def _why_not_sent(self, reader: PhotoReader) -> str | None:
+    def _not_sent(self, reader: PhotoReader, fut: Future[Reading]) -> None:
+        """Settle a cell whose photo was not sent: the stop's reason, or the workbook closed."""
         if reader.result.stopped is not None:
-            return f"Not read: {reader.result.stopped}"
-        if self.closed:
-            return CLOSED
-        return None
+            fut.set_result(Reading.failure(ReadingStatus.NOT_READ, f"Not read: {reader.result.stopped}"))
+        else:
+            fut.set_exception(WorkbookClosedError(self.name))
 
     def _finish(self, digest: str, mine: Future[Reading], reading: Reading | None = None,
                 exc: BaseException | None = None) -> None:
@@ -218,7 +227,7 @@ class InFlight:
         assert self._is_open is not None
         try:
             return self._is_open()
-        except Exception:  # Excel busy: ask again at the next look
+        except Exception:  # noqa: BLE001 (Excel busy: ask again at the next look)
             return True
 
     def _show(self, text: str | bool) -> None:
@@ -226,5 +235,5 @@ class InFlight:
             return
         try:
             self._status(text)
-        except Exception:  # Excel busy or closing: the next update, or none, is fine
+        except Exception:  # noqa: BLE001,S110 (Excel busy or closing: the next update, or none, will do)
             pass

@@ -21,7 +21,7 @@ from typing import Any
 import xlwings as xw
 
 from xlwings_meter.engines.aigen.config import KEY_VAR
-from xlwings_meter.errors import ConfigError, MeterError
+from xlwings_meter.errors import ConfigError, MeterError, WorkbookClosedError
 from xlwings_meter.excel.session import BookSession, excel_session
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.workbook.sheet import Cell
@@ -36,10 +36,14 @@ MAX_TEXT = 120
                      "(value, confidence and angle in one row)")
 def METERREAD(path, field="value", caller=None):  # noqa: N802 (Excel's naming) -- the VBA wrapper fixes this signature
     """Reads the water meter in a photo; each photo is paid for once, then read from the cache."""
+    # The calling cell's workbook (from VBA rather than a cell: the calling workbook). If it is
+    # gone, or closes before the photo is sent, this raises: xlwings then keeps no answer for
+    # the cell (it logs the error), so the workbook opened again asks afresh.
+    book = caller.sheet.book if caller is not None else xw.Book.caller()
     try:
-        # The calling cell's workbook; called from VBA rather than a cell, the calling workbook.
-        book = caller.sheet.book if caller is not None else xw.Book.caller()
         return meter_read(excel_session(book), path, field)
+    except WorkbookClosedError:
+        raise
     except Exception as exc:  # noqa: BLE001 (a cell shows a short text, never a traceback)
         return error_text(exc)
 

@@ -66,7 +66,8 @@ class BookSession:
                                   on_record=journal.append if journal else None)
         self.later = AfterCalculation(self.cache.flush, idle, poll=AFTER_CALCULATION_POLL)
         self.in_flight = InFlight(self.cache, on_read=self.later.request, status=status,
-                                  is_open=is_open, on_closed=on_closed)
+                                  is_open=is_open, on_closed=on_closed,
+                                  name=getattr(book, "fullname", None) or "The workbook")
         # Readings since the workbook was last saved may be missing from its cache sheet (it was
         # closed without saving, or Excel crashed): put them back. Never delete the journal
         # here: the sheet seen now may itself be unsaved.
@@ -97,7 +98,8 @@ class BookSession:
         """The reading of the photo named in ``cell``: from memory, or sent once and remembered.
 
         Waits for the reading (METERREAD runs in xlwings' worker threads, never in Excel's
-        calculation). Raises ConfigError when a photo must be sent and there is no usable key.
+        calculation). Raises ConfigError when a photo must be sent and there is no usable key,
+        WorkbookClosedError when the workbook was closed before its photo was sent.
         """
         return self.reading_of(cell).result()
 
