@@ -36,7 +36,13 @@ from typing import Any
 
 import xlwings as xw
 
-from .xlwings_fake import RPC_E_WRONG_THREAD, FakeBook, FakeComError, FakeExcel, FakeSheet
+from .xlwings_fake import (
+    RPC_E_WRONG_THREAD,
+    FakeBook,
+    FakeComError,
+    FakeExcel,
+    FakeSheet,
+)
 
 PENDING = "#N/A waiting..."  # what xlwings returns for a cell whose async function runs
 log = logging.getLogger(__name__)
