@@ -33,6 +33,7 @@ REFUSED = "Not read: The AIGEN service refused the API key (HTTP 401)"
 def excel(tmp_path: Path, aigen_env: FakeAigen, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.setattr(session_module, "AFTER_CALCULATION_POLL", 0.01)
     monkeypatch.setattr(inflight, "STATUS_EVERY", 0.0)  # every change reaches the status bar
+    monkeypatch.setattr(inflight, "WATCH_POLL", 0.05)
     backend = ExcelBackend(tmp_path, monkeypatch)
     yield backend
     backend.udf.close()
@@ -158,10 +159,10 @@ def test_a_refused_key_in_the_middle_stops_every_pending_cell_and_each_says_why(
 
 
 def test_closing_the_workbook_cancels_what_was_not_sent_and_keeps_what_was_paid(
-    excel: ExcelBackend, tmp_path: Path, aigen_env: FakeAigen, monkeypatch: pytest.MonkeyPatch
+    excel: ExcelBackend, tmp_path: Path, aigen_env: FakeAigen
 ) -> None:
-    monkeypatch.setattr(inflight, "WATCH_POLL", 0.05)
     # xlwings on a big machine runs up to 32 cells at once: most of them wait in the queue.
+    excel.udf.close()
     excel.udf = UdfServer(excel.excel, excel.udf.module, workers=32)
     aigen_env.default = Reply.success("17.250").delayed(LATENCY)
     cells = column_of_meterreads(excel, distinct_photos(tmp_path))
@@ -187,3 +188,17 @@ def test_closing_the_workbook_cancels_what_was_not_sent_and_keeps_what_was_paid(
     assert excel.udf.settle(60.0)
     assert shown(excel, cells) == [17.25] * N
     assert len(aigen_env.calls) == N
+
+
+def test_a_workbook_closed_with_nothing_in_flight_lets_go_of_its_session(
+    excel: ExcelBackend, tmp_path: Path, aigen_env: FakeAigen
+) -> None:
+    make_photo(tmp_path / "m.jpg")
+    cells = column_of_meterreads(excel, ["m.jpg"])
+    excel.udf.calculate(cells)
+    assert excel.udf.settle(10.0) and excel.fullname in session_module.SESSIONS
+    excel.excel.close(excel.fullname)
+    other = str(tmp_path / "other.xlsm")
+    excel.excel.create(other, {SHEET: [["Image"]]})
+    session_module.excel_session(excel.excel.book(other))  # another workbook's first use
+    assert excel.fullname not in session_module.SESSIONS and other in session_module.SESSIONS
