@@ -220,8 +220,10 @@ class InFlight:
             if self._status is not None and (done, total) != shown and time.monotonic() - last >= STATUS_EVERY:
                 shown, last = (done, total), time.monotonic()
                 self._show(status_text(done, total))
-        if not self.closed:
-            self._show(False)  # give the status bar back to Excel
+        for _ in range(round(5 / WATCH_POLL)):  # give the status bar back, even if Excel is busy a moment
+            if self.closed or self._show(False):
+                break
+            time.sleep(WATCH_POLL)
 
     def _still_open(self) -> bool:
         assert self._is_open is not None
@@ -230,10 +232,12 @@ class InFlight:
         except Exception:  # noqa: BLE001 (Excel busy: ask again at the next look)
             return True
 
-    def _show(self, text: str | bool) -> None:
+    def _show(self, text: str | bool) -> bool:
+        """Put ``text`` in the status bar; False if Excel refused (busy, or closing)."""
         if self._status is None:
-            return
+            return True
         try:
             self._status(text)
-        except Exception:  # noqa: BLE001,S110 (Excel busy or closing: the next update, or none, will do)
-            pass
+        except Exception:  # noqa: BLE001 (Excel busy or closing: the next update will do)
+            return False
+        return True
