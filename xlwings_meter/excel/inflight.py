@@ -22,7 +22,7 @@ from pathlib import Path
 from xlwings_meter.engines.base import Engine
 from xlwings_meter.errors import BatchStopError, WorkbookClosedError
 from xlwings_meter.photos import DEFAULT_MAX_SIDE
-from xlwings_meter.reading import Reading, ReadingStatus
+from xlwings_meter.reading import Reading, failure_for
 from xlwings_meter.workbook.batch import DEFAULT_CONCURRENCY, BatchResult, PhotoReader
 from xlwings_meter.workbook.cache import ReadingCache
 
@@ -105,7 +105,7 @@ class InFlight:
             if self.closed:
                 return settled(exc=WorkbookClosedError(self.name))
             if self.stopped is not None:
-                return settled(Reading.failure(ReadingStatus.NOT_READ, f"Not read: {self.stopped}"))
+                return settled(failure_for(self.stopped))
             reader = self._reader_for(engine)
             reader.paths[digest] = path
             mine: Future[Reading] = Future()
@@ -116,6 +116,11 @@ class InFlight:
             self._watch()
         sent.add_done_callback(lambda fut: self._settle(reader, digest, fut, mine))
         return mine
+
+    def joined(self, digest: str) -> Future[Reading] | None:
+        """The reading of a photo already on its way, if it is."""
+        with self._lock:
+            return self._pending.get(digest)
 
     def resume(self) -> None:
         """Forget a stop (the user changed the settings): the next photos are sent again."""
@@ -152,7 +157,7 @@ class InFlight:
     def _settle(self, reader: PhotoReader, digest: str, sent: Future[Reading], mine: Future[Reading]) -> None:
         try:
             reading = reader.outcome(sent)
-        except BaseException as exc:  # noqa: BLE001 (an engine bug: that cell shows it, the others go on)
+        except BaseException as exc:  # an engine bug: that cell shows it, the others go on
             self._finish(digest, mine, exc=exc)
             return
         if reading is not None:
@@ -178,7 +183,7 @@ class InFlight:
     def _not_sent(self, reader: PhotoReader, fut: Future[Reading]) -> None:
         """Settle a cell whose photo was not sent: the stop's reason, or the workbook closed."""
         if reader.result.stopped is not None:
-            fut.set_result(Reading.failure(ReadingStatus.NOT_READ, f"Not read: {reader.result.stopped}"))
+            fut.set_result(failure_for(reader.result.stopped))
         else:
             fut.set_exception(WorkbookClosedError(self.name))
 
@@ -229,7 +234,7 @@ class InFlight:
         assert self._is_open is not None
         try:
             return self._is_open()
-        except Exception:  # noqa: BLE001 (Excel busy: ask again at the next look)
+        except Exception:  # Excel busy: ask again at the next look
             return True
 
     def _show(self, text: str | bool) -> bool:
@@ -238,6 +243,6 @@ class InFlight:
             return True
         try:
             self._status(text)
-        except Exception:  # noqa: BLE001 (Excel busy or closing: the next update will do)
+        except Exception:  # Excel busy or closing: the next update will do
             return False
         return True

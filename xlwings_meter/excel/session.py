@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
 from xlwings_meter.engines import make_engine
@@ -22,7 +23,7 @@ from xlwings_meter.excel.book import ExcelBook
 from xlwings_meter.excel.deferred import AfterCalculation
 from xlwings_meter.excel.inflight import InFlight, settled
 from xlwings_meter.photos import file_digest, resolve_path
-from xlwings_meter.reading import Reading, ReadingStatus
+from xlwings_meter.reading import Reading, ReadingStatus, failure_for
 from xlwings_meter.workbook.batch import CACHE_ONLY_MISS
 from xlwings_meter.workbook.cache import CACHE_SHEET, ReadingCache
 from xlwings_meter.workbook.journal import Journal
@@ -31,6 +32,8 @@ from xlwings_meter.workbook.sheet import BookIO, Cell, SheetIO
 
 #: Seconds between two looks at whether Excel has finished calculating.
 AFTER_CALCULATION_POLL = 0.2
+#: Seconds between two looks at the cache sheet for photos read elsewhere, before paying.
+SYNC_EVERY = 1.0
 
 
 class BookSession:
@@ -62,6 +65,7 @@ class BookSession:
         self._engine: Engine | None = None
         self._lock = threading.Lock()
         self._digests: dict[tuple[str, int, int], str] = {}
+        self._last_sync = float("-inf")
         self.cache = ReadingCache(_CacheSheet(self._book_here),
                                   on_record=journal.append if journal else None)
         self.later = AfterCalculation(self.cache.flush, idle, poll=AFTER_CALCULATION_POLL)
@@ -112,13 +116,21 @@ class BookSession:
             path = resolve_path(cell, self.book.folder)
             digest = self._digest(path)
         except PhotoMissingError as exc:
-            return settled(Reading.failure(ReadingStatus.FILE_MISSING, str(exc)))
+            return settled(failure_for(exc))
         entry = self.cache.get(digest)
         if entry is not None:
             return settled(entry.reading)
+        joined = self.in_flight.joined(digest)
+        if joined is not None:
+            return joined
         # About to pay: first see whether someone else (the button, in another Python process)
-        # has read this photo since the cache sheet was loaded.
-        if self.cache.sync() and (entry := self.cache.get(digest)) is not None:
+        # has read this photo since the cache sheet was loaded. That reads the whole sheet, so
+        # fifty cells missing at once look once, not fifty times.
+        with self._lock:
+            look = time.monotonic() - self._last_sync >= SYNC_EVERY
+            if look:
+                self._last_sync = time.monotonic()
+        if look and self.cache.sync() and (entry := self.cache.get(digest)) is not None:
             return settled(entry.reading)
         engine = self.engine()
         if engine is None:
@@ -162,7 +174,8 @@ class _CacheSheet:
         sheet = self._existing()
         return sheet.read_block(top, left, bottom, right) if sheet else []
 
-    def write_block(self, top: int, left: int, values, number_formats=None) -> None:  # type: ignore[no-untyped-def]
+    def write_block(self, top: int, left: int, values: Sequence[Sequence[Cell]],
+                    number_formats: Sequence[Sequence[str | None]] | None = None) -> None:
         self._book_here().hidden_sheet(CACHE_SHEET).write_block(top, left, values, number_formats)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from openpyxl.utils import column_index_from_string, get_column_letter
+
 from xlwings_meter.errors import ColumnNotFoundError, ForeignDataError
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.workbook.sheet import Cell
@@ -18,24 +20,8 @@ DEFAULT_HEADER = "Image"
 RESULT_HEADERS = ("Value", "Confidence", "Angle", "Status")
 CONFIDENCE_FORMAT = "0.0%"
 ANGLE_FORMAT = "0.0"
+MAX_COLUMN = 16384  # XFD, Excel's last column
 _LETTERS = re.compile(r"^[A-Za-z]{1,3}$")
-
-
-def column_letter(index: int) -> str:
-    """1 -> "A", 27 -> "AA"."""
-    letters = ""
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def column_index(letters: str) -> int:
-    """"A" -> 1, "aa" -> 27."""
-    index = 0
-    for ch in letters.upper():
-        index = index * 26 + ord(ch) - 64
-    return index
 
 
 def find_photo_column(headers: Sequence[Cell], wanted: str | None, sheet_name: str) -> int:
@@ -48,12 +34,10 @@ def find_photo_column(headers: Sequence[Cell], wanted: str | None, sheet_name: s
     for i, header in enumerate(headers, start=1):
         if isinstance(header, str) and header.strip().casefold() == target.casefold():
             return i
-    if wanted and _LETTERS.match(target) and column_index(target) <= 16384:
-        return column_index(target)
-    raise ColumnNotFoundError(
-        f"No column headed {target!r} in row 1 of sheet {sheet_name!r}"
-        + ("" if wanted else "; name the column of photo paths with --column")
-    )
+    if wanted and _LETTERS.match(target) and column_index_from_string(target.upper()) <= MAX_COLUMN:
+        return column_index_from_string(target.upper())
+    raise ColumnNotFoundError(f"No column headed {target!r} in row 1 of sheet {sheet_name!r}",
+                              sheet=sheet_name, column=target, named=bool(wanted))
 
 
 def last_filled_row(values: Sequence[Cell]) -> int:
@@ -72,7 +56,7 @@ def check_result_columns(block: Sequence[Sequence[Cell]], first_column: int, she
     ``first_column`` is the 1-based index of its first column, for the message.
     """
     for j, expected in enumerate(RESULT_HEADERS):
-        letter = column_letter(first_column + j)
+        letter = get_column_letter(first_column + j)
         header = block[0][j] if block else None
         below = [(i, row[j]) for i, row in enumerate(block[1:], start=2) if row[j] not in (None, "")]
         where = f"column {letter} of sheet {sheet_name!r}"

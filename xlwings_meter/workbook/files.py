@@ -21,7 +21,7 @@ from xlwings_meter.errors import (
     UnsupportedContentError,
     WorkbookError,
 )
-from xlwings_meter.workbook.sheet import Cell
+from xlwings_meter.workbook.sheet import Cell, plain
 
 
 class FileSheet:
@@ -45,7 +45,7 @@ class FileSheet:
         rows = self._ws.iter_rows(
             min_row=top, max_row=bottom, min_col=left, max_col=right, values_only=True
         )
-        return [[_plain(v) for v in row] for row in rows]
+        return [[plain(v) for v in row] for row in rows]
 
     def write_block(
         self,
@@ -93,12 +93,13 @@ class FileBook:
             for ws in self._wb.worksheets:
                 if ws.sheet_state == "visible":
                     return FileSheet(ws)
-            raise ColumnNotFoundError(f"{self.path.name} has no visible worksheet")
+            raise ColumnNotFoundError(f"{self.path.name} has no visible worksheet", named=False)
         for ws in self._wb.worksheets:
             if ws.title == name or ws.title.casefold() == name.casefold():
                 return FileSheet(ws)
         raise ColumnNotFoundError(
-            f"No sheet named {name!r} in {self.path.name} (sheets: {', '.join(self._wb.sheetnames)})"
+            f"No sheet named {name!r} in {self.path.name} (sheets: {', '.join(self._wb.sheetnames)})",
+            sheet=name,
         )
 
     def hidden_sheet(self, name: str) -> FileSheet:
@@ -225,13 +226,6 @@ def _close(wb: Workbook) -> None:
     archive = getattr(wb, "vba_archive", None)
     if archive is not None:
         archive.close()
-
-
-def _plain(value: object) -> Cell:
-    """Dates and other cell types reach the core as text; numbers and strings as they are."""
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
 
 
 #: Parts a workbook may lose through openpyxl without losing anything a person made:

@@ -19,7 +19,7 @@ from xlwings_meter.workbook.columns import (
     last_filled_row,
     result_rows,
 )
-from xlwings_meter.workbook.sheet import BookIO
+from xlwings_meter.workbook.sheet import BookIO, Cell
 
 
 def read_sheet(
@@ -64,7 +64,9 @@ def read_sheet(
         cache.flush()
     values, formats = result_rows(result.readings)
     if first == 2:
-        sheet.write_block(1, col + 1, [list(RESULT_HEADERS)] + values, [[None] * 4] + formats)
+        header_row: list[list[Cell]] = [list(RESULT_HEADERS)]
+        no_formats: list[list[str | None]] = [[None] * 4]
+        sheet.write_block(1, col + 1, header_row + values, no_formats + formats)
     else:
         sheet.write_block(1, col + 1, [list(RESULT_HEADERS)])
         if values:
