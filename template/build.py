@@ -34,9 +34,14 @@ def load_modules() -> tuple[Module, ...]:
 
 
 def expected_wrapper_signature(udf: spec.UdfDeclaration) -> str:
-    """The first line of the VBA wrapper xlwings writes for ``udf`` (see xlwings.udfs)."""
+    """The first line of the VBA wrapper xlwings writes for ``udf`` (see xlwings.udfs).
+
+    xlwings' reserved argument ``caller`` is not Excel's: the wrapper passes ``Nothing`` for it.
+    """
     params = ", ".join(
-        ("Optional " if p.default is not None else "") + p.name for p in udf.parameters
+        ("Optional " if p.default is not None else "") + p.name
+        for p in udf.parameters
+        if p.name != "caller"
     )
     return f"Function {udf.name}({params})"
 

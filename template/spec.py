@@ -49,6 +49,8 @@ METERREAD = UdfDeclaration(
         UdfParameter(
             "field", "value", '"value" (default), "confidence", "angle", "status" or "all"'
         ),
+        # xlwings' reserved argument: the calling cell, which the wrapper passes as Nothing.
+        UdfParameter("caller", "None", "The calling cell (given by xlwings, not by Excel)"),
     ),
 )
 UDFS = (METERREAD,)

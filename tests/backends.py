@@ -7,6 +7,7 @@ Excel finish calculating, and a save-close-reopen.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from xlwings_meter.workbook.journal import Journal
 from xlwings_meter.workbook.sheet import BookIO
 
 from .xlwings_fake import FakeExcel
+from .xlwings_udf_server import Formula, UdfServer, registered_module
 
 SHEET = "Photos"
 
@@ -86,13 +88,16 @@ class FileBackend:
 
 
 class ExcelBackend:
-    """A workbook open in (fake) Excel, reached as the add-in reaches it: ``xw.Book.caller()``."""
+    """A workbook open in (fake) Excel, reached as the add-in reaches it: ``xw.Book.caller()``
+    for the buttons, and xlwings' UDF server (tests/xlwings_udf_server.py) for METERREAD."""
 
     name = "excel"
 
     def __init__(self, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         self.fullname = str(folder / "readings.xlsm")
         self.excel = FakeExcel()
+        self.udf = UdfServer(self.excel, registered_module("xlwings_meter.excel.meterread"))
+        self._cells = itertools.count(2)
         self._monkeypatch = monkeypatch
         monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: self.excel.book(self.fullname)))
         monkeypatch.setattr(excel_module, "open_books", lambda: self.excel.books_here())
@@ -116,7 +121,11 @@ class ExcelBackend:
         return session_module.excel_session(self.excel.book(self.fullname))
 
     def meterread(self, path: Any, field: Any = "value") -> Any:
-        return udfs.METERREAD(path, field)
+        """A new cell ``=METERREAD(path, field)``, once Excel and xlwings are done with it."""
+        cell = Formula(self.fullname, SHEET, f"$Z${next(self._cells)}", "METERREAD", (path, field))
+        self.udf.calculate([cell])
+        assert self.udf.settle(20.0), "METERREAD never came back"
+        return self.udf.shown[cell]
 
     def after_calculation(self) -> None:
         self.excel.calculating = False
@@ -143,5 +152,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path,
     if request.param == "file":
         yield FileBackend(tmp_path)
     else:
-        yield ExcelBackend(tmp_path, monkeypatch)
+        excel = ExcelBackend(tmp_path, monkeypatch)
+        yield excel
+        excel.udf.close()
 

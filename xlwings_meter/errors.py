@@ -25,6 +25,7 @@
         ├── ColumnNotFoundError (LookupError)  no such sheet or column (.sheet, .column, .named)
         ├── ForeignDataError          a target column holds data this tool did not write
         ├── WorkbookBusyError         another run is reading this workbook (its lock is held)
+        ├── WorkbookClosedError       the workbook was closed while METERREAD's photos waited
         └── UnsupportedContentError   saving the file would drop content openpyxl cannot keep
 
 `requests` exceptions are translated into this tree in exactly one place,
@@ -180,6 +181,14 @@ class WorkbookBusyError(WorkbookError):
         super().__init__(message)
         self.path = path  # the workbook
         self.holder = holder  # what the lock file says: "xlwings-meter read, process 4242, since 06:31:02"
+
+
+class WorkbookClosedError(WorkbookError):
+    """The workbook was closed while its cells waited for photos: what was not sent is not sent."""
+
+    def __init__(self, workbook: str) -> None:
+        super().__init__(f"{workbook} was closed before its photo was sent")
+        self.workbook = workbook
 
 
 class UnsupportedContentError(WorkbookError):

@@ -4,10 +4,10 @@ Attribute VB_Name = "xlwings_udfs"
 Function METERREAD(path, Optional field)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        METERREAD = XLPy.CallUDF("xlwings_meter.udfs", "METERREAD", Array(path, field), ThisWorkbook, Application.Caller)
+        METERREAD = XLPy.CallUDF("xlwings_meter.udfs", "METERREAD", Array(path, field, Nothing), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        METERREAD = XLPy.CallUDF("xlwings_meter.udfs", "METERREAD", Array(path, field))
+        METERREAD = XLPy.CallUDF("xlwings_meter.udfs", "METERREAD", Array(path, field, Nothing))
         Exit Function
     #End If
 failed:

@@ -4,6 +4,14 @@ A photo is paid for once: METERREAD answers from the workbook's cache (held in m
 first call), sends a photo only on a miss, and sends it once however many cells ask for it. The
 new readings reach the hidden cache sheet after Excel has finished calculating (see
 ``xlwings_meter.excel.session``). Cells show short texts, never a traceback.
+
+METERREAD is one of xlwings' asynchronous functions (``async_mode="threading"``, see
+``call_udf`` in xlwings/udfs.py): Excel's calculation gets xlwings' placeholder
+``#N/A waiting...`` at once and goes on; xlwings runs this function in one of its worker
+threads, keeps what it returns and writes the cell's formula again, and the recalculation of
+that cell shows the reading. So a sheet of photos not read yet never freezes Excel, and the
+photos are read a few at a time (``xlwings_meter.excel.inflight``). ``caller`` is xlwings'
+reserved argument (the calling cell, usable from the worker thread); Excel never sees it.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from typing import Any
 
 import xlwings as xw
 
-from xlwings_meter.errors import MeterError, MissingKeyError
+from xlwings_meter.errors import MeterError, MissingKeyError, WorkbookClosedError
 from xlwings_meter.excel.session import BookSession, excel_session
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.workbook.sheet import Cell
@@ -21,14 +29,20 @@ FIELDS = ("value", "confidence", "angle", "status", "all")
 MAX_TEXT = 120
 
 
-@xw.func
+@xw.func(async_mode="threading")
 @xw.arg("path", doc="The photo: its path, or the cell holding it (relative to this workbook's folder)")
 @xw.arg("field", doc='"value" (default), "confidence", "angle", "status", or "all" '
                      "(value, confidence and angle in one row)")
-def METERREAD(path, field="value"):
+def METERREAD(path, field="value", caller=None):
     """Reads the water meter in a photo; each photo is paid for once, then read from the cache."""
+    # The calling cell's workbook (from VBA rather than a cell: the calling workbook). If it is
+    # gone, or closes before the photo is sent, this raises: xlwings then keeps no answer for
+    # the cell (it logs the error), so the workbook opened again asks afresh.
+    book = caller.sheet.book if caller is not None else xw.Book.caller()
     try:
-        return meter_read(excel_session(xw.Book.caller()), path, field)
+        return meter_read(excel_session(book), path, field)
+    except WorkbookClosedError:
+        raise
     except Exception as exc:  # a cell shows a short text, never a traceback
         return error_text(exc)
 

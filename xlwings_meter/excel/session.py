@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
 from xlwings_meter.engines import make_engine
 from xlwings_meter.engines.base import Engine
 from xlwings_meter.errors import BatchStopError, PhotoError
+from xlwings_meter.excel import book as excel_book
 from xlwings_meter.excel.book import ExcelBook
 from xlwings_meter.excel.deferred import AfterCalculation
+from xlwings_meter.excel.inflight import InFlight, settled
 from xlwings_meter.photos import file_digest, resolve_path
 from xlwings_meter.reading import Reading, ReadingStatus, failure_for
-from xlwings_meter.workbook.batch import read_photos
+from xlwings_meter.workbook.batch import CACHE_ONLY_MISS
 from xlwings_meter.workbook.cache import CACHE_SHEET, ReadingCache
 from xlwings_meter.workbook.journal import Journal
 from xlwings_meter.workbook.settings import WorkbookSettings, read_workbook_settings
@@ -29,13 +32,17 @@ from xlwings_meter.workbook.sheet import BookIO, Cell, SheetIO
 
 #: Seconds between two looks at whether Excel has finished calculating.
 AFTER_CALCULATION_POLL = 0.2
+#: Seconds between two looks at the cache sheet for photos read elsewhere, before paying.
+SYNC_EVERY = 1.0
 
 
 class BookSession:
-    """The cache, engine and pending writes of one workbook.
+    """The cache, engine, photos in flight and pending writes of one workbook.
 
     ``book_here`` gives the workbook as usable from the calling thread (COM objects belong to
     a thread); ``idle`` says whether Excel has finished calculating. Both default to a file.
+    ``status``, ``is_open`` and ``on_closed`` are the status bar, whether the workbook is still
+    open, and what to do once it is not (see :class:`InFlight`); a file has none of them.
     """
 
     def __init__(
@@ -46,6 +53,9 @@ class BookSession:
         book_here: Callable[[], BookIO] | None = None,
         idle: Callable[[], bool] = lambda: True,
         engine_factory: Callable[[str], Engine] = make_engine,
+        status: Callable[[str | bool], None] | None = None,
+        is_open: Callable[[], bool] | None = None,
+        on_closed: Callable[[], None] = lambda: None,
     ) -> None:
         self.book = book
         self.settings: WorkbookSettings = read_workbook_settings(book)
@@ -54,23 +64,29 @@ class BookSession:
         self._engine_factory = engine_factory
         self._engine: Engine | None = None
         self._lock = threading.Lock()
-        self._in_flight: dict[str, Future[Reading]] = {}
         self._digests: dict[tuple[str, int, int], str] = {}
-        #: Why sending stopped (refused key, no credit): misses answer with it, nothing is sent.
-        self.stopped: BatchStopError | None = None
+        self._last_sync = float("-inf")
         self.cache = ReadingCache(_CacheSheet(self._book_here),
                                   on_record=journal.append if journal else None)
         self.later = AfterCalculation(self.cache.flush, idle, poll=AFTER_CALCULATION_POLL)
+        self.in_flight = InFlight(self.cache, on_read=self.later.request, status=status,
+                                  is_open=is_open, on_closed=on_closed,
+                                  name=getattr(book, "fullname", None) or "The workbook")
         # Readings since the workbook was last saved may be missing from its cache sheet (it was
         # closed without saving, or Excel crashed): put them back. Never delete the journal
         # here: the sheet seen now may itself be unsaved.
         if journal is not None and self.cache.merge(journal.unsaved()):
             self.later.request()
 
+    @property
+    def stopped(self) -> BatchStopError | None:
+        """Why sending stopped (refused key, no credit): misses answer with it, nothing is sent."""
+        return self.in_flight.stopped
+
     def reload_settings(self) -> WorkbookSettings:
         """Read the xlwings.conf sheet again and forget a stop: the user acted."""
         self.settings = read_workbook_settings(self._book_here())
-        self.stopped = None
+        self.in_flight.resume()
         return self.settings
 
     def engine(self) -> Engine | None:
@@ -85,49 +101,41 @@ class BookSession:
     def read(self, cell: Cell) -> Reading:
         """The reading of the photo named in ``cell``: from memory, or sent once and remembered.
 
-        Raises ConfigError when a photo must be sent and there is no usable key.
+        Waits for the reading (METERREAD runs in xlwings' worker threads, never in Excel's
+        calculation). Raises ConfigError when a photo must be sent and there is no usable key,
+        WorkbookClosedError when the workbook was closed before its photo was sent.
+        """
+        return self.reading_of(cell).result()
+
+    def reading_of(self, cell: Cell) -> Future[Reading]:
+        """The reading of the photo named in ``cell``, as a future: settled at once when the
+        cache knows the photo (or the cell names none), else the photo's place in the queue,
+        joined by every other cell asking for the same photo meanwhile.
         """
         try:
             path = resolve_path(cell, self.book.folder)
             digest = self._digest(path)
         except PhotoError as exc:
-            return failure_for(exc)
+            return settled(failure_for(exc))
         entry = self.cache.get(digest)
         if entry is not None:
-            return entry.reading
+            return settled(entry.reading)
+        joined = self.in_flight.joined(digest)
+        if joined is not None:
+            return joined
+        # About to pay: first see whether someone else (the button, in another Python process)
+        # has read this photo since the cache sheet was loaded. That reads the whole sheet, so
+        # fifty cells missing at once look once, not fifty times.
         with self._lock:
-            pending = self._in_flight.get(digest)
-            if pending is None:
-                mine = self._in_flight[digest] = Future()
-        if pending is not None:  # another cell asked for the same photo: wait for its answer
-            return pending.result()
-        try:
-            # About to pay: first see whether someone else (the button, in another Python
-            # process) has read this photo since the cache sheet was loaded.
-            if self.cache.sync() and (entry := self.cache.get(digest)) is not None:
-                mine.set_result(entry.reading)
-                return entry.reading
-            reading = self._read_uncached(str(path))
-            mine.set_result(reading)
-            return reading
-        except BaseException as exc:
-            mine.set_exception(exc)
-            raise
-        finally:
-            with self._lock:
-                del self._in_flight[digest]
-
-    def _read_uncached(self, path: str) -> Reading:
-        if self.stopped is not None:
-            return failure_for(self.stopped)
-        result = read_photos([path], None, self.engine(), self.cache, concurrency=1)
-        if result.sent:  # paid for: it must reach the sheet, even if sending stops now
-            self.later.request()
-        if result.stopped is not None:
-            self.stopped = result.stopped
-            if result.readings[0].status is ReadingStatus.NOT_READ:
-                return failure_for(result.stopped)
-        return result.readings[0]
+            look = time.monotonic() - self._last_sync >= SYNC_EVERY
+            if look:
+                self._last_sync = time.monotonic()
+        if look and self.cache.sync() and (entry := self.cache.get(digest)) is not None:
+            return settled(entry.reading)
+        engine = self.engine()
+        if engine is None:
+            return settled(Reading.failure(ReadingStatus.NOT_READ, CACHE_ONLY_MISS))
+        return self.in_flight.read(digest, path, engine)
 
     def _digest(self, path: os.PathLike[str]) -> str:
         """The photo's SHA-256, hashed once per file version: a recalculation only stats it."""
@@ -186,21 +194,41 @@ class Sessions:
                 session = self._sessions[key] = build()
             return session
 
-    def forget(self, key: str) -> None:
-        """Drop a workbook's session (it was closed)."""
+    def forget(self, key: str, session: BookSession | None = None) -> None:
+        """Drop a workbook's session (it was closed); only ``session`` if given, not a newer one."""
         with self._lock:
-            self._sessions.pop(key, None)
+            if session is None or self._sessions.get(key) is session:
+                self._sessions.pop(key, None)
+
+    def keep_only(self, open_keys: set[str]) -> list[str]:
+        """Drop the sessions of workbooks no longer open; returns their keys."""
+        with self._lock:
+            gone = [key for key in self._sessions if key not in open_keys]
+            for key in gone:
+                del self._sessions[key]
+        return gone
+
+    def __contains__(self, key: str) -> bool:
+        with self._lock:
+            return key in self._sessions
 
 
 SESSIONS = Sessions()
 _latest: dict[str, ExcelBook] = {}
 
 
+def open_workbook_names() -> set[str]:
+    """The full names of the workbooks open in Excel, as seen from the calling thread."""
+    return {book.fullname for book in excel_book.open_books()}
+
+
 def excel_session(xl_book: object) -> BookSession:
     """The session of a workbook open in Excel (an xlwings Book), shared by UDFs and the button.
 
     Each call brings the freshest COM objects for the calling thread: after a workbook is closed
-    and opened again, the old ones are dead but the readings in memory are still true.
+    and opened again, the old ones are dead but the readings in memory are still true. A
+    session is released when its workbook is found closed: by the watcher while photos are on
+    their way (what is not sent yet is then not sent), or when another workbook is first used.
     """
     book = ExcelBook(xl_book)
     key = book.fullname
@@ -209,9 +237,23 @@ def excel_session(xl_book: object) -> BookSession:
     def here() -> ExcelBook:
         return _latest[key].in_this_thread()
 
-    return SESSIONS.get(key, lambda: BookSession(
-        book,
-        journal=Journal.beside(book.path) if book.path else None,
-        book_here=here,
-        idle=lambda: here().excel_is_idle(),
-    ))
+    def status(text: str | bool) -> None:
+        here().xl.app.status_bar = text
+
+    if key not in SESSIONS:  # a workbook's first use: let go of those closed meanwhile
+        for gone in SESSIONS.keep_only(open_workbook_names() | {key}):
+            _latest.pop(gone, None)
+
+    def build() -> BookSession:
+        session = BookSession(
+            book,
+            journal=Journal.beside(book.path) if book.path else None,
+            book_here=here,
+            idle=lambda: here().excel_is_idle(),
+            status=status,
+            is_open=lambda: key in open_workbook_names(),
+            on_closed=lambda: SESSIONS.forget(key, session),
+        )
+        return session
+
+    return SESSIONS.get(key, build)

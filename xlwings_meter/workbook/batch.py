@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +46,9 @@ PREPARE_AT_ONCE = max(1, min(os.cpu_count() or 1, 8))
 #: Photos in a row that could not reach the service, with none reached yet, before the batch
 #: stops as offline instead of failing every remaining row one slow retry cycle at a time.
 OFFLINE_AFTER = 3
+
+#: What a photo the cache lacks gets when nothing may be sent (METER_CACHE_ONLY).
+CACHE_ONLY_MISS = "Not read: cache only, and this photo is not in the cache"
 
 #: Called as progress(done, total) each time a photo is settled.
 Progress = Callable[[int, int], None]
@@ -108,8 +111,7 @@ def read_photos(
             _settle(readings, rows, entry.reading)
             result.from_cache += 1
         elif engine is None:
-            _settle(readings, rows, Reading.failure(
-                ReadingStatus.NOT_READ, "Not read: cache only, and this photo is not in the cache"))
+            _settle(readings, rows, Reading.failure(ReadingStatus.NOT_READ, CACHE_ONLY_MISS))
         else:
             todo.append(digest)
 
@@ -117,7 +119,7 @@ def read_photos(
     if progress:
         progress(total - len(todo), total)
     if todo and engine is not None:
-        reader = _Reader(engine, cache, paths, max_side, result)
+        reader = PhotoReader(engine, cache, paths, max_side, result)
 
         def settled(digest: str, reading: Reading) -> None:
             _settle(readings, by_digest[digest], reading)
@@ -148,12 +150,14 @@ def _hash_all(cells: Sequence[Cell], folder: Path | None) -> list[tuple[Path, st
         return list(pool.map(one, cells))
 
 
-class _Reader:
+class PhotoReader:
     """Sends the photos the cache lacks, a few at a time, and stops them all at once.
 
     Every reading is recorded in the cache the moment it arrives. A batch stop (refused key,
     credit, no network, no journal) or Ctrl+C sets ``stop``: queued photos are not sent, and
     the engine sees the same event, so a retry or a Retry-After wait in flight ends too.
+    The button's batch runs it over a list (``run``); METERREAD submits photos one by one as
+    cells ask for them (``submit`` and ``outcome``), under the same rules.
     """
 
     def __init__(self, engine: Engine, cache: ReadingCache, paths: dict[str, Path], max_side: int,
@@ -181,7 +185,7 @@ class _Reader:
         collected: set[Future[Reading]] = set()
         try:
             for digest in todo:
-                futures[pool.submit(self._read_one, digest)] = digest
+                futures[self.submit(pool, digest)] = digest
             pending = set(futures)
             while pending:
                 finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -204,19 +208,32 @@ class _Reader:
         except KeyboardInterrupt:  # a second Ctrl+C: the readings are in the cache already
             self.result.interrupted = True
 
-    def _collect(self, fut: Future[Reading], digest: str, settled: Callable[[str, Reading], None]) -> None:
-        if fut.cancelled() or not fut.done():
-            return
+    def submit(self, pool: Executor, digest: str) -> Future[Reading]:
+        """Queue the photo ``self.paths[digest]`` on ``pool``; ``outcome`` reads the future."""
+        return pool.submit(self._read_one, digest)
+
+    def outcome(self, fut: Future[Reading]) -> Reading | None:
+        """The reading of a finished photo; None if it was not read because the batch stopped.
+
+        A stop (refused key, credit...) is recorded in ``result.stopped`` and stops the rest.
+        """
+        if fut.cancelled():
+            return None
         exc = fut.exception()
         if isinstance(exc, _Skipped):
-            return
+            return None
         if isinstance(exc, BatchStopError):
             self._stopped_by(exc)
-            return
+            return None
         if exc is not None:
             raise exc
+        return fut.result()
+
+    def _collect(self, fut: Future[Reading], digest: str, settled: Callable[[str, Reading], None]) -> None:
+        if not fut.done() or (reading := self.outcome(fut)) is None:
+            return
         self.settled += 1
-        settled(digest, fut.result())
+        settled(digest, reading)
 
     def _stopped_by(self, exc: BatchStopError) -> None:
         self.stop.set()
