@@ -37,8 +37,8 @@ from xlwings_meter.workbook.sheet import Cell
 
 #: Photos in flight at once. Preparing a 12-megapixel photo costs about 0.1 s of one core and
 #: a reply about 0.3 s or more, so on 2 cores some 5 requests wait while 2 photos are prepared;
-#: bench.cost measured 4, 8 and 16 on such a machine and 8 was fastest. A service that
-#: finds this too fast answers 429 and is obeyed.
+#: bench.cost measured 4, 8 and 16 on such a machine: 8 was fastest in two runs of three, 16
+#: in the third. A service that finds this too fast answers 429 and is obeyed.
 DEFAULT_CONCURRENCY = 8
 #: Photos decoded and shrunk at once: one per core. More would only share the cores and delay
 #: the first uploads; the other workers meanwhile wait for their replies, not for a core.
