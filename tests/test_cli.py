@@ -265,21 +265,20 @@ def _wait_for(condition, timeout: float = 20.0) -> None:
         time.sleep(0.02)
 
 
-def test_a_workbook_with_shapes_is_refused_before_paying_and_a_copy_can_be_written(
+def test_a_workbook_with_shapes_is_read_in_place_and_keeps_its_text_box(
     tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    import zipfile
+
     make_photo(tmp_path / "p.jpg")
     book = add_text_box(photo_book(tmp_path / "plain.xlsx", [["p.jpg"]]), tmp_path / "shapes.xlsx")
-    before = book.read_bytes()
-    assert main(["read", str(book)]) == 1
-    assert "use the Read meters button in Excel, or --output" in capsys.readouterr().err
-    assert book.read_bytes() == before and aigen_env.calls == []  # refused before paying anything
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jpg", "plain.xlsx", "shapes.xlsx"]
-
-    copy = tmp_path / "copy.xlsx"
-    assert main(["read", str(book), "--output", str(copy)]) == 0
-    assert "warning: copy.xlsx lacks the drawings" in capsys.readouterr().err
-    assert _rows(copy)[1][1] == 3245.01 and len(aigen_env.calls) == 1
+    with zipfile.ZipFile(book) as z:
+        drawing = z.read("xl/drawings/drawing1.xml")
+    assert main(["read", str(book)]) == 0
+    assert capsys.readouterr().err == ""
+    assert _rows(book)[1][1] == 3245.01 and len(aigen_env.calls) == 1
+    with zipfile.ZipFile(book) as z:
+        assert z.read("xl/drawings/drawing1.xml") == drawing
 
 
 def test_a_dead_network_stops_the_batch_quickly_with_one_clear_line(

@@ -110,9 +110,6 @@ def _read(args: argparse.Namespace) -> int:
         )
         saved = book.save(output)
     journal.remove()
-    if book.lost:
-        _say(f"warning: {saved.name} lacks the {', '.join(book.lost)} of {args.workbook.name}, "
-             "which this command cannot keep; the original is unchanged")
     print(summarize(result, saved))
     if result.stopped is not None:
         _say(f"stopped: {result.stopped}")
