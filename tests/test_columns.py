@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from xlwings_meter.errors import ColumnNotFoundError, ForeignDataError
+from xlwings_meter.errors import ColumnNotFoundError, EmptyPhotoColumnError, ForeignDataError
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.workbook.columns import (
     check_result_columns,
     column_index,
     column_letter,
     find_photo_column,
+    header_row,
     last_filled_row,
     result_rows,
 )
@@ -25,15 +26,37 @@ def test_column_letters_round_trip() -> None:
 
 
 def test_the_photo_column_is_found_by_header_in_any_case_or_by_letter() -> None:
-    headers = ["Customer", " IMAGE ", None, "ID"]
-    assert find_photo_column(headers, None, "S") == 2
-    assert find_photo_column(headers, "image", "S") == 2
-    assert find_photo_column(headers, "D", "S") == 4  # no header "D": the letter
-    assert find_photo_column(headers, "id", "S") == 4  # a header wins over a letter
-    with pytest.raises(ColumnNotFoundError, match="No column headed 'Image' in row 1 of sheet 'S'.*--column"):
-        find_photo_column(["Customer", "Photo"], None, "S")
+    headers = [["Customer", " IMAGE ", None, "ID"], ["x", "m1.jpg", None, 7]]
+
+    def column(c: int) -> list[object]:
+        return [row[c - 1] for row in headers]
+
+    assert find_photo_column(headers, None, "S", column) == (1, 2)
+    assert find_photo_column(headers, "image", "S", column) == (1, 2)
+    assert find_photo_column(headers, "D", "S", column) == (1, 4)  # no header "D": the letter
+    assert find_photo_column(headers, "id", "S", column) == (1, 4)  # a header wins over a letter
+    with pytest.raises(ColumnNotFoundError, match="No column headed 'Image' in the first 20 rows of "
+                       "sheet 'S'.*--column"):
+        find_photo_column([["Customer", "Photo"]], None, "S", column)
     with pytest.raises(ColumnNotFoundError, match="'Foto'"):
-        find_photo_column(["Customer", "Photo"], "Foto", "S")
+        find_photo_column([["Customer", "Photo"]], "Foto", "S", column)
+
+
+def test_the_header_is_found_where_it_is_under_a_title_and_an_empty_column_is_refused() -> None:
+    sheet = [["March readings"], [None], ["Photo"], ["m1.jpg"], ["photos/m2.jpg"]]
+
+    def column(c: int) -> list[object]:
+        return [row[0] if c == 1 else None for row in sheet]
+
+    with pytest.raises(ColumnNotFoundError):  # no "Image" header anywhere
+        find_photo_column(sheet, None, "S", column)
+    assert find_photo_column(sheet[:3], "A", "S", column) == (3, 1)  # the title is not the header
+    assert find_photo_column(sheet[:3], "photo", "S", column) == (3, 1)
+    assert header_row([None, "Meter photos", "a.png"], "S", "B") == 2
+    assert header_row([None, None, "Image"], "S", "B") == 3  # no path yet: the first non-empty cell
+    with pytest.raises(EmptyPhotoColumnError, match="column Z of sheet 'S' is empty") as caught:
+        find_photo_column(sheet, "Z", "S", column)
+    assert (caught.value.sheet, caught.value.column) == ("S", "Z")
 
 
 def test_rows_end_at_the_last_non_empty_cell() -> None:

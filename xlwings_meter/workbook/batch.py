@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlwings_meter.engines.base import Engine
@@ -54,6 +54,8 @@ class BatchResult:
     stopped: BatchStopError | None = None  # why the batch stopped early, if it did
     interrupted: bool = False  # stopped by the user (Ctrl+C)
     bytes_uploaded: int = 0
+    kept: list[int] = field(default_factory=list)  # sheet rows left alone: a person changed them
+    kept_previous: int = 0  # photos whose refresh failed: their previous reading stays
 
     @property
     def complete(self) -> bool:
@@ -94,8 +96,13 @@ def read_photos(
 
     result = BatchResult(readings=[])
     todo: list[str] = []
+    engine_name = engine.name if engine is not None else None
+    previous: dict[str, Reading] = {}  # what a refresh replaces, kept if the refresh fails
     for digest, rows in by_digest.items():
-        entry = None if refresh else cache.get(digest)
+        entry = cache.get(digest, engine_name)
+        if refresh and entry is not None:
+            previous[digest] = entry.reading
+            entry = None
         if entry is not None:
             cache.seen_at(digest, str(paths[digest]))
             _settle(readings, rows, entry.reading)
@@ -113,12 +120,19 @@ def read_photos(
         reader = _Reader(engine, cache, paths, max_side, result)
 
         def settled(digest: str, reading: Reading) -> None:
+            if digest in previous and not reading.status.is_final:
+                reading = previous.pop(digest)
+                result.kept_previous += 1
             _settle(readings, by_digest[digest], reading)
             if progress:
                 progress(total - len(todo) + reader.settled, total)
 
         reader.run(todo, concurrency, settled)
 
+    for digest, reading in previous.items():  # a refresh cut short: the old reading stays
+        if readings[by_digest[digest][0]] is None:
+            _settle(readings, by_digest[digest], reading)
+            result.kept_previous += 1
     reason = _unread_reason(result)
     result.readings = [r if r is not None else Reading.failure(ReadingStatus.NOT_READ, reason)
                        for r in readings]

@@ -30,6 +30,22 @@ class SheetIO(Protocol):
         """Values of the rectangle, row by row; empty cells are None, formulas give their text."""
         ...
 
+    def read_shown(self, top: int, left: int, bottom: int, right: int) -> list[list[Cell]]:
+        """What the rectangle shows: like read_block, but a formula gives its computed value."""
+        ...
+
+    def links(self, top: int, left: int, bottom: int, right: int) -> dict[tuple[int, int], str]:
+        """Targets of hyperlinks put on cells of the rectangle (Insert > Link), by (row, column)."""
+        ...
+
+    def obstacles(self, top: int, left: int, bottom: int, right: int) -> tuple[bool, list[str]]:
+        """(the sheet is protected, addresses of merged areas overlapping the rectangle)."""
+        ...
+
+    def dress(self, header: tuple[int, int], row: int, left: int, widths: Sequence[float]) -> None:
+        """Style cells (row, left...) like cell ``header`` and widen their columns to ``widths``."""
+        ...
+
     def write_block(
         self,
         top: int,
