@@ -114,6 +114,14 @@ def summary(results: Sequence[BatchResult], *, cache_only: bool, warnings: Seque
                      "to read the rest.")
     if counts[ReadingStatus.FAILED]:
         lines.append("Rows that failed (service unavailable) will be tried again at the next Read meters.")
+    kept = sorted(r for result in results for r in result.kept)
+    if kept:
+        lines.append(f"Left alone (changed by hand, your edits win): row{'s' if len(kept) != 1 else ''} "
+                     f"{', '.join(map(str, kept))}. Clear those cells to have the photos read again.")
+    previous = sum(r.kept_previous for r in results)
+    if previous:
+        lines.append(f"{previous} photo{'s' if previous != 1 else ''} could not be read again: "
+                     "the previous reading is kept.")
     return "\n".join(lines + [f"Warning: {w}" for w in warnings])
 
 

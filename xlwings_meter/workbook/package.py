@@ -55,6 +55,8 @@ class Package:
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
         except (zipfile.BadZipFile, ValueError) as exc:
+            if data.startswith(b"PK\x03\x04"):  # a zip cut short or damaged
+                raise BrokenWorkbookError(path, "the zip directory") from exc
             raise NotAWorkbookError(path) from exc
         self._names = {info.filename.lower(): info.filename for info in self._zip.infolist()}
         self._changed: dict[str, bytes] = {}
@@ -64,6 +66,8 @@ class Package:
         workbook = next((target for target, kind in self.relations("_rels/.rels").values()
                          if kind.endswith("/officeDocument")), None)
         if workbook is None or not self.has(workbook):
+            raise NotAWorkbookError(path)
+        if etree.QName(self.xml(workbook)).localname != "workbook":  # a Word or PowerPoint file
             raise NotAWorkbookError(path)
         self.workbook_part = workbook
 
