@@ -176,8 +176,8 @@ class MergedCellsError(TargetCellsError):
     """Merged cells lie in the result columns."""
 
     def __init__(self, sheet: str, area: str) -> None:
-        super().__init__(f"cells {area} of sheet {sheet!r} are merged, and the results need "
-                         "one cell each: unmerge them (Home > Merge & Center) and run again",
+        super().__init__(f"sheet {sheet!r} has merged cells in {area}, where the results go "
+                         "one value to a cell: unmerge them (Home > Merge & Center) and run again",
                          sheet, area)
 
 
