@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from xlwings_meter.errors import ColumnNotFoundError, EmptyPhotoColumnError, ForeignDataError
+from xlwings_meter.errors import (
+    ColumnNotFoundError,
+    EmptyPhotoColumnError,
+    ForeignDataError,
+)
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.workbook.columns import (
     check_result_columns,

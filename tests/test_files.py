@@ -11,7 +11,6 @@ from openpyxl.styles import Font
 
 from xlwings_meter.errors import (
     ColumnNotFoundError,
-    UnsupportedContentError,
     WorkbookError,
 )
 from xlwings_meter.workbook.files import FileBook

@@ -10,7 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from xlwings_meter.errors import ColumnNotFoundError, EmptyPhotoColumnError, ForeignDataError
+from xlwings_meter.errors import (
+    ColumnNotFoundError,
+    EmptyPhotoColumnError,
+    ForeignDataError,
+)
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.workbook.sheet import Cell
 

@@ -19,7 +19,12 @@ from lxml import etree
 from xlwings_meter.errors import ColumnNotFoundError, WorkbookError, WorkbookInUseError
 from xlwings_meter.workbook.package import WORKSHEET_REL, WORKSHEET_TYPE, Package
 from xlwings_meter.workbook.sheet import Cell
-from xlwings_meter.workbook.sheetxml import SheetXml, StylesXml, rc_to_ref, shared_strings
+from xlwings_meter.workbook.sheetxml import (
+    SheetXml,
+    StylesXml,
+    rc_to_ref,
+    shared_strings,
+)
 
 _EMPTY_SHEET = ('<worksheet xmlns="{ns}" xmlns:r="http://schemas.openxmlformats.org/officeDocument/'
                 '2006/relationships"><sheetData/></worksheet>')
