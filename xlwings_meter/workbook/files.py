@@ -84,11 +84,14 @@ class FileSheet:
         self._xml.update_dimension()
 
     def dress(self, header: tuple[int, int], row: int, left: int, widths: Sequence[float]) -> None:
-        """Give cells ``row``, ``left``... the format of cell ``header``, and widen their columns."""
+        """Give cells ``row``, ``left``... the format of cell ``header``, and widen their columns.
+
+        A cell a person formatted keeps its format; a column a person made wider keeps its width.
+        """
         style = self._xml.style(*header)
         for j, width in enumerate(widths):
-            cell = self._xml.value(row, left + j)
-            self._xml.write(row, left + j, cell, style=style)
+            if style and not self._xml.style(row, left + j):
+                self._xml.write(row, left + j, self._xml.value(row, left + j), style=style)
             self._xml.widen(left + j, width)
 
 

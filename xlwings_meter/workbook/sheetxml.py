@@ -8,6 +8,7 @@ sheet's dimension, and the styles part (number formats are added as new cell for
 
 from __future__ import annotations
 
+import bisect
 import copy
 import re
 from collections.abc import Callable
@@ -71,6 +72,8 @@ class SheetXml:
         self.rows: dict[int, etree._Element] = {}
         self.cells: dict[tuple[int, int], etree._Element] = {}
         self._shared: dict[str, str] = {}
+        self._hyperlinks: dict[tuple[int, int], str] | None = None
+        self._ranged_links: list[tuple[tuple[int, int, int, int], str]] = []
         r = 0
         for row in data.iter(self._q("row")):
             r = int(row.get("r") or r + 1)
@@ -83,6 +86,7 @@ class SheetXml:
                 f = cell.find(self._q("f"))
                 if f is not None and f.get("t") == "shared" and f.text and f.get("si") is not None:
                     self._shared[f.get("si", "")] = f.text
+        self._row_numbers = sorted(self.rows)
 
     def _q(self, tag: str) -> str:
         return f"{{{self.ns}}}{tag}" if self.ns else tag
@@ -138,17 +142,27 @@ class SheetXml:
 
     def link(self, row: int, col: int) -> str | None:
         """Where a hyperlink on the cell (Insert > Link) leads: a file, a web address; or None."""
-        node = self.root.find(self._q("hyperlinks"))
-        if node is None:
-            return None
-        for h in node:
-            ref = h.get("ref", "")
-            try:
-                top, left, bottom, right = area(ref)
-            except ValueError:
-                continue
-            if top <= row <= bottom and left <= col <= right and h.get(REL_ID) in self._links:
-                return self._links[h.get(REL_ID, "")]
+        if self._hyperlinks is None:
+            self._hyperlinks = {}
+            node = self.root.find(self._q("hyperlinks"))
+            for h in node if node is not None else ():
+                target = self._links.get(h.get(REL_ID, ""))
+                try:
+                    top, left, bottom, right = area(h.get("ref", ""))
+                except ValueError:
+                    continue
+                if target is None:
+                    continue
+                if (top, left) == (bottom, right):
+                    self._hyperlinks.setdefault((top, left), target)
+                else:
+                    self._ranged_links.append(((top, left, bottom, right), target))
+        found = self._hyperlinks.get((row, col))
+        if found is not None:
+            return found
+        for (top, left, bottom, right), target in self._ranged_links:
+            if top <= row <= bottom and left <= col <= right:
+                return target
         return None
 
     def merged(self) -> list[tuple[int, int, int, int]]:
@@ -219,18 +233,21 @@ class SheetXml:
         if row_node is None:
             row_node = etree.Element(self._q("row"))
             row_node.set("r", str(row))
-            later = [r for r in self.rows if r > row]
-            if later:
-                self.rows[min(later)].addprevious(row_node)
+            at = bisect.bisect(self._row_numbers, row)
+            if at < len(self._row_numbers):
+                self.rows[self._row_numbers[at]].addprevious(row_node)
             else:
                 self.data.append(row_node)
+            self._row_numbers.insert(at, row)
             self.rows[row] = row_node
         row_node.attrib.pop("spans", None)  # an optional hint that our new cell could falsify
         cell = etree.Element(self._q("c"))
         cell.set("r", rc_to_ref(row, col))
-        later_cells = [c for (r, c) in self.cells if r == row and c > col]
-        if later_cells:
-            self.cells[(row, min(later_cells))].addprevious(cell)
+        for existing in row_node.iterchildren(self._q("c")):  # a row holds few cells
+            ref = existing.get("r")
+            if ref and ref_to_rc(ref)[1] > col:
+                existing.addprevious(cell)
+                break
         else:
             row_node.append(cell)
         self.cells[(row, col)] = cell
