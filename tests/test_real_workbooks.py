@@ -201,3 +201,22 @@ def test_results_are_wide_enough_formatted_and_headed_like_the_users_header(
     widths = {c: ws.column_dimensions[c].width for c in "BCDE"}
     assert widths["B"] >= len("00935.781") + 1 and widths["C"] >= len("Confidence")
     assert widths["E"] >= min(len(ws["E3"].value), 60)  # "File not found: /tmp/.../gone.jpg"
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_a_workbook_libreoffice_saved_is_read_and_stays_readable(tmp_path: Path, aigen_env: FakeAigen) -> None:
+    make_photo(tmp_path / "m1.jpg")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "lo.csv").write_text("Image,,,,,Units\nm1.jpg,,,,,12\n")
+    lo = [f"-env:UserInstallation=file://{tmp_path}/lo", "--headless"]
+    made = subprocess.run(["soffice", *lo, "--convert-to", "xlsx", "--outdir", str(tmp_path),
+                           str(tmp_path / "src" / "lo.csv")], capture_output=True, timeout=120, check=False)
+    assert made.returncode == 0
+    book = tmp_path / "lo.xlsx"
+    assert main(["read", str(book)]) == 0
+    back = subprocess.run(["soffice", *lo, "--convert-to", "csv", "--outdir", str(tmp_path / "out"), str(book)],
+                          capture_output=True, timeout=120, check=False)
+    assert back.returncode == 0
+    lines = (tmp_path / "out" / "lo.csv").read_text().splitlines()
+    assert lines[0] == "Image,Value,Confidence,Angle,Status,Units"
+    assert lines[1].startswith("m1.jpg,3245.01,") and lines[1].endswith(",12")

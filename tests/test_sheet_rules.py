@@ -212,3 +212,29 @@ def test_the_result_columns_fit_what_they_hold(backend, tmp_path: Path, aigen_se
         status = ws["E3"].value
         assert ws.column_dimensions["E"].width >= min(len(status), 60)
         assert ws.column_dimensions["B"].width >= len("Value") + 2
+
+
+def test_a_formula_no_program_computed_says_how_to_get_its_value(tmp_path: Path, aigen_env: FakeAigen) -> None:
+    from .workbooks import photo_book
+
+    make_photo(tmp_path / "m0.jpg")
+    book = photo_book(tmp_path / "book.xlsx", [['=G1&"m0.jpg"']])  # openpyxl saves no value with it
+    assert main(["read", str(book)]) == 0
+    status = openpyxl.load_workbook(book)["Photos"]["E2"].value
+    assert status.startswith("This formula has no value saved in the file: open the workbook in Excel")
+    assert aigen_env.calls == []
+
+
+def test_the_button_says_which_rows_it_left_alone(backend, tmp_path: Path, aigen_server: FakeAigen,  # type: ignore[no-untyped-def]
+                                                 fast_settings: ClientSettings) -> None:
+    from xlwings_meter.excel.ribbon import summary
+
+    book = backend.create(_photos(tmp_path, 2))
+    read_sheet(book, AigenEngine(fast_settings))
+    book = backend.reopen()
+    book.sheet(SHEET).write_block(3, 5, [["Ann: leaking"]])
+    aigen_server.default = Reply.error(404)
+    result = read_sheet(book, AigenEngine(fast_settings), refresh=True)
+    text = summary([result], cache_only=False)
+    assert "Left alone (changed by hand, your edits win): row 3." in text
+    assert "1 photo could not be read again: the previous reading is kept." in text

@@ -26,7 +26,8 @@
         │                             Encrypted, OldExcelFormat, NotAWorkbook, BrokenWorkbook)
         ├── WorkbookInUseError        Excel's lock file is beside it: open in Excel
         └── TargetCellsError          MergedCellsError, ProtectedSheetError: cells cannot take results
-    (ColumnNotFoundError > EmptyPhotoColumnError; PhotoMissingError > WebAddressError)
+    (ColumnNotFoundError > EmptyPhotoColumnError; PhotoMissingError > WebAddressError,
+    UnsavedFormulaError)
 
 `requests` exceptions are translated into this tree in exactly one place,
 `xlwings_meter.engines.aigen.client`. Messages never contain the API key.
@@ -206,3 +207,12 @@ class WebAddressError(PhotoMissingError):
         super().__init__("Web addresses are not supported: save the photo to a folder and put "
                          "its path here")
         self.url = url
+
+
+class UnsavedFormulaError(PhotoMissingError):
+    """The cell's formula has no value saved with it (the file was never saved by Excel)."""
+
+    def __init__(self, formula: str) -> None:
+        super().__init__("This formula has no value saved in the file: open the workbook in "
+                         "Excel, save it, and run again")
+        self.formula = formula

@@ -20,7 +20,7 @@ from xlwings_meter.workbook.sheet import Cell
 TOOL_STATUS_STARTS = (
     "No photo path", "File not found", "Not a file", "Cannot open", "Not an image",
     "Image too large", "Corrupt image", "Failed", "Rejected", "Not read", "No reading",
-    "Web addresses are not supported",
+    "Web addresses are not supported", "This formula has no value saved",
 )
 
 Fingerprint = tuple[float, float, float]

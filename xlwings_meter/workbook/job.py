@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from xlwings_meter.engines.base import Engine
-from xlwings_meter.errors import MergedCellsError, ProtectedSheetError, WebAddressError
+from xlwings_meter.errors import MergedCellsError, PhotoMissingError, ProtectedSheetError
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.workbook.batch import (
     DEFAULT_CONCURRENCY,
@@ -114,7 +114,7 @@ def read_sheet(
 
 
 def _references(sheet: SheetIO, first: int, last: int, col: int) -> list[Cell | Reading]:
-    """Each row's photo as the person sees it, or the reason there is none (a web address)."""
+    """Each row's photo as the person sees it, or the reason there is none (a web address...)."""
     if last < first:
         return []
     contents = [r[0] for r in sheet.read_block(first, col, last, col)]
@@ -127,7 +127,7 @@ def _references(sheet: SheetIO, first: int, last: int, col: int) -> list[Cell | 
         formula = content if isinstance(content, str) and content.startswith("=") else None
         try:
             refs.append(photo_reference(value, formula, links.get((first + i, col))))
-        except WebAddressError as exc:
+        except PhotoMissingError as exc:  # a web address, a formula never computed
             refs.append(Reading.failure(ReadingStatus.FILE_MISSING, str(exc)))
     return refs
 

@@ -12,7 +12,7 @@ import re
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
-from xlwings_meter.errors import WebAddressError
+from xlwings_meter.errors import UnsavedFormulaError, WebAddressError
 from xlwings_meter.workbook.sheet import Cell
 
 _HYPERLINK = re.compile(r'^=\s*HYPERLINK\s*\(\s*"((?:[^"]|"")*)"', re.IGNORECASE)
@@ -24,7 +24,8 @@ def photo_reference(shown: Cell, formula: Cell, link: str | None) -> Cell:
 
     ``shown`` is the cell's value (a formula's last computed value), ``formula`` the cell's
     content when it is a formula ("=..."), ``link`` the target of a hyperlink on the cell.
-    Raises WebAddressError when it points to a web address.
+    Raises WebAddressError when it points to a web address, UnsavedFormulaError for a
+    formula whose value was never computed and saved (a file no spreadsheet program saved).
 
     >>> photo_reference("meter 1", '=HYPERLINK("photos\\\\m1.jpg","meter 1")', None)
     'photos\\\\m1.jpg'
@@ -39,6 +40,8 @@ def photo_reference(shown: Cell, formula: Cell, link: str | None) -> Cell:
         target = match.group(1).replace('""', '"')
     elif link:
         target = link
+    elif formula and shown is None:
+        raise UnsavedFormulaError(formula)
     if isinstance(target, str):
         if target.lower().startswith("file:"):
             target = _file_uri_path(target)
