@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import xlsxwriter  # noqa: E402
+import xlsxwriter
 
-from xlwings_meter.workbook.files import FileBook  # noqa: E402
-from xlwings_meter.workbook.job import read_sheet  # noqa: E402
+from xlwings_meter.workbook.files import FileBook
+from xlwings_meter.workbook.job import read_sheet
 
 
 def make(path: Path, rows: int) -> None:

@@ -11,7 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from xlwings_meter.engines.base import Engine
-from xlwings_meter.errors import MergedCellsError, PhotoMissingError, ProtectedSheetError
+from xlwings_meter.errors import (
+    MergedCellsError,
+    PhotoMissingError,
+    ProtectedSheetError,
+)
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.workbook.batch import (
     DEFAULT_CONCURRENCY,
