@@ -131,3 +131,25 @@ def test_charts_images_and_comments_survive_so_nothing_is_reported_lost(tmp_path
     assert set(after) == set(before)
     unchanged = {n for n in before if after[n] == before[n]}
     assert {"xl/charts/chart1.xml", "xl/media/image1.png", "xl/comments/comment1.xml"} <= unchanged
+
+
+def test_cells_placed_by_their_order_alone_are_read_in_place_and_kept_when_cells_are_added(tmp_path: Path) -> None:
+    import re
+
+    # Some writers leave out the optional "r" (A1-style) of rows and cells: the order says where.
+    path = photo_book(tmp_path / "b.xlsx", [["m.jpg", 7], ["n.jpg", 8]])
+    with zipfile.ZipFile(path) as z:
+        items = {i.filename: z.read(i) for i in z.infolist()}
+    sheet = items["xl/worksheets/sheet1.xml"].decode()
+    items["xl/worksheets/sheet1.xml"] = re.sub(r' r="[A-Z]*\d+"', "", sheet).encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in items.items():
+            z.writestr(name, data)
+    book = FileBook(path)
+    assert book.sheet().read_block(2, 1, 3, 2) == [["m.jpg", 7], ["n.jpg", 8]]
+    book.sheet().write_block(2, 3, [[2.5]])
+    book.sheet().write_block(5, 4, [[1.5]])
+    book.save()
+    ws = openpyxl.load_workbook(path)["Photos"]
+    assert [[c.value for c in row] for row in ws.iter_rows(min_row=2, max_col=4)] == [
+        ["m.jpg", 7, 2.5, None], ["n.jpg", 8, None, None], [None] * 4, [None, None, None, 1.5]]
