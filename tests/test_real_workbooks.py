@@ -220,3 +220,17 @@ def test_a_workbook_libreoffice_saved_is_read_and_stays_readable(tmp_path: Path,
     lines = (tmp_path / "out" / "lo.csv").read_text().splitlines()
     assert lines[0] == "Image,Value,Confidence,Angle,Status,Units"
     assert lines[1].startswith("m1.jpg,3245.01,") and lines[1].endswith(",12")
+
+
+def test_a_damaged_picture_is_found_before_paying_not_when_saving(tmp_path: Path, aigen_env: FakeAigen) -> None:
+    book = _everything_excel_makes(tmp_path)
+    data = bytearray(book.read_bytes())
+    with zipfile.ZipFile(book) as z:
+        info = z.getinfo("xl/media/image1.png")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + 10] ^= 0xFF  # one flipped byte inside the stored picture: its checksum fails
+    book.write_bytes(bytes(data))
+    result = _cli("read", str(book))
+    assert result.returncode == 1
+    assert result.stderr.startswith("xlwings-meter: error: march.xlsx is damaged (xl/media/image1.png")
+    assert aigen_env.calls == []

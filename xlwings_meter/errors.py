@@ -21,7 +21,7 @@
     └── WorkbookError                 the workbook cannot be read or written as asked
         ├── ColumnNotFoundError (LookupError)
         ├── ForeignDataError          a target column holds data this tool did not write
-        ├── UnsupportedContentError   saving the file would drop content openpyxl cannot keep
+        ├── UnsupportedContentError   (no longer raised: the file backend now keeps every part)
         ├── UnreadableWorkbookError   the file cannot be opened as a workbook (one per reason:
         │                             Encrypted, OldExcelFormat, NotAWorkbook, BrokenWorkbook)
         ├── WorkbookInUseError        Excel's lock file is beside it: open in Excel

@@ -114,7 +114,7 @@ class FileBook:
         self._sheets: dict[str, tuple[str, etree._Element, str | None]] = {}
         for node in self._sheets_node():
             target, kind = rels.get(node.get(f"{{{_R}}}id", ""), ("", ""))
-            self._sheets[node.get("name", "")] = (target, node, target if kind == WORKSHEET_REL else None)
+            self._sheets[node.get("name", "")] = (target, node, target if kind.endswith("/worksheet") else None)
         self._open: dict[str, FileSheet] = {}
 
     def _sheets_node(self) -> etree._Element:
@@ -212,10 +212,12 @@ class FileBook:
         """The path save() would write, refused now (WorkbookError) if save() would fail.
 
         Called before any photo is read, so nothing is paid for in a batch whose result could
-        not be saved: a wrong extension or folder, a folder or file that cannot be written, or
-        a workbook open in Excel (its lock file ``~$name`` beside it).
+        not be saved: a wrong extension or folder, a folder or file that cannot be written, a
+        workbook open in Excel (its lock file ``~$name`` beside it), or a damaged part that
+        could not be copied into the saved file.
         """
         target = self._target(path)
+        self._pkg.check_parts()
         lock = target.with_name("~$" + target.name)
         if lock.exists():
             raise WorkbookInUseError(target, lock)

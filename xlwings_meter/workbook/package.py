@@ -92,6 +92,11 @@ class Package:
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
             raise BrokenWorkbookError(self.path, name) from exc
 
+    def check_parts(self) -> None:
+        """Read every part once, so a damaged one is found now, not when saving (after paying)."""
+        for info in self._zip.infolist():
+            self.read(info.filename)
+
     def xml(self, name: str) -> etree._Element:
         """The parsed XML of a part; the same tree each time, so changes to it are kept."""
         if name not in self._trees:

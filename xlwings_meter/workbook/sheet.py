@@ -1,6 +1,6 @@
 """The one small interface through which the core reads and writes a workbook.
 
-Two implementations: `xlwings_meter.workbook.files` (a .xlsx/.xlsm file, through openpyxl) and
+Two implementations: `xlwings_meter.workbook.files` (a .xlsx/.xlsm file, part by part) and
 `xlwings_meter.excel.book` (a live workbook, through xlwings). Everything above this layer
 (cache, batch, output columns) is written once against these two protocols.
 
