@@ -36,7 +36,7 @@ from xlwings_meter.workbook.columns import (
 )
 from xlwings_meter.workbook.edits import fingerprints, is_tool_row
 from xlwings_meter.workbook.references import photo_reference
-from xlwings_meter.workbook.sheet import BookIO, Cell, SheetIO
+from xlwings_meter.workbook.sheet import BookIO, Cell, WorksheetIO
 
 
 def read_sheet(
@@ -111,21 +111,17 @@ def read_sheet(
             by_row[r] = None
     _write_rows(sheet, col + 1, by_row)
     values, formats = result_rows([r for r in by_row.values() if r is not None])
-    dress = getattr(sheet, "dress", None)
-    if dress is not None:
-        dress((header, col), header, col + 1, result_widths(values, formats))
+    sheet.dress((header, col), header, col + 1, result_widths(values, formats))
     return result
 
 
-def _references(sheet: SheetIO, first: int, last: int, col: int) -> list[Cell | Reading]:
+def _references(sheet: WorksheetIO, first: int, last: int, col: int) -> list[Cell | Reading]:
     """Each row's photo as the person sees it, or the reason there is none (a web address...)."""
     if last < first:
         return []
     contents = [r[0] for r in sheet.read_block(first, col, last, col)]
-    shown_of = getattr(sheet, "read_shown", None)
-    shown = [r[0] for r in shown_of(first, col, last, col)] if shown_of else contents
-    links_of = getattr(sheet, "links", None)
-    links = links_of(first, col, last, col) if links_of else {}
+    shown = [r[0] for r in sheet.read_shown(first, col, last, col)]
+    links = sheet.links(first, col, last, col)
     refs: list[Cell | Reading] = []
     for i, (content, value) in enumerate(zip(contents, shown)):
         formula = content if isinstance(content, str) and content.startswith("=") else None
@@ -136,19 +132,16 @@ def _references(sheet: SheetIO, first: int, last: int, col: int) -> list[Cell | 
     return refs
 
 
-def _check_obstacles(sheet: SheetIO, header: int, col: int, bottom: int) -> None:
+def _check_obstacles(sheet: WorksheetIO, header: int, col: int, bottom: int) -> None:
     """Refuse, before paying, result cells that cannot be written: merged, or protected."""
-    obstacles = getattr(sheet, "obstacles", None)
-    if obstacles is None:
-        return
-    protected, merged = obstacles(header, col + 1, bottom, col + 4)
+    protected, merged = sheet.obstacles(header, col + 1, bottom, col + 4)
     if merged:
         raise MergedCellsError(sheet.name, merged[0])
     if protected:
         raise ProtectedSheetError(sheet.name, f"{column_letter(col + 1)}{header}:{column_letter(col + 4)}{bottom}")
 
 
-def _write_rows(sheet: SheetIO, left: int, by_row: dict[int, Reading | None]) -> None:
+def _write_rows(sheet: WorksheetIO, left: int, by_row: dict[int, Reading | None]) -> None:
     """Write the rows, one block per run of consecutive rows (kept rows break a run)."""
     run: list[int] = []
     for r in sorted(by_row) + [-1]:

@@ -41,7 +41,7 @@ def photo_reference(shown: Cell, formula: Cell, link: str | None) -> Cell:
     elif link:
         target = link
     elif formula and shown is None:
-        raise UnsavedFormulaError(formula)
+        raise UnsavedFormulaError(str(formula))
     if isinstance(target, str):
         if target.lower().startswith("file:"):
             target = _file_uri_path(target)

@@ -30,6 +30,24 @@ class SheetIO(Protocol):
         """Values of the rectangle, row by row; empty cells are None, formulas give their text."""
         ...
 
+    def write_block(
+        self,
+        top: int,
+        left: int,
+        values: Sequence[Sequence[Cell]],
+        number_formats: Sequence[Sequence[str | None]] | None = None,
+    ) -> None:
+        """Write a rectangle of values with ``values[0][0]`` at (top, left).
+
+        ``number_formats``, same shape, sets each cell's format first (None leaves it as is);
+        a format of "@" (text) makes a string like "00935.781" stay text.
+        """
+        ...
+
+
+class WorksheetIO(SheetIO, Protocol):
+    """A worksheet the results are written into: what a person sees in it, and what may stop a run."""
+
     def read_shown(self, top: int, left: int, bottom: int, right: int) -> list[list[Cell]]:
         """What the rectangle shows: like read_block, but a formula gives its computed value."""
         ...
@@ -46,20 +64,6 @@ class SheetIO(Protocol):
         """Style cells (row, left...) like cell ``header`` and widen their columns to ``widths``."""
         ...
 
-    def write_block(
-        self,
-        top: int,
-        left: int,
-        values: Sequence[Sequence[Cell]],
-        number_formats: Sequence[Sequence[str | None]] | None = None,
-    ) -> None:
-        """Write a rectangle of values with ``values[0][0]`` at (top, left).
-
-        ``number_formats``, same shape, sets each cell's format first (None leaves it as is);
-        a format of "@" (text) makes a string like "00935.781" stay text.
-        """
-        ...
-
 
 class BookIO(Protocol):
     """One workbook."""
@@ -71,7 +75,7 @@ class BookIO(Protocol):
         """Names of every sheet, in order, hidden ones included."""
         ...
 
-    def sheet(self, name: str | None = None) -> SheetIO:
+    def sheet(self, name: str | None = None) -> WorksheetIO:
         """The named sheet, or the first visible one. Raises ColumnNotFoundError if absent."""
         ...
 
