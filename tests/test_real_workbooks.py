@@ -31,8 +31,8 @@ MAY_CHANGE = {"xl/worksheets/sheet1.xml", "xl/styles.xml", "xl/workbook.xml", "[
 
 def _everything_excel_makes(tmp_path: Path) -> Path:
     """Photos in A, and beside the result columns: sparklines, a data bar with its Excel 2010
-    extension, rich text, a table with a total row, a chart, a dynamic array, a checkbox, a
-    picture and a comment."""
+    extension, rich text, a table with a total row, a chart with Excel 2013+ style and colour
+    parts, a dynamic array, a checkbox, a picture and a comment; and a second sheet."""
     make_photo(tmp_path / "m1.jpg")
     Image.new("RGB", (20, 20), "red").save(tmp_path / "logo.png")
 
@@ -51,7 +51,36 @@ def _everything_excel_makes(tmp_path: Path) -> Path:
         ws.insert_image("S2", str(tmp_path / "logo.png"))
         ws.write_comment("A1", "photos of the March round")
 
-    return xlsxwriter_book(tmp_path / "march.xlsx", [["m1.jpg"]], setup=setup)
+        wb.add_worksheet("Bills").write_row("A1", ["Account", "=SUM(Photos!B:B)"])
+
+    return _with_chart_style(xlsxwriter_book(tmp_path / "march.xlsx", [["m1.jpg"]], setup=setup))
+
+
+CHART_STYLE = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<cs:chartStyle xmlns:cs='
+               b'"http://schemas.microsoft.com/office/drawing/2012/chartStyle" id="201"/>')
+CHART_COLORS = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<cs:colorStyle xmlns:cs='
+                b'"http://schemas.microsoft.com/office/drawing/2012/chartStyle" meth="cycle" id="10"/>')
+
+
+def _with_chart_style(path: Path) -> Path:
+    """Add the chart style and colour parts Excel 2013 and later write beside each chart."""
+    items = parts(path)
+    items["xl/charts/style1.xml"] = CHART_STYLE
+    items["xl/charts/colors1.xml"] = CHART_COLORS
+    items["xl/charts/_rels/chart1.xml.rels"] = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.'
+        b'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+        b'microsoft.com/office/2011/relationships/chartStyle" Target="style1.xml"/><Relationship Id="rId2" '
+        b'Type="http://schemas.microsoft.com/office/2011/relationships/chartColorStyle" Target="colors1.xml"/>'
+        b"</Relationships>")
+    items["[Content_Types].xml"] = items["[Content_Types].xml"].replace(b"</Types>", (
+        b'<Override PartName="/xl/charts/style1.xml" ContentType="application/vnd.ms-office.chartstyle+xml"/>'
+        b'<Override PartName="/xl/charts/colors1.xml" ContentType="application/vnd.ms-office.chartcolorstyle+xml"/>'
+        b"</Types>"))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in items.items():
+            z.writestr(name, data)
+    return path
 
 
 def test_whatever_excel_made_survives_a_run_byte_for_byte(tmp_path: Path, aigen_env: FakeAigen,
@@ -64,7 +93,8 @@ def test_whatever_excel_made_survives_a_run_byte_for_byte(tmp_path: Path, aigen_
 
     assert set(before) <= set(after)
     assert {n for n in before if after[n] != before[n]} <= MAY_CHANGE
-    for kept in ("xl/charts/chart1.xml", "xl/tables/table1.xml", "xl/metadata.xml", "xl/sharedStrings.xml",
+    for kept in ("xl/charts/chart1.xml", "xl/charts/style1.xml", "xl/charts/colors1.xml",
+                 "xl/charts/_rels/chart1.xml.rels", "xl/worksheets/sheet2.xml", "xl/tables/table1.xml", "xl/metadata.xml", "xl/sharedStrings.xml",
                  "xl/featurePropertyBag/featurePropertyBag.xml", "xl/media/image1.png"):
         assert after[kept] == before[kept], kept
     sheet_before, sheet_after = before["xl/worksheets/sheet1.xml"], after["xl/worksheets/sheet1.xml"]
