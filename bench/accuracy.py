@@ -1,7 +1,7 @@
 """Accuracy and speed of the local engine on generated meter photos, on one core.
 
-    python bench/accuracy.py                 # 216 photos: 3 rotations x 3 blurs x 3 glares x 8
-    python bench/accuracy.py --per-cell 2    # a quick look
+    python -m bench.accuracy                 # 216 photos: 3 rotations x 3 blurs x 3 glares x 8
+    python -m bench.accuracy --per-cell 2    # a quick look
 
 Prints a Markdown table: for each level of each condition, the exact-reading rate, the
 per-digit accuracy, how many readings had confidence >= 0.9 and how many of those were exact,
@@ -22,12 +22,8 @@ import difflib  # noqa: E402
 import itertools  # noqa: E402
 import random  # noqa: E402
 import statistics  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cv2  # noqa: E402
 

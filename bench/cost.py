@@ -1,6 +1,6 @@
 """What a 100-photo run costs against the local test service: wall time, calls, bytes.
 
-    python bench/cost.py [--photos 100] [--latency 0.5]
+    python -m bench.cost [--photos 100] [--latency 0.5]
 
 Writes a workbook listing 100 photos (phone-sized 12-megapixel JPEGs and smaller ones, some rows
 repeating a photo under another name), runs `xlwings-meter read` on it in-process against the
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +21,6 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from tests.fake_aigen import FakeAigen, Reply  # noqa: E402
 from tests.workbooks import photo_book  # noqa: E402

@@ -1,8 +1,9 @@
 """Build ``workbook_template.xlsm`` from the readable sources under ``template/``.
 
-    python -m template.build                  # writes workbook_template.xlsm at the repo root
+    python -m template.build                  # writes workbook_template.xlsm at the repo root,
+                                              # and the copy the package ships
     python -m template.build --output x.xlsm  # writes elsewhere
-    python -m template.build --check          # exit 1 if the committed file differs from a build
+    python -m template.build --check          # exit 1 if a committed copy differs from a build
 
 The build is deterministic: no clock, no randomness, no scratch files, so ``--check`` (and the
 test that runs it) can demand byte-for-byte equality.
@@ -21,6 +22,8 @@ from .package import write_package
 
 REPO_ROOT = spec.HERE.parent
 DEFAULT_OUTPUT = REPO_ROOT / spec.TEMPLATE_NAME
+#: The copy inside the package, which ``xlwings-meter template`` writes out for users.
+PACKAGED_OUTPUT = REPO_ROOT / "xlwings_meter" / "excel" / spec.TEMPLATE_NAME
 
 
 def load_modules() -> tuple[Module, ...]:
@@ -78,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m template.build", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write")
+    parser.add_argument("--output", type=Path, help="where to write (default: the repository's "
+                        "workbook_template.xlsm and the copy in the package)")
     parser.add_argument(
         "--check",
         action="store_true",
@@ -87,17 +91,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     data = build_workbook()
+    outputs = [args.output] if args.output else [DEFAULT_OUTPUT, PACKAGED_OUTPUT]
     if args.check:
-        if not args.output.exists() or args.output.read_bytes() != data:
-            print(
-                f"{args.output} is not what the sources build: run python -m template.build",
-                file=sys.stderr,
-            )
-            return 1
-        print(f"{args.output} is up to date")
-        return 0
-    args.output.write_bytes(data)
-    print(f"wrote {args.output} ({len(data)} bytes)")
+        stale = [o for o in outputs if not o.exists() or o.read_bytes() != data]
+        for output in stale:
+            print(f"{output} is not what the sources build: run python -m template.build", file=sys.stderr)
+        if not stale:
+            print(" and ".join(str(o) for o in outputs) + " up to date")
+        return 1 if stale else 0
+    for output in outputs:
+        output.write_bytes(data)
+        print(f"wrote {output} ({len(data)} bytes)")
     return 0
 
 

@@ -11,7 +11,7 @@ import io
 import zipfile
 from xml.sax.saxutils import escape, quoteattr
 
-from xlwings_meter.workbook.columns import column_letter
+from openpyxl.utils import get_column_letter as column_letter
 
 from .spec import Cell, SheetSpec
 

@@ -157,17 +157,21 @@ _INSTRUCTIONS_TEXT = (
     ("xlwings-meter: read water-meter photos into this workbook", "title"),
     ("", "default"),
     ("1. Install (once per computer)", "header"),
-    ("Open a command prompt (Terminal on a Mac) and run:  pip install xlwings-meter   "
-     "(or, from a copy of its folder:  pip install <that folder>)", "wrap"),
+    ("Open a command prompt (Terminal on a Mac) and install xlwings-meter from its folder "
+     "(it is not on PyPI yet):  pip install <the xlwings-meter folder>", "wrap"),
     ("Then run:  xlwings addin install   (adds the xlwings add-in to Excel; the Meter tab and "
-     "METERREAD need it)", "wrap"),
+     "METERREAD need it). If Excel says \"Can't find project or library\", the add-in is missing: "
+     "run that command and restart Excel.", "wrap"),
+    ("Get a fresh copy of this workbook with:  xlwings-meter template   (a copy written on your "
+     "computer is not blocked). A copy you downloaded has its macros blocked by Office: close it, "
+     "right-click the file > Properties > tick Unblock > OK, and open it again.", "wrap"),
     ("", "default"),
     ("2. Your AIGEN API key (never in this workbook)", "header"),
     ("Either set the environment variable AIGEN_API_KEY to your key, or add the line "
-     '"AIGEN_API_KEY","<your key>" to your own xlwings.conf file: on Windows '
-     ".xlwings\\xlwings.conf in your user folder; on a Mac "
-     "~/Library/Containers/com.microsoft.Excel/Data/xlwings.conf (Excel's own folder).",
-     "wrap"),
+     '"AIGEN_API_KEY","<your key>" to the xlwings.conf file that xlwings addin install created: '
+     ".xlwings\\xlwings.conf in your user folder on Windows; on a Mac "
+     "~/Library/Containers/com.microsoft.Excel/Data/xlwings.conf (Excel's own folder). "
+     "Keep the lines already in it.", "wrap"),
     ("Never type the key into a sheet: a workbook is copied and e-mailed, and the key would "
      "travel with it. A key found on a workbook's xlwings.conf sheet is ignored.", "wrap"),
     ("To pass readings to colleagues without a key and at no cost: add a sheet named "
@@ -179,8 +183,9 @@ _INSTRUCTIONS_TEXT = (
      "are taken from the cache and not paid for again.", "wrap"),
     ("Meter tab > Re-read selection: reads the selected rows again, ignoring the cache.", "wrap"),
     ("Meter tab > Settings/Help: shows the settings in use and where they come from.", "wrap"),
-    ('In a cell: =METERREAD(A2) gives the value; =METERREAD(A2, "confidence"), "angle", '
-     '"status" or "all" give the rest.', "wrap"),
+    ('In a cell (Windows only): =METERREAD(A2) gives the value; =METERREAD(A2, "confidence"), '
+     '"angle", "status" or "all" give the rest. On a Mac, xlwings runs no worksheet functions: '
+     "such a cell shows a VBA error text instead of a number; use the Read meters button.", "wrap"),
     ("", "default"),
     ("Keep the file as a macro-enabled workbook (.xlsm) and enable macros when Excel asks.",
      "wrap"),

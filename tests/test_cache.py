@@ -125,6 +125,31 @@ def test_the_journal_keeps_entries_a_crash_would_lose_and_skips_a_torn_line(tmp_
     assert journal.entries() == [] and not journal.path.exists()
 
 
+def test_the_journal_is_keyed_by_field_names_so_a_renamed_header_costs_no_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from xlwings_meter.workbook import cache as cache_module
+
+    journal = Journal.beside(tmp_path / "book.xlsx")
+    journal.append(_entry(DIGEST_A))
+    line = json.loads(journal.path.read_text(encoding="utf-8"))
+    assert line["v"] == 1 and line["digest"] == DIGEST_A and line["value"] == "00935.781"
+    monkeypatch.setattr(cache_module, "HEADERS", tuple(h.upper() for h in cache_module.HEADERS))
+    assert [e.reading.value for e in journal.entries()] == ["00935.781"]
+
+
+def test_a_journal_from_before_the_versioned_format_is_still_read(tmp_path: Path) -> None:
+    journal = Journal.beside(tmp_path / "book.xlsx")
+    journal.path.write_text(
+        '{"Photo SHA-256": "%s", "Path last seen": "/p/m.jpg", "Value as read": "0042.5", "Number": 42.5, '
+        '"Confidence": 0.9, "Angle": 1.0, "Digit boxes": "[]", "Status": "read", '
+        '"Read at (UTC)": "2026-11-01T10:00:00Z", "Engine": "aigen-v2"}\n'.replace("%s", DIGEST_A), encoding="utf-8")
+    (entry,) = journal.entries()
+    assert (entry.digest, entry.path, entry.reading.value, entry.engine) == (DIGEST_A, "/p/m.jpg", "0042.5", "aigen-v2")
+
+
 def test_merge_adds_only_what_the_sheet_lacks(book_path: Path) -> None:
     book = FileBook(book_path)
     cache = ReadingCache(book.hidden_sheet(CACHE_SHEET))
@@ -136,7 +161,7 @@ def test_merge_adds_only_what_the_sheet_lacks(book_path: Path) -> None:
 def test_sync_takes_in_rows_another_process_wrote_and_forgets_rows_a_person_deleted(book_path: Path) -> None:
     book = FileBook(book_path)
     mine = ReadingCache(book.hidden_sheet(CACHE_SHEET))
-    assert mine.sync() is False  # nothing changed: one look at the sheet's size, no reload
+    assert mine.sync() is False  # nothing changed: one look at the sheet, no reload
 
     other = ReadingCache(book.hidden_sheet(CACHE_SHEET))  # e.g. the button, in another Python
     other.record(_entry(DIGEST_A))
@@ -154,6 +179,20 @@ def test_sync_takes_in_rows_another_process_wrote_and_forgets_rows_a_person_dele
     assert mine.get(DIGEST_A) is None and mine.get(DIGEST_B) is not None and mine.get("c" * 64) is not None
     mine.flush()
     assert mine.sync() is False  # its own rows do not count as a change
+
+
+def test_sync_notices_a_deleted_row_and_an_appended_one_though_the_row_count_is_the_same(book_path: Path) -> None:
+    book = FileBook(book_path)
+    mine = ReadingCache(book.hidden_sheet(CACHE_SHEET))
+    mine.record(_entry(DIGEST_A))
+    mine.flush()
+    assert mine.sync() is False
+
+    sheet = book.hidden_sheet(CACHE_SHEET)
+    sheet.write_block(2, 1, [[None] * len(HEADERS)])  # a person deletes A's row (the last) to have it read again...
+    sheet.write_block(2, 1, [_entry(DIGEST_B).to_row()])  # ...and the button appends B meanwhile
+    assert mine.sync() is True
+    assert mine.get(DIGEST_A) is None and mine.get(DIGEST_B) is not None
 
 
 def test_sync_does_not_wait_for_a_flush_stuck_behind_a_busy_excel_and_keeps_its_entry(book_path: Path) -> None:

@@ -148,6 +148,19 @@ def test_a_refusal_mid_batch_saves_what_was_read_and_exits_non_zero(
     assert len(aigen_env.calls_for(first_photo)) == 1  # paid once, never again
 
 
+def test_a_missing_photo_column_names_the_option_only_when_the_default_was_looked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = photo_book(tmp_path / "b.xlsx", [["m.jpg"]], header=("Foto",))
+    assert main(["read", str(book), "--cache-only"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "xlwings-meter: error: No column headed 'Image' in the first 20 rows of sheet 'Photos'; "
+        "name the column of photo paths with --column")
+    assert main(["read", str(book), "--cache-only", "--column", "Bild"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "xlwings-meter: error: No column headed 'Bild' in the first 20 rows of sheet 'Photos'")
+
+
 def test_wrong_key_missing_key_and_missing_workbook_are_one_line_messages(
     tmp_path: Path, aigen_env: FakeAigen, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -195,6 +208,7 @@ def test_the_key_is_never_written_to_the_workbook_the_cache_or_the_journal(
     nothing_holds_the_key()
 
 
+@pytest.mark.slow  # separate processes
 def test_ctrl_c_keeps_every_finished_reading_and_the_rerun_pays_only_for_the_rest(
     tmp_path: Path, aigen_env: FakeAigen
 ) -> None:
@@ -215,6 +229,7 @@ def test_ctrl_c_keeps_every_finished_reading_and_the_rerun_pays_only_for_the_res
     assert len(aigen_env.calls) == 8  # nothing paid twice
 
 
+@pytest.mark.slow  # separate processes
 def test_after_a_hard_crash_the_journal_saves_what_was_paid_for(tmp_path: Path, aigen_env: FakeAigen) -> None:
     book = _book_of_photos(tmp_path, 8)
     before = book.read_bytes()
@@ -231,6 +246,7 @@ def test_after_a_hard_crash_the_journal_saves_what_was_paid_for(tmp_path: Path, 
     assert resent == []
 
 
+@pytest.mark.slow  # separate processes
 def test_the_progress_bar_shows_on_a_terminal(tmp_path: Path, aigen_env: FakeAigen) -> None:
     import fcntl
     import pty
@@ -281,6 +297,7 @@ def test_a_workbook_with_shapes_is_read_in_place_and_keeps_its_text_box(
         assert z.read("xl/drawings/drawing1.xml") == drawing
 
 
+@pytest.mark.slow  # separate processes
 def test_a_dead_network_stops_the_batch_quickly_with_one_clear_line(
     tmp_path: Path, aigen_env: FakeAigen, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -404,6 +421,7 @@ def test_an_output_that_cannot_be_replaced_is_refused_before_paying(tmp_path: Pa
     assert aigen_env.calls == []
 
 
+@pytest.mark.slow  # separate processes
 def test_after_a_crash_a_save_by_another_program_does_not_cost_the_journalled_readings(
     tmp_path: Path, aigen_env: FakeAigen
 ) -> None:

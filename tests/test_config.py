@@ -59,16 +59,17 @@ def test_the_environment_wins_over_the_file(tmp_path: Path) -> None:
 
 def test_file_written_by_notepad_with_bom_and_lowercase_keys(tmp_path: Path) -> None:
     conf = tmp_path / "x.conf"
-    conf.write_bytes(f'\ufeff"aigen_api_key","{FILE_KEY}"\r\n'.encode("utf-8"))
+    conf.write_bytes(f'\ufeff"aigen_api_key","{FILE_KEY}"\r\n'.encode())
 
     assert load_settings(env_for(conf)).key == FILE_KEY
 
 
-def test_the_default_file_is_in_the_users_xlwings_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("USERPROFILE", str(tmp_path))
+def test_the_default_file_is_the_one_xlwings_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import xlwings
+
     (tmp_path / ".xlwings").mkdir()
-    write_conf(tmp_path / ".xlwings" / "xlwings.conf", f'"AIGEN_API_KEY","{FILE_KEY}"')
+    conf = write_conf(tmp_path / ".xlwings" / "xlwings.conf", f'"AIGEN_API_KEY","{FILE_KEY}"')
+    monkeypatch.setattr(xlwings, "USER_CONFIG_FILE", str(conf))  # computed from HOME at import
 
     assert load_settings({}).key == FILE_KEY
 

@@ -12,6 +12,8 @@ from xlwings_meter.demo.command import DEMO_SHEET, DEMO_WORKBOOK
 
 pytest.importorskip("rapidocr", reason="the demo reads with the [local] extra, which CI installs")
 
+pytestmark = pytest.mark.slow  # runs the offline engine
+
 
 def _shown(value: float, number_format: str) -> str:
     """The text Excel shows for a number in a format like 0000.000."""

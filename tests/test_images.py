@@ -73,6 +73,7 @@ def test_a_small_upright_jpeg_is_uploaded_as_it_is(tmp_path: Path) -> None:
     assert (photo.width, photo.height) == (320, 240)
 
 
+@pytest.mark.slow
 def test_a_12_megapixel_photo_is_shrunk_and_sent_as_jpeg(tmp_path: Path) -> None:
     big = tmp_path / "big.png"
     Image.effect_noise((4000, 3000), 40).convert("RGB").save(big)

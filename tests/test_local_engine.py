@@ -15,13 +15,15 @@ pytest.importorskip("rapidocr")
 pytest.importorskip("onnxruntime")
 pytest.importorskip("cv2")
 
-from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+from PIL import Image, ImageDraw, ImageFont
 
-from xlwings_meter.demo.synth import PhotoConditions, SynthPhoto, generate_meter_photo  # noqa: E402
-from xlwings_meter.engines.local.engine import LocalEngine  # noqa: E402
-from xlwings_meter.errors import ConfigError  # noqa: E402
-from xlwings_meter.photos import Photo  # noqa: E402
-from xlwings_meter.reading import Reading, ReadingStatus  # noqa: E402
+from xlwings_meter.demo.synth import PhotoConditions, SynthPhoto, generate_meter_photo
+from xlwings_meter.engines.local.engine import LocalEngine
+from xlwings_meter.errors import ConfigError
+from xlwings_meter.photos import Photo
+from xlwings_meter.reading import Reading, ReadingStatus
+
+pytestmark = pytest.mark.slow  # runs the offline engine
 
 CLEAR = PhotoConditions(rotation=0.0, roll=0.0, noise=3.0, perspective=0.2)
 

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import xlwings
 
 from tests.fake_aigen import FakeAigen
 from tests.photos import make_photo
 from xlwings_meter.cli import main
 from xlwings_meter.engines import make_engine
-from xlwings_meter.engines.aigen.config import config_file, user_config_path
+from xlwings_meter.engines.aigen.config import config_file
 from xlwings_meter.errors import ConfigError
 from xlwings_meter.excel.settings_box import describe
 from xlwings_meter.workbook.settings import WorkbookSettings, parse_workbook_settings
@@ -50,7 +51,7 @@ def test_unknown_and_missing_engines_are_config_errors(monkeypatch: pytest.Monke
 
 def test_the_users_config_file_is_where_xlwings_keeps_it_unless_overridden(tmp_path: Path) -> None:
     assert config_file({"XLWINGS_METER_CONFIG": str(tmp_path / "x.conf")}) == tmp_path / "x.conf"
-    assert config_file({}) == user_config_path()
+    assert config_file({}) == Path(xlwings.USER_CONFIG_FILE)
 
 
 def test_settings_help_never_shows_an_address_that_carries_the_key(tmp_path: Path) -> None:

@@ -410,7 +410,8 @@ def test_sheets_hold_headers_example_and_instructions_but_no_key() -> None:
     assert rows[1][4] is None  # as Read meters leaves Status for a photo it read
     assert wb["Readings"]["B2"].number_format == "00000.000"
     text = "\n".join(str(c) for (c,) in wb["Instructions"].iter_rows(values_only=True) if c)
-    for needed in ("pip install xlwings-meter", "xlwings addin install", "AIGEN_API_KEY",
+    for needed in ("pip install <the xlwings-meter folder>", "xlwings addin install", "Unblock",
+                   "xlwings-meter template", "Can't find project or library", "AIGEN_API_KEY",
                    "xlwings.conf", "METERREAD", "Library/Containers/com.microsoft.Excel",
                    "METER_CACHE_ONLY"):
         assert needed in text
@@ -420,6 +421,7 @@ def test_sheets_hold_headers_example_and_instructions_but_no_key() -> None:
 
 @pytest.mark.skipif(shutil.which("soffice") is None and not os.environ.get("CI"),
                     reason="LibreOffice (soffice) not installed; .ci/run installs it, and under CI this fails")
+@pytest.mark.slow  # starts LibreOffice
 def test_libreoffice_opens_the_template_and_sees_the_modules(tmp_path: Path) -> None:
     shutil.copy(TEMPLATE, tmp_path / "t.xlsm")
     profile = (tmp_path / "profile").as_uri()
@@ -452,3 +454,32 @@ def test_libreoffice_opens_the_template_and_sees_the_modules(tmp_path: Path) -> 
             rf'config:type="string">{sheet.code_name}<',
             settings,
         ), sheet.name
+
+
+def test_the_package_ships_the_template_and_the_command_writes_it_without_overwriting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from xlwings_meter.cli import main
+
+    assert main(["template", str(tmp_path)]) == 0
+    written = tmp_path / "meter-readings.xlsm"
+    assert written.read_bytes() == TEMPLATE.read_bytes()
+    assert "meter-readings.xlsm" in capsys.readouterr().out
+
+    written.write_bytes(b"the user's own work")
+    assert main(["template", str(written)]) == 1
+    assert "exists already" in capsys.readouterr().err
+    assert written.read_bytes() == b"the user's own work"
+    assert main(["template", str(tmp_path / "book.xlsx")]) == 1
+    assert ".xlsm" in capsys.readouterr().err and not (tmp_path / "book.xlsx").exists()
+
+
+@pytest.mark.slow  # builds a wheel
+def test_the_installed_wheel_carries_the_template(tmp_path: Path) -> None:
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path),
+                    str(REPO_ROOT)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("xlwings_meter-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        assert zf.read("xlwings_meter/excel/workbook_template.xlsm") == TEMPLATE.read_bytes()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import threading
 from pathlib import Path
 
@@ -16,10 +15,6 @@ from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.workbook.cache import CACHE_SHEET
 
 from .backends import ExcelBackend
-
-
-def test_the_signature_the_template_wrapper_was_built_for() -> None:
-    assert str(inspect.signature(udfs.METERREAD)) == "(path, field='value')"
 
 
 def test_each_field_of_the_documented_reading(backend, tmp_path: Path, aigen_env: FakeAigen) -> None:
@@ -167,7 +162,7 @@ def test_a_refused_key_stops_sending_for_every_other_cell(backend, tmp_path: Pat
     backend.create([])
     aigen_env.default = Reply.error(401)
     texts = [backend.meterread(f"m{i}.jpg") for i in range(3)]
-    assert all(t.startswith("Not read: The AIGEN service refused the API key (HTTP 401)") for t in texts)
+    assert all(t.startswith("Not read: the batch stopped (The AIGEN service refused the API key (HTTP 401)") for t in texts)
     assert aigen_env.valid_key not in "".join(texts)
     assert len(aigen_env.calls) == 1
 
@@ -268,5 +263,5 @@ def test_in_excel_a_journal_that_cannot_be_written_still_gets_the_paid_reading_t
     assert backend.meterread("m.jpg") == 3245.01  # paid for, so shown
     backend.after_calculation()
     assert backend.rows(CACHE_SHEET)[1][2] == "3245.010"  # and kept where it survives a save
-    assert str(backend.meterread("n.jpg")).startswith("Not read: cannot write the journal")
+    assert str(backend.meterread("n.jpg")).startswith("Not read: the batch stopped (cannot write the journal")
     assert len(aigen_env.calls) == 1  # nothing more is paid for without a safe copy

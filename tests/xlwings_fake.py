@@ -424,7 +424,7 @@ def _cell(text: str) -> tuple[int, int]:
 
 
 def _address(area: tuple[int, int, int, int]) -> str:
-    from xlwings_meter.workbook.columns import column_letter
+    from openpyxl.utils import get_column_letter as column_letter
 
     r1, c1, r2, c2 = area
     first = f"${column_letter(c1)}${r1}"

@@ -11,18 +11,26 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from xlwings_meter import __version__
-from xlwings_meter.engines import ENGINES, make_engine
-from xlwings_meter.errors import AuthError, MeterError, OfflineError, QuotaError
-from xlwings_meter.reading import ReadingStatus
+from xlwings_meter.engines import ENGINES, engine_label, make_engine
+from xlwings_meter.errors import (
+    AuthError,
+    ColumnNotFoundError,
+    MeterError,
+    OfflineError,
+    QuotaError,
+    WorkbookError,
+)
+from xlwings_meter.reading import count_outcomes
 from xlwings_meter.workbook.batch import DEFAULT_CONCURRENCY, BatchResult
 from xlwings_meter.workbook.files import FileBook
 from xlwings_meter.workbook.job import read_sheet
 from xlwings_meter.workbook.journal import Journal
+from xlwings_meter.workbook.listing import add_folder, new_listing_book
 from xlwings_meter.workbook.settings import read_workbook_settings
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_AUTH, EXIT_QUOTA, EXIT_OFFLINE = 0, 1, 2, 3, 4, 5
@@ -44,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
         "and write Value, Confidence, Angle and Status into the four columns to its right. "
         "Readings are cached on a hidden sheet: a photo is never paid for twice.",
     )
-    read.add_argument("workbook", type=Path, help=".xlsx or .xlsm file")
+    read.add_argument("workbook", type=Path, help=".xlsx or .xlsm file (with --into: a folder of photos)")
+    read.add_argument("--into", type=Path, metavar="WORKBOOK",
+                      help="read the photos of the folder given instead of a workbook: list them, in the "
+                      "order they were taken, under Image in WORKBOOK (made if missing, .xlsx), then read")
     read.add_argument("--sheet", help="sheet name (default: the first visible sheet)")
     read.add_argument("--column", help="header or letter of the photo column (default: 'Image')")
     read.add_argument("--output", type=Path, help="save to this file instead of WORKBOOK")
@@ -69,6 +80,29 @@ def build_parser() -> argparse.ArgumentParser:
                       metavar="DIR", help="where to write (default: ./xlwings-meter-demo)")
     demo.add_argument("--photos", type=_positive, default=12, help="how many photos (default 12)")
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    verify = sub.add_parser(
+        "verify",
+        help="check, without sending anything, that every row's reading is of its photo as it is now",
+        description="Hash every photo listed in the workbook again and list the rows whose photo "
+        "changed or vanished since it was read, or that have no reading by the engine now chosen. "
+        "Exit 0 when every row holds, 1 when any needs a look.",
+    )
+    verify.add_argument("workbook", type=Path, help=".xlsx or .xlsm file")
+    verify.add_argument("--sheet", help="sheet name (default: the first visible sheet)")
+    verify.add_argument("--column", help="header or letter of the photo column (default: 'Image')")
+    verify.add_argument("--engine", choices=ENGINES,
+                        help="the engine whose readings count (default: the workbook's METER_ENGINE, else aigen)")
+
+    template = sub.add_parser(
+        "template",
+        help="write a copy of the Excel workbook with the Meter buttons and METERREAD",
+        description="Write the Excel template (the Meter tab, METERREAD, instructions) to DEST, "
+        "never over an existing file. A copy written here is not blocked by Office as a "
+        "downloaded file would be.",
+    )
+    template.add_argument("dest", type=Path, nargs="?", metavar="DEST",
+                          help="a .xlsm file or a folder (default: ./meter-readings.xlsm)")
     return parser
 
 
@@ -76,9 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xlwings-meter`` console script."""
     args = build_parser().parse_args(argv)
     try:
-        return _demo(args) if args.command == "demo" else _read(args)
+        commands = {"demo": _demo, "read": _read, "template": _template, "verify": _verify}
+        return commands[args.command](args)
     except MeterError as exc:
-        _say(f"error: {exc}")
+        _say(f"error: {error_message(exc)}")
         return EXIT_ERROR
     except KeyboardInterrupt:
         _say("stopped: readings already paid for are kept in the journal and used by the next run")
@@ -91,6 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _read(args: argparse.Namespace) -> int:
+    folder = None
+    if args.into is not None:  # read FOLDER --into WORKBOOK
+        folder, args.workbook = args.workbook, args.into
+        if not folder.is_dir():
+            raise WorkbookError(f"{folder} is not a folder of photos")
+        if not args.workbook.exists():
+            new_listing_book(args.workbook)
     output = args.output or args.workbook
     journal = Journal.beside(output)
     # Readings paid for by an earlier run on the source that never got saved into it (a crash,
@@ -98,6 +140,9 @@ def _read(args: argparse.Namespace) -> int:
     recovered = journal.unsaved() + Journal.beside(args.workbook).unsaved()
     with FileBook(args.workbook) as book, _progress_bar(args.quiet) as progress:
         book.check_target(output)
+        if folder is not None:
+            added = add_folder(book, folder, sheet_name=args.sheet, column=args.column)
+            _say(f"{_count(added, 'photo')} of {folder} added to {args.workbook.name}")
         workbook = read_workbook_settings(book)
         for warning in workbook.warnings:
             _say(f"warning: {warning}")
@@ -133,14 +178,34 @@ def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from xlwings_meter.workbook.verify import verify_sheet
+
+    with FileBook(args.workbook) as book:
+        label = engine_label(args.engine or read_workbook_settings(book).engine)
+        result = verify_sheet(book, label, sheet_name=args.sheet, column=args.column)
+    for finding in result.findings:
+        print(finding)
+    looks = len(result.findings)
+    print(f"{_count(result.rows, 'row')}: " + ("every reading is of its photo as it is now, by " + label
+          if result.holds else f"{looks} need{'s' if looks == 1 else ''} a look"))
+    return EXIT_OK if result.holds else EXIT_ERROR
+
+
+def _template(args: argparse.Namespace) -> int:
+    from xlwings_meter.excel.template import write_template
+
+    written = write_template(args.dest)
+    print(f"Wrote {written}. Open it in Excel (the xlwings add-in must be installed: "
+          "xlwings addin install), list your photos under Image and click Meter > Read meters.")
+    return EXIT_OK
+
+
 def summarize(result: BatchResult, saved: Path) -> str:
     """One line on what a run did, for the terminal."""
-    counts = Counter(r.status for r in result.readings)
-    parts = [f"{counts[ReadingStatus.READ]} read"]
-    parts += [f"{counts[s]} {s.label}" for s in ReadingStatus if s is not ReadingStatus.READ and counts[s]]
     size = result.bytes_uploaded
     uploaded = (f" ({size / 1e6:.1f} MB)" if size >= 1e6 else f" ({size / 1e3:.0f} kB)") if result.sent else ""
-    return (f"{_count(len(result.readings), 'row')}: {', '.join(parts)}; "
+    return (f"{_count(len(result.readings), 'row')}: {count_outcomes(result.readings)}; "
             f"{_count(result.sent, 'photo')} sent{uploaded}, {result.from_cache} from the cache. "
             f"Saved {saved}")
 
@@ -169,6 +234,13 @@ def _rows_text(rows: Sequence[int]) -> str:
     return ("row " if len(rows) == 1 else "rows ") + text
 
 
+def error_message(exc: MeterError) -> str:
+    """How the command line words an error that stopped it (one line, with the option to use)."""
+    if isinstance(exc, ColumnNotFoundError) and exc.column is not None and not exc.named:
+        return f"{exc}; name the column of photo paths with --column"
+    return str(exc)
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
@@ -177,7 +249,7 @@ class _progress_bar:
     """A tqdm bar on a terminal; nothing when quiet or when output is not a terminal."""
 
     def __init__(self, quiet: bool) -> None:
-        self._bar = None
+        self._bar: Any = None  # a tqdm bar, imported only when one is shown
         self._quiet = quiet or not sys.stderr.isatty()
 
     def __enter__(self):

@@ -3,23 +3,24 @@
 ::
 
     MeterError                        anything this package reports to a person
-    ├── ConfigError (ValueError)      no key, an endpoint that would leak the key, a bad setting
+    ├── ConfigError (ValueError)      an endpoint that would leak the key, a bad setting
+    │   └── MissingKeyError           no API key where it is looked for (.config_file)
     ├── PhotoError                    one photo cannot be sent; its row says why, the batch goes on
     │   ├── PhotoMissingError         the path does not lead to a readable file
     │   └── NotAnImageError           the file is not an image Pillow can open, or it is corrupt
-    ├── ServiceError                  the OCR service did not give a reading
-    │   ├── TransientServiceError     5xx, timeout, dropped connection, garbage body: after retries,
+    ├── ServiceError                  the OCR service did not give a reading (.http_status)
+    │   ├── TransientServiceError     5xx, timeout, dropped connection, garbage body (.attempts): after retries,
     │   │                             that row failed; the batch goes on
     │   │   └── UnreachableError      the service could not be reached at all (network, DNS, refused)
     │   ├── RejectedError             another 4xx (or a redirect): the service refused this
     │   │                             request; not retried, that row failed, the batch goes on
     │   └── BatchStopError            nothing more can be read in this batch
-    │       ├── AuthError             401/403: the key is missing, wrong or not allowed here
+    │       ├── AuthError             401/403: the key is wrong or not allowed here (.key_source)
     │       ├── QuotaError            429 that persisted: credit exhausted or too many requests
     │       ├── OfflineError          photo after photo could not reach the service: the network is down
     │       └── JournalError          the crash journal cannot be written: stop paying without a safe copy
     └── WorkbookError                 the workbook cannot be read or written as asked
-        ├── ColumnNotFoundError (LookupError)
+        ├── ColumnNotFoundError (LookupError)  no such sheet or column (.sheet, .column, .named)
         ├── ForeignDataError          a target column holds data this tool did not write
         ├── UnsupportedContentError   (no longer raised: the file backend now keeps every part)
         ├── UnreadableWorkbookError   the file cannot be opened as a workbook (one per reason:
@@ -30,7 +31,8 @@
     UnsavedFormulaError)
 
 `requests` exceptions are translated into this tree in exactly one place,
-`xlwings_meter.engines.aigen.client`. Messages never contain the API key.
+`xlwings_meter.engines.aigen.client`. Messages never contain the API key. Callers tell errors apart by type and fields, never by
+message text; each surface (the command line, a message box, a cell) words them its own way.
 """
 
 from __future__ import annotations
@@ -46,6 +48,14 @@ class ConfigError(MeterError, ValueError):
     """A setting is missing or unsafe (no API key, a plain-http endpoint off loopback...)."""
 
 
+class MissingKeyError(ConfigError):
+    """No API key in the environment nor in the user's config file ``config_file``."""
+
+    def __init__(self, message: str, *, config_file: Path) -> None:
+        super().__init__(message)
+        self.config_file = config_file
+
+
 class PhotoError(MeterError):
     """One photo cannot be sent to an engine. Row-level: the batch goes on."""
 
@@ -59,11 +69,19 @@ class NotAnImageError(PhotoError):
 
 
 class ServiceError(MeterError):
-    """The OCR service did not give a reading."""
+    """The OCR service did not give a reading; ``http_status`` is its reply's code, if it replied."""
+
+    def __init__(self, message: str, *, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.http_status = http_status
 
 
 class TransientServiceError(ServiceError):
-    """The service kept failing (5xx, timeouts, dropped connections) after every retry."""
+    """The service kept failing (5xx, timeouts, dropped connections) after ``attempts`` tries."""
+
+    def __init__(self, message: str, *, http_status: int | None = None, attempts: int = 1) -> None:
+        super().__init__(message, http_status=http_status)
+        self.attempts = attempts
 
 
 class RejectedError(ServiceError):
@@ -82,7 +100,14 @@ class BatchStopError(ServiceError):
 
 
 class AuthError(BatchStopError):
-    """The service refused the API key (401) or the key may not use this endpoint (403)."""
+    """The service refused the API key (401) or the key may not use this endpoint (403).
+
+    ``key_source`` says where the key was found (never the key itself).
+    """
+
+    def __init__(self, message: str, *, http_status: int, key_source: str) -> None:
+        super().__init__(message, http_status=http_status)
+        self.key_source = key_source
 
 
 class QuotaError(BatchStopError):
@@ -102,7 +127,16 @@ class WorkbookError(MeterError):
 
 
 class ColumnNotFoundError(WorkbookError, LookupError):
-    """The sheet or the column of photo paths named by the user does not exist."""
+    """The sheet or the column of photo paths does not exist.
+
+    ``sheet`` is the sheet looked in (or for), ``column`` the column looked for (None when the
+    sheet itself is missing), ``named`` True when the user named it rather than the default.
+    """
+
+    def __init__(self, message: str, *, sheet: str | None = None, column: str | None = None,
+                 named: bool = True) -> None:
+        super().__init__(message)
+        self.sheet, self.column, self.named = sheet, column, named
 
 
 class ForeignDataError(WorkbookError):

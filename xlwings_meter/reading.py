@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import enum
-import math
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from xlwings_meter.errors import (
+    BatchStopError,
+    MeterError,
+    NotAnImageError,
+    PhotoMissingError,
+    RejectedError,
+    TransientServiceError,
+)
 
 Point = tuple[float, float]
 Quad = tuple[Point, Point, Point, Point]
@@ -87,3 +97,37 @@ class Reading:
 
 
 NO_READING_MESSAGE = "No reading: no meter counter was found in the photo"
+
+
+def failure_for(exc: MeterError) -> Reading:
+    """The reading a row gets when ``exc`` kept its photo from being read: the one mapping.
+
+    >>> failure_for(TransientServiceError("Service error 503 after 4 tries", attempts=4)).message
+    'Failed: Service error 503 after 4 tries'
+    >>> failure_for(PhotoMissingError("File not found: m.jpg")).status.value
+    'file_missing'
+    """
+    if isinstance(exc, PhotoMissingError):
+        return Reading.failure(ReadingStatus.FILE_MISSING, str(exc))
+    if isinstance(exc, NotAnImageError):
+        return Reading.failure(ReadingStatus.NOT_AN_IMAGE, str(exc))
+    if isinstance(exc, TransientServiceError):
+        return Reading.failure(ReadingStatus.FAILED, f"Failed: {exc}")
+    if isinstance(exc, RejectedError):
+        return Reading.failure(ReadingStatus.REJECTED, f"Rejected: {exc}")
+    if isinstance(exc, BatchStopError):
+        return Reading.failure(ReadingStatus.NOT_READ, f"Not read: the batch stopped ({exc})")
+    return Reading.failure(ReadingStatus.NOT_READ, f"Not read: {exc}")
+
+
+def count_outcomes(readings: Iterable[Reading]) -> str:
+    """How many rows got each outcome, in a fixed order, for every summary a person reads.
+
+    >>> count_outcomes([Reading(ReadingStatus.READ), Reading.failure(ReadingStatus.FAILED, "x")])
+    '1 read, 1 failed'
+    >>> count_outcomes([Reading.failure(ReadingStatus.NO_READING, "x")]), count_outcomes([])
+    ('0 read, 1 no reading', '0 read')
+    """
+    counts = Counter(r.status for r in readings)
+    return ", ".join(f"{counts[s]} {s.label}" for s in ReadingStatus
+                     if counts[s] or s is ReadingStatus.READ)

@@ -15,7 +15,7 @@ import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from xlwings_meter.engines.base import Engine
-from xlwings_meter.reading import Reading, ReadingStatus
+from xlwings_meter.reading import Reading, ReadingStatus, count_outcomes
 from xlwings_meter.workbook.batch import BatchResult, Progress
 from xlwings_meter.workbook.files import FileBook
 from xlwings_meter.workbook.job import read_sheet
@@ -31,15 +31,13 @@ class DemoSummary:
 
     workbook: Path
     photos: int
-    read: int
-    no_reading: int
+    outcomes: str  # "11 read, 1 no reading"
     mean_confidence: float | None
     matches: int  # readings equal to the generator's truth, digit for digit
 
     def __str__(self) -> str:
         conf = "n/a" if self.mean_confidence is None else f"{self.mean_confidence:.2f}"
-        return (f"{self.photos} photos: {self.read} read, {self.no_reading} no reading, "
-                f"mean confidence {conf}; {self.matches} of {self.photos} exactly as generated. "
+        return (f"{self.photos} photos: {self.outcomes}, mean confidence {conf}; {self.matches} of {self.photos} exactly as generated. "
                 f"Open {self.workbook}")
 
 
@@ -81,8 +79,7 @@ def _summarize(workbook: Path, result: BatchResult, truths: list[str]) -> DemoSu
     return DemoSummary(
         workbook=workbook,
         photos=len(readings),
-        read=len(read),
-        no_reading=sum(r.status is ReadingStatus.NO_READING for r in readings),
+        outcomes=count_outcomes(readings),
         mean_confidence=sum(confidences) / len(confidences) if confidences else None,
         matches=sum(r.value == t for r, t in zip(readings, truths)),
     )

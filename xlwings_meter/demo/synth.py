@@ -153,7 +153,7 @@ def generate_meter_photo(seed: int, conditions: PhotoConditions | None = None) -
     quads = [tuple(_apply(forward, p) for p in quad) for quad in digit_quads]
     boxes = tuple(
         tuple((x / out_w, y / out_h) for x, y in quad)
-        for quad in quads  # type: ignore[misc]
+        for quad in quads
     )
     first, last = _centre(quads[0]), _centre(quads[-1])
     angle = math.degrees(math.atan2(last[1] - first[1], last[0] - first[0]))
@@ -196,7 +196,7 @@ def _draw_face(
 ) -> tuple[Image.Image, list[Quad], str, int, int, tuple[bool, ...]]:
     """The upright scene: returns it with the digit quads (canvas pixels) and the truth."""
     bg = tuple(rng.randint(60, 200) for _ in range(3))
-    img = Image.new("RGB", (_CANVAS, _CANVAS), bg)  # type: ignore[arg-type]
+    img = Image.new("RGB", (_CANVAS, _CANVAS), bg)
     draw = ImageDraw.Draw(img)
     _draw_clutter(rng, draw)
 
@@ -375,7 +375,7 @@ def _draw_clutter(rng: random.Random, draw: ImageDraw.ImageDraw) -> None:
                 x + math.cos(a) * length,
                 y + math.sin(a) * length,
             ),
-            fill=colour,  # type: ignore[arg-type]
+            fill=colour,
             width=rng.randint(20, 120),
         )
     if rng.random() < 0.5:

@@ -12,7 +12,7 @@ from xlwings_meter.errors import ConfigError
 
 ENGINES = ("aigen", "local")
 
-__all__ = ["ENGINES", "Engine", "make_engine"]
+__all__ = ["ENGINES", "Engine", "engine_label", "make_engine"]
 
 
 def make_engine(name: str = "aigen") -> Engine:
@@ -33,3 +33,20 @@ def make_engine(name: str = "aigen") -> Engine:
 
         return LocalEngine()
     raise ConfigError(f"Unknown engine {name!r} in METER_ENGINE: use one of {', '.join(ENGINES)}")
+
+
+def engine_label(name: str) -> str:
+    """What the cache records as the engine of a reading made by the engine called ``name``.
+
+    Needs neither a key nor the ``[local]`` extra: only the engine's class is looked at.
+    """
+    name = name.strip().lower()
+    if name == "aigen":
+        from xlwings_meter.engines.aigen.client import AigenEngine
+
+        return AigenEngine.name
+    if name == "local":
+        from xlwings_meter.engines.local.engine import LocalEngine
+
+        return LocalEngine.name
+    raise ConfigError(f"Unknown engine {name!r}: use one of {', '.join(ENGINES)}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from xlwings_meter.errors import ColumnNotFoundError, WorkbookError
-from xlwings_meter.workbook.sheet import Cell
+from xlwings_meter.workbook.sheet import Cell, plain
 
 TEXT_FORMAT = "@"
 #: Excel refuses an address longer than this in one Range("...") call.
@@ -38,7 +38,7 @@ def is_busy(exc: BaseException) -> bool:
         return True
     if hresult == _DISP_E_EXCEPTION:
         info = exc.args[2] if len(getattr(exc, "args", ())) > 2 else None
-        return bool(info) and info[5] in _BUSY_SCODES
+        return info is not None and len(info) > 5 and info[5] in _BUSY_SCODES
     return False
 
 
@@ -66,7 +66,7 @@ class ExcelSheet:
         values = rng.options(ndim=2).value
         formulas = _grid(rng.formula, bottom - top + 1, right - left + 1)
         return [
-            [f if isinstance(f, str) and f.startswith("=") else _plain(v) for v, f in zip(vrow, frow)]
+            [f if isinstance(f, str) and f.startswith("=") else plain(v) for v, f in zip(vrow, frow)]
             for vrow, frow in zip(values, formulas)
         ]
 
@@ -75,7 +75,7 @@ class ExcelSheet:
         if bottom < top or right < left:
             return []
         values = self._sheet.range((top, left), (bottom, right)).options(ndim=2).value
-        return [[_plain(v) for v in row] for row in values]
+        return [[plain(v) for v in row] for row in values]
 
     def links(self, top: int, left: int, bottom: int, right: int) -> dict[tuple[int, int], str]:
         """Hyperlinks put on cells are not asked for (one call per cell); =HYPERLINK is read."""
@@ -149,8 +149,8 @@ class ExcelBook:
             if (sheet.visible if name is None else sheet.name.casefold() == name.casefold()):
                 return ExcelSheet(sheet)
         if name is None:
-            raise ColumnNotFoundError(f"{self._book.name} has no visible worksheet")
-        raise ColumnNotFoundError(f"No sheet named {name!r} in {self._book.name}")
+            raise ColumnNotFoundError(f"{self._book.name} has no visible worksheet", named=False)
+        raise ColumnNotFoundError(f"No sheet named {name!r} in {self._book.name}", sheet=name)
 
     def hidden_sheet(self, name: str) -> ExcelSheet:
         """The named sheet, created hidden after the last sheet if it does not exist."""
@@ -229,7 +229,7 @@ def format_areas(top: int, left: int, formats: Sequence[Sequence[str | None]]) -
     >>> format_areas(2, 2, [["0.0", "@"], ["0.0", "@"], ["0.00", None]])
     {'0.0': ['B2:B3'], '0.00': ['B4'], '@': ['C2:C3']}
     """
-    from xlwings_meter.workbook.columns import column_letter
+    from openpyxl.utils import get_column_letter as column_letter
 
     runs: dict[str, list[str]] = {}
     width = max((len(row) for row in formats), default=0)
@@ -267,10 +267,3 @@ def _grid(value: Any, rows: int, columns: int) -> list[list[Any]]:
     if columns == 1 and value and not isinstance(value[0], (list, tuple)):
         return [[v] for v in value]
     return [list(row) for row in value]
-
-
-def _plain(value: object) -> Cell:
-    """Dates and other cell types reach the core as text, as they do from a file."""
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)

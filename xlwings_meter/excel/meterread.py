@@ -12,8 +12,7 @@ from typing import Any
 
 import xlwings as xw
 
-from xlwings_meter.engines.aigen.config import KEY_VAR
-from xlwings_meter.errors import ConfigError, MeterError
+from xlwings_meter.errors import MeterError, MissingKeyError
 from xlwings_meter.excel.session import BookSession, excel_session
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.workbook.sheet import Cell
@@ -26,7 +25,7 @@ MAX_TEXT = 120
 @xw.arg("path", doc="The photo: its path, or the cell holding it (relative to this workbook's folder)")
 @xw.arg("field", doc='"value" (default), "confidence", "angle", "status", or "all" '
                      "(value, confidence and angle in one row)")
-def METERREAD(path, field="value"):  # noqa: N802 (Excel's naming) -- the VBA wrapper fixes this signature
+def METERREAD(path, field="value"):
     """Reads the water meter in a photo; each photo is paid for once, then read from the cache."""
     try:
         return meter_read(excel_session(xw.Book.caller()), path, field)
@@ -71,10 +70,11 @@ def field_value(reading: Reading, field: str) -> Any:
 def error_text(exc: BaseException) -> str:
     """What a cell shows when METERREAD could not run: one short sentence.
 
-    >>> error_text(ConfigError("No AIGEN API key. Set the environment variable AIGEN_API_KEY"))
+    >>> from pathlib import Path
+    >>> error_text(MissingKeyError("No AIGEN API key. Set ...", config_file=Path("xlwings.conf")))
     'No API key set: see Meter > Settings/Help'
     """
-    if isinstance(exc, ConfigError) and KEY_VAR in str(exc) and "No AIGEN API key" in str(exc):
+    if isinstance(exc, MissingKeyError):
         return "No API key set: see Meter > Settings/Help"
     if isinstance(exc, (MeterError, ValueError)):
         return _short(str(exc))

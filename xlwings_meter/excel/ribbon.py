@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,7 +17,7 @@ from xlwings_meter.errors import ColumnNotFoundError, ConfigError, MeterError
 from xlwings_meter.excel.book import ExcelBook
 from xlwings_meter.excel.session import excel_session
 from xlwings_meter.excel.settings_box import describe
-from xlwings_meter.reading import ReadingStatus
+from xlwings_meter.reading import ReadingStatus, count_outcomes
 from xlwings_meter.workbook.batch import BatchResult
 from xlwings_meter.workbook.job import read_sheet
 
@@ -61,10 +60,11 @@ def run_read(xl_book: Any, *, refresh: bool) -> str:
     progress = StatusBar(xl_book.app)
     book = ExcelBook(xl_book)
     sheet = xl_book.sheets.active.name
+    chosen: list[tuple[int, int] | None] = list(spans) or [None]  # None: the whole sheet
     results = [
         read_sheet(book, engine, sheet_name=sheet, refresh=refresh, progress=progress,
                    cache=session.cache, rows=span)
-        for span in (spans or [None])
+        for span in chosen
     ]
     return summary(results, cache_only=engine is None, warnings=settings.warnings)
 
@@ -98,12 +98,10 @@ def row_spans(address: str) -> list[tuple[int, int]]:
 def summary(results: Sequence[BatchResult], *, cache_only: bool, warnings: Sequence[str] = ()) -> str:
     """The message after a batch: what each row got, what was paid for, why it stopped."""
     readings = [r for result in results for r in result.readings]
-    counts = Counter(r.status for r in readings)
-    parts = [f"{counts[s]} {s.label}" for s in ReadingStatus if counts[s]]
     sent = sum(r.sent for r in results)
     cached = sum(r.from_cache for r in results)
     lines = [
-        f"{len(readings)} row{'s' if len(readings) != 1 else ''}: {', '.join(parts) or 'nothing to read'}.",
+        f"{len(readings)} row{'s' if len(readings) != 1 else ''}: {count_outcomes(readings)}.",
         f"{sent} photo{'s' if sent != 1 else ''} sent to the service, {cached} answered from the cache.",
     ]
     if cache_only:
@@ -112,7 +110,7 @@ def summary(results: Sequence[BatchResult], *, cache_only: bool, warnings: Seque
     if stopped is not None:
         lines.append(f"Stopped: {stopped}. Everything read so far is kept; click Read meters again "
                      "to read the rest.")
-    if counts[ReadingStatus.FAILED]:
+    if any(r.status is ReadingStatus.FAILED for r in readings):
         lines.append("Rows that failed (service unavailable) will be tried again at the next Read meters.")
     kept = sorted(r for result in results for r in result.kept)
     if kept:
@@ -127,8 +125,8 @@ def summary(results: Sequence[BatchResult], *, cache_only: bool, warnings: Seque
 
 def button_error_text(exc: BaseException) -> str:
     """The message when the button could not run at all (nothing was written)."""
-    if isinstance(exc, ColumnNotFoundError):
-        return (f"{str(exc).split(';')[0]}. Put the header Image in row 1 above the photo paths, "
+    if isinstance(exc, ColumnNotFoundError) and exc.column is not None:
+        return (f"{exc}. Put the header Image just above the photo paths (in one of the first 20 rows), "
                 "then click Read meters again.")
     if isinstance(exc, ConfigError):
         return f"{exc}.\nSettings/Help shows where the key is looked for."

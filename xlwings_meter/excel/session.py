@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
 from xlwings_meter.engines import make_engine
@@ -20,7 +20,7 @@ from xlwings_meter.errors import BatchStopError, PhotoMissingError
 from xlwings_meter.excel.book import ExcelBook
 from xlwings_meter.excel.deferred import AfterCalculation
 from xlwings_meter.photos import file_digest, resolve_path
-from xlwings_meter.reading import Reading, ReadingStatus
+from xlwings_meter.reading import Reading, ReadingStatus, failure_for
 from xlwings_meter.workbook.batch import read_photos
 from xlwings_meter.workbook.cache import CACHE_SHEET, ReadingCache
 from xlwings_meter.workbook.journal import Journal
@@ -91,7 +91,7 @@ class BookSession:
             path = resolve_path(cell, self.book.folder)
             digest = self._digest(path)
         except PhotoMissingError as exc:
-            return Reading.failure(ReadingStatus.FILE_MISSING, str(exc))
+            return failure_for(exc)
         entry = self.cache.get(digest)
         if entry is not None:
             return entry.reading
@@ -119,14 +119,14 @@ class BookSession:
 
     def _read_uncached(self, path: str) -> Reading:
         if self.stopped is not None:
-            return Reading.failure(ReadingStatus.NOT_READ, f"Not read: {self.stopped}")
+            return failure_for(self.stopped)
         result = read_photos([path], None, self.engine(), self.cache, concurrency=1)
         if result.sent:  # paid for: it must reach the sheet, even if sending stops now
             self.later.request()
         if result.stopped is not None:
             self.stopped = result.stopped
             if result.readings[0].status is ReadingStatus.NOT_READ:
-                return Reading.failure(ReadingStatus.NOT_READ, f"Not read: {result.stopped}")
+                return failure_for(result.stopped)
         return result.readings[0]
 
     def _digest(self, path: os.PathLike[str]) -> str:
@@ -166,7 +166,8 @@ class _CacheSheet:
         sheet = self._existing()
         return sheet.read_block(top, left, bottom, right) if sheet else []
 
-    def write_block(self, top: int, left: int, values, number_formats=None) -> None:  # type: ignore[no-untyped-def]
+    def write_block(self, top: int, left: int, values: Sequence[Sequence[Cell]],
+                    number_formats: Sequence[Sequence[str | None]] | None = None) -> None:
         self._book_here().hidden_sheet(CACHE_SHEET).write_block(top, left, values, number_formats)
 
 

@@ -17,8 +17,8 @@ from xlwings_meter.engines.base import Engine
 from xlwings_meter.errors import (
     BatchStopError,
     JournalError,
-    NotAnImageError,
     OfflineError,
+    PhotoError,
     PhotoMissingError,
     ServiceError,
     TransientServiceError,
@@ -31,7 +31,7 @@ from xlwings_meter.photos import (
     load_photo,
     resolve_path,
 )
-from xlwings_meter.reading import Reading, ReadingStatus
+from xlwings_meter.reading import Reading, ReadingStatus, failure_for
 from xlwings_meter.workbook.cache import CacheEntry, ReadingCache, now_utc
 from xlwings_meter.workbook.sheet import Cell
 
@@ -89,7 +89,7 @@ def read_photos(
             path = resolve_path(cell, folder)
             digest = file_digest(path)
         except PhotoMissingError as exc:
-            readings[i] = Reading.failure(ReadingStatus.FILE_MISSING, str(exc))
+            readings[i] = failure_for(exc)
             continue
         by_digest.setdefault(digest, []).append(i)
         paths.setdefault(digest, path)
@@ -133,9 +133,8 @@ def read_photos(
         if readings[by_digest[digest][0]] is None:
             _settle(readings, by_digest[digest], reading)
             result.kept_previous += 1
-    reason = _unread_reason(result)
-    result.readings = [r if r is not None else Reading.failure(ReadingStatus.NOT_READ, reason)
-                       for r in readings]
+    unread = _unread(result)
+    result.readings = [r if r is not None else unread for r in readings]
     return result
 
 
@@ -220,9 +219,8 @@ class _Reader:
         path = self.paths[digest]
         try:
             photo = load_photo(path, digest, self.max_side)
-        except (PhotoMissingError, NotAnImageError) as exc:
-            status = ReadingStatus.NOT_AN_IMAGE if isinstance(exc, NotAnImageError) else ReadingStatus.FILE_MISSING
-            return Reading.failure(status, str(exc))
+        except PhotoError as exc:
+            return failure_for(exc)
         if self.stop.is_set():
             raise _Skipped()
         with self._lock:
@@ -236,9 +234,9 @@ class _Reader:
         except TransientServiceError as exc:
             if self.stop.is_set():  # the retries were cut short because the batch is stopping
                 raise _Skipped() from exc
-            return Reading.failure(ReadingStatus.FAILED, f"Failed: {exc}")
+            return failure_for(exc)
         except ServiceError as exc:
-            return Reading.failure(ReadingStatus.REJECTED, f"Rejected: {exc}")
+            return failure_for(exc)
         try:
             self.cache.record(CacheEntry(digest, str(path), reading, now_utc(), self.engine.name))
         except JournalError as exc:  # the reading is kept in memory; stop paying for more
@@ -268,12 +266,11 @@ def _settle(readings: list[Reading | None], rows: list[int], reading: Reading) -
         readings[i] = reading
 
 
-def _unread_reason(result: BatchResult) -> str:
+def _unread(result: BatchResult) -> Reading:
     if result.stopped is not None:
-        return f"Not read: the batch stopped ({result.stopped})"
-    if result.interrupted:
-        return "Not read: the run was stopped before this photo"
-    return "Not read"
+        return failure_for(result.stopped)
+    return Reading.failure(ReadingStatus.NOT_READ, "Not read: the run was stopped before this photo"
+                           if result.interrupted else "Not read")
 
 
 class _Skipped(Exception):

@@ -8,6 +8,7 @@ outcomes (a reading, or "no reading") are stored; a failure is tried again next 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterable
@@ -31,6 +32,11 @@ HEADERS = (
     "Read at (UTC)",
     "Engine",
 )
+#: The same columns by name, as the journal stores them: renaming a header never costs a reading.
+FIELDS = ("digest", "path", "value", "number", "confidence", "angle", "boxes", "status", "read_at", "engine")
+#: The journal's format. Version 1: one JSON object per line, keyed by FIELDS, with "v": 1.
+#: Lines without "v" were written before it and are keyed by HEADERS.
+JOURNAL_VERSION = 1
 _TEXT = "@"
 
 
@@ -99,26 +105,27 @@ class ReadingCache:
         self._flush_lock = threading.Lock()  # Excel flushes from two threads: never interleave
         self._entries: dict[str, CacheEntry] = {}
         self._dirty: dict[str, CacheEntry] = {}
-        self._rows_read = -1  # the sheet's row count when memory last matched it
+        self._seen: str | None = None  # fingerprint of the sheet's content when memory last matched it
         self._flushing = False
         self._flushes = 0  # how many flushes have ended: sync() notices one that ran meanwhile
         self.sync()
 
     def sync(self) -> bool:
-        """Make memory match the sheet again if its number of rows changed since it was read.
+        """Make memory match the sheet again if its content changed since it was read.
 
         Another process appended readings (the button without a shared UDF server), or a person
-        deleted rows so those photos are read again: either changes the row count. Costs one
-        call when nothing changed. Entries not yet flushed are kept. Returns True if it reloaded.
+        deleted rows so those photos are read again, or both at once: any change of content
+        counts, not only of the row count. Costs one read of the sheet; parsing only when it
+        changed. Entries not yet flushed are kept. Returns True if it reloaded.
         """
         # Not under the flush lock: in Excel a flush can wait on a busy Excel, and a worksheet
         # function waiting on it would hold up the very calculation Excel is busy with.
         with self._lock:
             flushes = self._flushes
-        last_row, _ = self._sheet.extent()
-        if last_row == self._rows_read:
+        block = self._read_all()
+        seen = _fingerprint(block)
+        if seen == self._seen:
             return False
-        block = self._sheet.read_block(1, 1, last_row, len(HEADERS)) if last_row else []
         entries = [e for row in block[1:] if (e := CacheEntry.from_row(row)) is not None]
         with self._lock:
             if self._flushing or self._flushes != flushes:
@@ -129,8 +136,13 @@ class ReadingCache:
                 return False
             self._entries = {e.digest: e for e in entries}
             self._entries.update(self._dirty)
-            self._rows_read = last_row
+            self._seen = seen
         return True
+
+    def entries(self) -> list[CacheEntry]:
+        """Every entry known, the sheet's and those not flushed yet."""
+        with self._lock:
+            return list(self._entries.values())
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -146,11 +158,6 @@ class ReadingCache:
         if entry is not None and engine is not None and entry.engine and entry.engine != engine:
             return None
         return entry
-
-    def entries(self) -> list[CacheEntry]:
-        """Every entry known, flushed or not."""
-        with self._lock:
-            return list(self._entries.values())
 
     def record(self, entry: CacheEntry) -> None:
         """Remember an entry (only final outcomes are kept); it reaches the sheet at flush()."""
@@ -213,9 +220,14 @@ class ReadingCache:
         with self._lock:
             return len(self._dirty)
 
-    def _write(self, dirty: dict[str, CacheEntry]) -> None:
+    def _read_all(self) -> list[list[Cell]]:
         last_row, _ = self._sheet.extent()
-        block = self._sheet.read_block(1, 1, last_row, len(HEADERS)) if last_row else []
+        return self._sheet.read_block(1, 1, last_row, len(HEADERS)) if last_row else []
+
+    def _write(self, dirty: dict[str, CacheEntry]) -> None:
+        block = self._read_all()
+        last_row = len(block)
+        matched = _fingerprint(block) == self._seen  # nobody else changed the sheet since our load
         where = {row[0].lower(): i for i, row in enumerate(block[1:], start=2)
                  if row and isinstance(row[0], str)}
         if last_row == 0:
@@ -231,13 +243,13 @@ class ReadingCache:
         if appended:
             top = last_row + 1
             self._sheet.write_block(top, 1, [e.to_row() for e in appended], [_formats()] * len(appended))
-        if self._rows_read == last_row or (self._rows_read == 0 and last_row == 1):
-            self._rows_read = last_row + len(appended)  # our own rows: no reason to reload
+        if matched:  # our own rows are no reason to reload
+            self._seen = _fingerprint(self._read_all())
 
 
 def entry_to_json(entry: CacheEntry) -> str:
-    """One journal line for an entry."""
-    return json.dumps(dict(zip(HEADERS, entry.to_row())), ensure_ascii=False)
+    """One journal line for an entry (format JOURNAL_VERSION)."""
+    return json.dumps({"v": JOURNAL_VERSION, **dict(zip(FIELDS, entry.to_row()))}, ensure_ascii=False)
 
 
 def entry_from_json(line: str) -> CacheEntry | None:
@@ -248,7 +260,20 @@ def entry_from_json(line: str) -> CacheEntry | None:
         return None
     if not isinstance(data, dict):
         return None
-    return CacheEntry.from_row([data.get(h) for h in HEADERS])
+    version = data.get("v")
+    if version is None:  # written before the format had a version: keyed by the headers of then
+        return CacheEntry.from_row([data.get(h) for h in _HEADERS_V0])
+    if version != JOURNAL_VERSION:  # from a newer xlwings-meter: not guessed at
+        return None
+    return CacheEntry.from_row([data.get(f) for f in FIELDS])
+
+
+_HEADERS_V0 = ("Photo SHA-256", "Path last seen", "Value as read", "Number", "Confidence", "Angle",
+               "Digit boxes", "Status", "Read at (UTC)", "Engine")
+
+
+def _fingerprint(block: list[list[Cell]]) -> str:
+    return hashlib.sha256(repr(block).encode("utf-8")).hexdigest()
 
 
 def _formats() -> list[str | None]:

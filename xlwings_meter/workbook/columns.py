@@ -10,36 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from xlwings_meter.errors import (
-    ColumnNotFoundError,
-    EmptyPhotoColumnError,
-    ForeignDataError,
-)
+from openpyxl.utils import column_index_from_string, get_column_letter
+
+from xlwings_meter.errors import ColumnNotFoundError, EmptyPhotoColumnError, ForeignDataError
 from xlwings_meter.reading import Reading, ReadingStatus
-from xlwings_meter.workbook.sheet import Cell
+from xlwings_meter.workbook.sheet import Cell, SheetIO
 
 DEFAULT_HEADER = "Image"
 RESULT_HEADERS = ("Value", "Confidence", "Angle", "Status")
 CONFIDENCE_FORMAT = "0.0%"
 ANGLE_FORMAT = "0.0"
+MAX_COLUMN = 16384  # XFD, Excel's last column
 _LETTERS = re.compile(r"^[A-Za-z]{1,3}$")
-
-
-def column_letter(index: int) -> str:
-    """1 -> "A", 27 -> "AA"."""
-    letters = ""
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def column_index(letters: str) -> int:
-    """"A" -> 1, "aa" -> 27."""
-    index = 0
-    for ch in letters.upper():
-        index = index * 26 + ord(ch) - 64
-    return index
 
 
 #: How far down a sheet a header is looked for (a title and notes may sit above it).
@@ -63,13 +45,27 @@ def find_photo_column(top: Sequence[Sequence[Cell]], wanted: str | None, sheet_n
         for c, header in enumerate(row, start=1):
             if isinstance(header, str) and header.strip().casefold() == target.casefold():
                 return r, c
-    if wanted and _LETTERS.match(target) and column_index(target) <= 16384:
-        col = column_index(target)
+    if wanted and _LETTERS.match(target) and column_index_from_string(target.upper()) <= MAX_COLUMN:
+        col = column_index_from_string(target.upper())
         return header_row(column_cells(col), sheet_name, target.upper()), col
     raise ColumnNotFoundError(
-        f"No column headed {target!r} in the first {HEADER_ROWS} rows of sheet {sheet_name!r}"
-        + ("" if wanted else "; name the column of photo paths with --column")
-    )
+        f"No column headed {target!r} in the first {HEADER_ROWS} rows of sheet {sheet_name!r}",
+        sheet=sheet_name, column=target, named=bool(wanted))
+
+
+def locate_photo_column(sheet: SheetIO, wanted: str | None) -> tuple[int, int, list[Cell]]:
+    """(header row, column, the column's cells below the header to the last non-empty one).
+
+    Reads the sheet as find_photo_column needs it: its first rows, and the column named by a
+    letter when the header has to be found in it.
+    """
+    last_row, last_col = sheet.extent()
+    top = sheet.read_block(1, 1, min(last_row, HEADER_ROWS), max(last_col, 1)) if last_row else []
+    header, col = find_photo_column(
+        top, wanted, sheet.name,
+        lambda c: [r[0] for r in sheet.read_block(1, c, last_row, c)] if last_row else [])
+    cells = [r[0] for r in sheet.read_block(header + 1, col, last_row, col)] if last_row > header else []
+    return header, col, cells[: last_filled_row(cells)]
 
 
 def header_row(cells: Sequence[Cell], sheet_name: str, letter: str) -> int:
@@ -104,7 +100,7 @@ def check_result_columns(block: Sequence[Sequence[Cell]], first_column: int, she
     column, for the message.
     """
     for j, expected in enumerate(RESULT_HEADERS):
-        letter = column_letter(first_column + j)
+        letter = get_column_letter(first_column + j)
         header = block[0][j] if block else None
         below = [(i, row[j]) for i, row in enumerate(block[1:], start=first_row + 1)
                  if row[j] not in (None, "")]

@@ -65,8 +65,8 @@ class FileSheet:
 
     def obstacles(self, top: int, left: int, bottom: int, right: int) -> tuple[bool, list[str]]:
         """(the sheet is protected, merged areas that overlap the rectangle)."""
-        merged = [f"{rc_to_ref(t, l)}:{rc_to_ref(b, r)}" for t, l, b, r in self._xml.merged()
-                  if t <= bottom and b >= top and l <= right and r >= left]
+        merged = [f"{rc_to_ref(t, lo)}:{rc_to_ref(b, hi)}" for t, lo, b, hi in self._xml.merged()
+                  if t <= bottom and b >= top and lo <= right and hi >= left]
         return self._xml.protected(), merged
 
     def write_block(
@@ -136,9 +136,10 @@ class FileBook:
                     else title.casefold() == name.casefold()):
                 return self._sheet(title)
         if name is None:
-            raise ColumnNotFoundError(f"{self.path.name} has no visible worksheet")
+            raise ColumnNotFoundError(f"{self.path.name} has no visible worksheet", named=False)
         raise ColumnNotFoundError(
-            f"No sheet named {name!r} in {self.path.name} (sheets: {', '.join(self._sheets)})")
+            f"No sheet named {name!r} in {self.path.name} (sheets: {', '.join(self._sheets)})",
+            sheet=name)
 
     def hidden_sheet(self, name: str) -> FileSheet:
         """The named sheet, created hidden at the end of the workbook if it does not exist."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from openpyxl.utils import get_column_letter
+
 from xlwings_meter.engines.base import Engine
 from xlwings_meter.errors import (
     MergedCellsError,
@@ -28,7 +30,6 @@ from xlwings_meter.workbook.columns import (
     HEADER_ROWS,
     RESULT_HEADERS,
     check_result_columns,
-    column_letter,
     find_photo_column,
     last_filled_row,
     result_rows,
@@ -138,7 +139,8 @@ def _check_obstacles(sheet: WorksheetIO, header: int, col: int, bottom: int) -> 
     if merged:
         raise MergedCellsError(sheet.name, merged[0])
     if protected:
-        raise ProtectedSheetError(sheet.name, f"{column_letter(col + 1)}{header}:{column_letter(col + 4)}{bottom}")
+        raise ProtectedSheetError(
+            sheet.name, f"{get_column_letter(col + 1)}{header}:{get_column_letter(col + 4)}{bottom}")
 
 
 def _write_rows(sheet: WorksheetIO, left: int, by_row: dict[int, Reading | None]) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from xlwings_meter.engines import ENGINES
 from xlwings_meter.engines.aigen.config import CONFIG_FILE_VAR, KEY_VAR, URL_VAR
 from xlwings_meter.workbook.sheet import BookIO, Cell
 

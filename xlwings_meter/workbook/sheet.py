@@ -17,6 +17,18 @@ from typing import Protocol
 Cell = str | float | int | bool | None
 
 
+def plain(value: object) -> Cell:
+    """A value as the core sees it: numbers, text and booleans as they are; dates and other
+    cell types as text, whichever backend read them.
+
+    >>> plain(3.5), plain(None), plain(__import__("datetime").date(2026, 1, 2))
+    (3.5, None, '2026-01-02')
+    """
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
 class SheetIO(Protocol):
     """One worksheet."""
 

@@ -119,7 +119,8 @@ class AigenEngine:
                 failures += 1
                 if failures >= s.max_attempts:
                     what = str(exc)
-                    raise type(exc)(f"{what[:1].upper()}{what[1:]} after {failures} tries") from exc
+                    raise type(exc)(f"{what[:1].upper()}{what[1:]} after {failures} tries",
+                                    http_status=exc.http_status, attempts=failures) from exc
                 delay = self._backoff(failures)
                 log.info("AIGEN: %s (try %d of %d); retrying in %.1f s", exc, failures, s.max_attempts, delay)
             self._wait(delay, cancel)
@@ -167,18 +168,22 @@ class AigenEngine:
         if code == 401:
             raise AuthError(
                 "The AIGEN service refused the API key (HTTP 401): it is wrong or no longer valid. "
-                f"Put a valid key in {self.settings.key_source}"
+                f"Put a valid key in {self.settings.key_source}",
+                http_status=code, key_source=self.settings.key_source,
             )
         if code == 403:
             raise AuthError(
                 f"The AIGEN service refused the request (HTTP 403): this key may not use this "
-                f"endpoint ({self.settings.url}). Check {URL_VAR} and the key's subscription"
+                f"endpoint ({self.settings.url}). Check {URL_VAR} and the key's subscription",
+                http_status=code, key_source=self.settings.key_source,
             )
         if code >= 500:
-            raise TransientServiceError(f"service error {code}")
+            raise TransientServiceError(f"service error {code}", http_status=code)
         if 300 <= code < 400:
-            raise RejectedError(f"The AIGEN service redirected the request (HTTP {code}); check {URL_VAR}")
-        raise RejectedError(f"The AIGEN service rejected the request (HTTP {code}){_HINTS.get(code, '')}")
+            raise RejectedError(f"The AIGEN service redirected the request (HTTP {code}); check {URL_VAR}",
+                                http_status=code)
+        raise RejectedError(f"The AIGEN service rejected the request (HTTP {code}){_HINTS.get(code, '')}",
+                            http_status=code)
 
     def _throttle_delay(self, response: requests.Response, throttled: int) -> float:
         s = self.settings
@@ -186,7 +191,8 @@ class AigenEngine:
         if throttled > s.max_429_retries:
             raise QuotaError(
                 f"The AIGEN service still answers 429 (credit exhausted or too many requests) "
-                f"after {throttled} tries: {advice}"
+                f"after {throttled} tries: {advice}",
+                http_status=429,
             )
         wait = retry_after_seconds(response.headers.get("Retry-After"))
         if wait is None:
@@ -194,7 +200,8 @@ class AigenEngine:
         if wait > s.max_retry_after:
             raise QuotaError(
                 f"The AIGEN service asks to wait {wait:.0f} s (HTTP 429): credit exhausted or "
-                f"too many requests; {advice}"
+                f"too many requests; {advice}",
+                http_status=429,
             )
         return wait
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from xlwings_meter.errors import ConfigError
+from xlwings_meter.errors import ConfigError, MissingKeyError
 
 DEFAULT_URL = "https://api.aigen.online/aiscript/water-meter/v2"
 KEY_VAR = "AIGEN_API_KEY"
@@ -62,23 +61,12 @@ class ClientSettings:
 def config_file(environ: Mapping[str, str] = os.environ) -> Path:
     """The user's xlwings config file, or the file named by XLWINGS_METER_CONFIG."""
     override = environ.get(CONFIG_FILE_VAR, "").strip()
-    return Path(override).expanduser() if override else user_config_path()
+    if override:
+        return Path(override).expanduser()
+    # Where xlwings itself looks (inside Excel's sandbox on macOS); imported only when needed.
+    from xlwings import USER_CONFIG_FILE
 
-
-def user_config_path(platform: str = sys.platform, home: Path | None = None) -> Path:
-    """The user's xlwings config file, where xlwings itself looks for it on this system.
-
-    On macOS, Excel is sandboxed and xlwings keeps its config inside Excel's container.
-
-    >>> str(user_config_path("darwin", Path("/Users/ann")))
-    '/Users/ann/Library/Containers/com.microsoft.Excel/Data/xlwings.conf'
-    >>> str(user_config_path("win32", Path("/home/ann")))
-    '/home/ann/.xlwings/xlwings.conf'
-    """
-    home = home or Path.home()
-    if platform.startswith("darwin"):
-        return home / "Library" / "Containers" / "com.microsoft.Excel" / "Data" / "xlwings.conf"
-    return home / ".xlwings" / "xlwings.conf"
+    return Path(USER_CONFIG_FILE)
 
 
 def read_config_file(path: Path) -> dict[str, str]:
@@ -112,9 +100,10 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> ClientSettings:
     if not key:
         key, key_source = from_file.get(KEY_VAR, ""), f"the config file {path}"
     if not key:
-        raise ConfigError(
+        raise MissingKeyError(
             f"No AIGEN API key. Set the environment variable {KEY_VAR}, "
-            f'or add the line "{KEY_VAR}","<your key>" to {path}'
+            f'or add the line "{KEY_VAR}","<your key>" to {path}',
+            config_file=path,
         )
     return ClientSettings(url=endpoint(environ, from_file, key), key=key, key_source=key_source)
 

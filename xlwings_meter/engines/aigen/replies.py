@@ -68,4 +68,4 @@ def _quad(points: Any) -> Quad:
     pts = tuple((float(x), float(y)) for x, y in points)
     if len(pts) != 4:
         raise ValueError("a digit box has four corners")
-    return pts  # type: ignore[return-value]
+    return pts  # type: ignore[return-value,unused-ignore]  # four points, checked just above

@@ -117,7 +117,7 @@ def find_windows(bgr: np.ndarray) -> list[Row]:
     value = np.maximum(np.maximum(r, g), b)
     dark = value < 95
     red = (r > 100) & (r - np.maximum(g, b) > 55)
-    mask = (dark | red).astype(np.uint8) * 255
+    mask: np.ndarray = (dark | red).astype(np.uint8) * 255
     k = max(3, round(max(h, w) / 160))
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))

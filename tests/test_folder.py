@@ -1,0 +1,85 @@
+"""Listing a folder's photos in the order they were taken, from real EXIF data written by Pillow."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.fake_aigen import FakeAigen
+from xlwings_meter.folder import capture_time, photos_in
+
+
+def _photo(path: Path, taken: str | None = None) -> Path:
+    img = Image.new("RGB", (64, 48), (120, 130, 140))
+    exif = Image.Exif()
+    if taken is not None:
+        exif.get_ifd(0x8769)[0x9003] = taken  # DateTimeOriginal, as a camera writes it
+    img.save(path, exif=exif.tobytes())
+    return path
+
+
+def test_photos_come_in_the_order_they_were_taken_then_by_name(tmp_path: Path) -> None:
+    _photo(tmp_path / "b.jpg", "2026:03:14 09:30:00")
+    _photo(tmp_path / "a.jpg", "2026:03:14 10:05:00")
+    _photo(tmp_path / "C.JPG", "2026:03:14 08:59:59")
+    _photo(tmp_path / "z-no-date.jpg")
+    _photo(tmp_path / "y-no-date.jpg")
+    (tmp_path / "notes.txt").write_text("not a photo")
+    (tmp_path / "~$book.xlsx").write_text("lock")
+    _photo(tmp_path / ".hidden.jpg", "2020:01:01 00:00:00")
+    (tmp_path / "sub").mkdir()
+    _photo(tmp_path / "sub" / "deeper.jpg", "2020:01:01 00:00:00")
+
+    listed = photos_in(tmp_path)
+    assert [p.path.name for p in listed] == ["C.JPG", "b.jpg", "a.jpg", "y-no-date.jpg", "z-no-date.jpg"]
+    assert listed[0].taken == datetime(2026, 3, 14, 8, 59, 59) and listed[-1].taken is None
+
+
+def test_a_corrupt_or_odd_photo_has_no_capture_time_rather_than_an_error(tmp_path: Path) -> None:
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    assert capture_time(tmp_path / "broken.jpg") is None
+    assert capture_time(_photo(tmp_path / "zeros.jpg", "0000:00:00 00:00:00")) is None
+    assert [p.path.name for p in photos_in(tmp_path)] == ["broken.jpg", "zeros.jpg"]
+
+
+def test_read_a_folder_into_a_new_workbook_then_append_what_was_added_since(
+    tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import openpyxl
+
+    from tests.photos import make_photo
+    from xlwings_meter.cli import main
+
+    photos = tmp_path / "round-march"
+    for name, taken, seed in (("b.jpg", "2026:03:14 09:30:00", 1), ("a.jpg", "2026:03:14 10:05:00", 2)):
+        make_photo(photos / name, seed=seed)
+        img = Image.open(photos / name)
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = taken
+        img.save(photos / name, exif=exif.tobytes())
+    book = tmp_path / "march.xlsx"
+
+    assert main(["read", str(photos), "--into", str(book)]) == 0
+    rows = list(openpyxl.load_workbook(book)["Meters"].iter_rows(values_only=True))
+    assert rows[0] == ("Taken", "Image", "Value", "Confidence", "Angle", "Status")
+    assert [r[:3] for r in rows[1:]] == [("2026-03-14 09:30:00", "round-march/b.jpg", 3245.01),
+                                         ("2026-03-14 10:05:00", "round-march/a.jpg", 3245.01)]
+    assert "2 photos of " in capsys.readouterr().err
+
+    make_photo(photos / "c.png", seed=3, fmt="PNG")  # taken later, no capture time
+    assert main(["read", str(photos), "--into", str(book)]) == 0
+    rows = list(openpyxl.load_workbook(book)["Meters"].iter_rows(values_only=True))
+    assert [r[1] for r in rows[1:]] == ["round-march/b.jpg", "round-march/a.jpg", "round-march/c.png"]
+    assert len(aigen_env.calls) == 3  # the two already read were not paid for again
+
+
+def test_read_into_refuses_what_is_not_a_folder_or_a_new_xlsm(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from xlwings_meter.cli import main
+
+    assert main(["read", str(tmp_path / "none"), "--into", str(tmp_path / "b.xlsx"), "--cache-only"]) == 1
+    assert "is not a folder of photos" in capsys.readouterr().err
+    assert main(["read", str(tmp_path), "--into", str(tmp_path / "b.xlsm"), "--cache-only"]) == 1
+    assert "xlwings-meter template" in capsys.readouterr().err and not (tmp_path / "b.xlsm").exists()

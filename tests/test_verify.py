@@ -1,0 +1,55 @@
+"""`xlwings-meter verify`: every row's reading checked against its photo as it is now, nothing sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.fake_aigen import FakeAigen
+from tests.photos import make_photo
+from xlwings_meter.cli import main
+
+from .workbooks import photo_book
+
+
+def test_verify_lists_changed_vanished_and_unread_photos_and_sends_nothing(
+    tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for i in range(4):
+        make_photo(tmp_path / f"m{i}.jpg", seed=i)
+    book = photo_book(tmp_path / "bill.xlsx", [[f"m{i}.jpg"] for i in range(4)])
+    assert main(["read", str(book)]) == 0
+    capsys.readouterr()
+    paid = len(aigen_env.calls)
+
+    assert main(["verify", str(book)]) == 0
+    assert capsys.readouterr().out.strip() == "4 rows: every reading is of its photo as it is now, by aigen-v2"
+
+    make_photo(tmp_path / "m1.jpg", seed=99)  # someone replaced the photo after it was read
+    (tmp_path / "m2.jpg").unlink()  # and moved another away
+    wb = openpyxl.load_workbook(book)
+    wb["Photos"]["A6"] = "m4.jpg"  # a row added since the last read
+    wb.save(book)
+    make_photo(tmp_path / "m4.jpg", seed=4)
+    before = book.read_bytes()
+
+    assert main(["verify", str(book)]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("row 3 (m1.jpg): the photo changed after it was read on 20")
+    assert lines[1].startswith("row 4 (m2.jpg): the photo is gone (File not found: ")
+    assert lines[2] == "row 6 (m4.jpg): not read yet"
+    assert lines[3] == "5 rows: 3 need a look"
+    assert len(aigen_env.calls) == paid and book.read_bytes() == before  # nothing sent, nothing written
+
+
+def test_verify_by_another_engine_lists_readings_it_did_not_make(
+    tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_photo(tmp_path / "m.jpg")
+    book = photo_book(tmp_path / "bill.xlsx", [["m.jpg"]])
+    assert main(["read", str(book)]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(book), "--engine", "local"]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == "row 2 (m.jpg): read by aigen-v2, not by local"

@@ -1,0 +1,81 @@
+"""Checking a workbook's readings against its photos as they are now, without sending anything.
+
+Every photo is hashed again: a row whose photo was replaced, moved away, or never read by the
+engine now chosen is listed, so a bill is never defended with a reading of another photo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from xlwings_meter.errors import PhotoMissingError
+from xlwings_meter.photos import file_digest, resolve_path
+from xlwings_meter.reading import ReadingStatus
+from xlwings_meter.workbook.cache import CACHE_SHEET, CacheEntry, ReadingCache
+from xlwings_meter.workbook.columns import locate_photo_column
+from xlwings_meter.workbook.sheet import BookIO
+
+
+@dataclass(frozen=True)
+class RowFinding:
+    """A row that needs a person's look, and why."""
+
+    row: int
+    photo: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"row {self.row} ({self.photo}): {self.why}"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The result of checking one sheet."""
+
+    rows: int
+    findings: list[RowFinding]
+
+    @property
+    def holds(self) -> bool:
+        """True when every row's reading is a reading of its photo as it is now."""
+        return not self.findings
+
+
+def verify_sheet(book: BookIO, engine_label: str, *, sheet_name: str | None = None,
+                 column: str | None = None) -> Verification:
+    """Hash every photo of the sheet again and compare it with the cache sheet (read only)."""
+    sheet = book.sheet(sheet_name)
+    header, _, cells = locate_photo_column(sheet, column)
+    names = book.sheet_names()
+    entries = ReadingCache(book.hidden_sheet(CACHE_SHEET)).entries() if CACHE_SHEET in names else []
+    cache = {e.digest: e for e in entries}
+    by_path: dict[str, CacheEntry] = {}
+    for entry in cache.values():
+        by_path.setdefault(entry.path, entry)
+    findings = []
+    for row, cell in enumerate(cells, start=header + 1):
+        why = _why(cell, book.folder, cache, by_path, engine_label)
+        if why:
+            findings.append(RowFinding(row, str(cell or "").strip() or "empty cell", why))
+    return Verification(len(cells), findings)
+
+
+def _why(cell: object, folder: Path | None, cache: dict[str, CacheEntry], by_path: dict[str, CacheEntry],
+         engine_label: str) -> str:
+    try:
+        path = resolve_path(cell, folder)
+        digest = file_digest(path)
+    except PhotoMissingError as exc:
+        return f"the photo is gone ({exc})"
+    entry = cache.get(digest)
+    if entry is None:
+        earlier = by_path.get(str(path))
+        if earlier is not None:
+            return f"the photo changed after it was read on {earlier.read_at[:10]}: its reading is of another photo"
+        return "not read yet"
+    if entry.engine != engine_label:
+        return f"read by {entry.engine or 'an unknown engine'}, not by {engine_label}"
+    if entry.reading.status is not ReadingStatus.READ:
+        return f"{entry.engine} found no reading in it"
+    return ""
