@@ -88,3 +88,13 @@ def test_result_cells_hold_numbers_formatted_as_read_and_reasons_in_status() -> 
     values, formats = result_rows([read, missing])
     assert values == [[935.78, 0.76, 83.7, None], [None, None, None, "File not found: /p/x.jpg"]]
     assert formats[0][0] == "00000.000"
+
+
+def test_the_templates_example_row_counts_as_the_tools_own_so_the_first_run_replaces_it() -> None:
+    from template.spec import READINGS
+    from xlwings_meter.workbook.edits import TEMPLATE_EXAMPLE, is_tool_row
+
+    example = [cell.value for cell in READINGS.rows[1][1:]]
+    assert tuple(example) == TEMPLATE_EXAMPLE
+    assert is_tool_row(example + [None], known=set())
+    assert not is_tool_row([936.0, 0.93, 1.5, None], known=set())  # a corrected value is a person's
