@@ -36,7 +36,7 @@ from xlwings_meter.workbook.columns import (
     result_widths,
 )
 from xlwings_meter.workbook.edits import fingerprints, is_tool_row
-from xlwings_meter.workbook.references import photo_reference
+from xlwings_meter.workbook.references import photo_cells
 from xlwings_meter.workbook.sheet import BookIO, Cell, WorksheetIO
 
 
@@ -72,7 +72,9 @@ def read_sheet(
     first, last = header + 1, last_row
     if rows:
         first, last = max(rows[0], first), min(rows[1], last_row)
-    refs = _references(sheet, first, last, col)
+    refs: list[Cell | Reading] = [
+        Reading.failure(ReadingStatus.FILE_MISSING, str(r)) if isinstance(r, PhotoMissingError) else r
+        for r in photo_cells(sheet, first, last, col)]
     refs = refs[: last_filled_row([r if isinstance(r, (str, int, float)) or r is None else "x" for r in refs])]
     list_end = first + len(refs) - 1 if refs else header
 
@@ -114,23 +116,6 @@ def read_sheet(
     values, formats = result_rows([r for r in by_row.values() if r is not None])
     sheet.dress((header, col), header, col + 1, result_widths(values, formats))
     return result
-
-
-def _references(sheet: WorksheetIO, first: int, last: int, col: int) -> list[Cell | Reading]:
-    """Each row's photo as the person sees it, or the reason there is none (a web address...)."""
-    if last < first:
-        return []
-    contents = [r[0] for r in sheet.read_block(first, col, last, col)]
-    shown = [r[0] for r in sheet.read_shown(first, col, last, col)]
-    links = sheet.links(first, col, last, col)
-    refs: list[Cell | Reading] = []
-    for i, (content, value) in enumerate(zip(contents, shown)):
-        formula = content if isinstance(content, str) and content.startswith("=") else None
-        try:
-            refs.append(photo_reference(value, formula, links.get((first + i, col))))
-        except PhotoMissingError as exc:  # a web address, a formula never computed
-            refs.append(Reading.failure(ReadingStatus.FILE_MISSING, str(exc)))
-    return refs
 
 
 def _check_obstacles(sheet: WorksheetIO, header: int, col: int, bottom: int) -> None:

@@ -12,11 +12,29 @@ import re
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
-from xlwings_meter.errors import UnsavedFormulaError, WebAddressError
-from xlwings_meter.workbook.sheet import Cell
+from xlwings_meter.errors import PhotoMissingError, UnsavedFormulaError, WebAddressError
+from xlwings_meter.workbook.sheet import Cell, WorksheetIO
 
 _HYPERLINK = re.compile(r'^=\s*HYPERLINK\s*\(\s*"((?:[^"]|"")*)"', re.IGNORECASE)
 _WEB = re.compile(r"^\s*(https?|ftp)://|^\s*www\.", re.IGNORECASE)
+
+
+def photo_cells(sheet: WorksheetIO, first: int, last: int, col: int) -> list[Cell | PhotoMissingError]:
+    """Each row's photo (rows ``first`` to ``last`` of column ``col``) as the person sees it,
+    or why there is none to look for (a web address, a formula never computed)."""
+    if last < first:
+        return []
+    contents = [r[0] for r in sheet.read_block(first, col, last, col)]
+    shown = [r[0] for r in sheet.read_shown(first, col, last, col)]
+    links = sheet.links(first, col, last, col)
+    refs: list[Cell | PhotoMissingError] = []
+    for i, (content, value) in enumerate(zip(contents, shown)):
+        formula = content if isinstance(content, str) and content.startswith("=") else None
+        try:
+            refs.append(photo_reference(value, formula, links.get((first + i, col))))
+        except PhotoMissingError as exc:
+            refs.append(exc)
+    return refs
 
 
 def photo_reference(shown: Cell, formula: Cell, link: str | None) -> Cell:
