@@ -200,12 +200,17 @@ def test_hyperlink_formulas_and_web_addresses_in_either_backend(
     assert result.readings[1].message.startswith(WEB) and len(aigen_server.calls) == 1
 
 
-def test_the_result_columns_fit_what_they_hold(backend, tmp_path: Path, aigen_server: FakeAigen,  # type: ignore[no-untyped-def]
+def test_the_result_columns_fit_what_they_hold_under_headers_like_the_users(backend, tmp_path: Path, aigen_server: FakeAigen,  # type: ignore[no-untyped-def]
                                                fast_settings: ClientSettings) -> None:
     book = backend.create(_photos(tmp_path, 1) + [["a photo that is not there.jpg"]])
+    if backend.name == "excel":  # the user's header: bold on light blue
+        state = backend.excel.sheet_state(backend.fullname, SHEET)
+        state.fills[(1, 1)] = (221, 235, 247)
+        state.bold.add((1, 1))
     read_sheet(book, AigenEngine(fast_settings))
     if backend.name == "excel":
-        assert backend.excel.sheet_state(backend.fullname, SHEET).autofitted == {2, 3, 4, 5}
+        assert state.autofitted == {2, 3, 4, 5}
+        assert all(state.fills[(1, c)] == (221, 235, 247) and (1, c) in state.bold for c in (2, 3, 4, 5))
     else:
         backend.reopen()
         ws = openpyxl.load_workbook(backend.path)[SHEET]

@@ -87,9 +87,17 @@ class ExcelSheet:
         return False, [rng.address.replace("$", "")] if rng.merge_cells else []
 
     def dress(self, header: tuple[int, int], row: int, left: int, widths: Sequence[float]) -> None:
-        """Fit the result columns to what they hold (one call)."""
+        """Head the results like cell ``header`` (bold, fill) unless a person filled them already,
+        and fit the result columns to what they hold (a handful of calls, whatever the length)."""
+        source = self._sheet.range(header)
+        target = self._sheet.range((row, left), (row, left + len(widths) - 1))
         with excel_calls():
-            self._sheet.range((row, left), (row, left + len(widths) - 1)).columns.autofit()
+            fill = source.color
+            if fill is not None and target.color is None:
+                target.color = fill
+                if source.font.bold:
+                    target.font.bold = True
+            target.columns.autofit()
 
     def write_block(
         self,
