@@ -83,8 +83,12 @@ class FileBackend:
         return self._book
 
     def rows(self, sheet: str = SHEET) -> list[list[Any]]:
-        ws = openpyxl.load_workbook(self.path)[sheet] if self._book is None else self._book._wb[sheet]
-        return [list(r) for r in ws.iter_rows(values_only=True)]
+        if self._book is None:
+            ws = openpyxl.load_workbook(self.path)[sheet]
+            return [list(r) for r in ws.iter_rows(values_only=True)]
+        found = self._book.sheet(sheet)
+        last_row, last_col = found.extent()
+        return found.read_block(1, 1, last_row, last_col)
 
 
 class ExcelBackend:

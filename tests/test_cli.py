@@ -154,11 +154,11 @@ def test_a_missing_photo_column_names_the_option_only_when_the_default_was_looke
     book = photo_book(tmp_path / "b.xlsx", [["m.jpg"]], header=("Foto",))
     assert main(["read", str(book), "--cache-only"]) == 1
     assert capsys.readouterr().err.strip() == (
-        "xlwings-meter: error: No column headed 'Image' in row 1 of sheet 'Photos'; "
+        "xlwings-meter: error: No column headed 'Image' in the first 20 rows of sheet 'Photos'; "
         "name the column of photo paths with --column")
     assert main(["read", str(book), "--cache-only", "--column", "Bild"]) == 1
     assert capsys.readouterr().err.strip() == (
-        "xlwings-meter: error: No column headed 'Bild' in row 1 of sheet 'Photos'")
+        "xlwings-meter: error: No column headed 'Bild' in the first 20 rows of sheet 'Photos'")
 
 
 def test_wrong_key_missing_key_and_missing_workbook_are_one_line_messages(
@@ -281,21 +281,20 @@ def _wait_for(condition, timeout: float = 20.0) -> None:
         time.sleep(0.02)
 
 
-def test_a_workbook_with_shapes_is_refused_before_paying_and_a_copy_can_be_written(
+def test_a_workbook_with_shapes_is_read_in_place_and_keeps_its_text_box(
     tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    import zipfile
+
     make_photo(tmp_path / "p.jpg")
     book = add_text_box(photo_book(tmp_path / "plain.xlsx", [["p.jpg"]]), tmp_path / "shapes.xlsx")
-    before = book.read_bytes()
-    assert main(["read", str(book)]) == 1
-    assert "use the Read meters button in Excel, or --output" in capsys.readouterr().err
-    assert book.read_bytes() == before and aigen_env.calls == []  # refused before paying anything
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jpg", "plain.xlsx", "shapes.xlsx"]
-
-    copy = tmp_path / "copy.xlsx"
-    assert main(["read", str(book), "--output", str(copy)]) == 0
-    assert "warning: copy.xlsx lacks the drawings" in capsys.readouterr().err
-    assert _rows(copy)[1][1] == 3245.01 and len(aigen_env.calls) == 1
+    with zipfile.ZipFile(book) as z:
+        drawing = z.read("xl/drawings/drawing1.xml")
+    assert main(["read", str(book)]) == 0
+    assert capsys.readouterr().err == ""
+    assert _rows(book)[1][1] == 3245.01 and len(aigen_env.calls) == 1
+    with zipfile.ZipFile(book) as z:
+        assert z.read("xl/drawings/drawing1.xml") == drawing
 
 
 @pytest.mark.slow  # separate processes

@@ -38,12 +38,17 @@ def test_the_demo_runs_offline_and_leaves_a_filled_workbook(
     assert len(rows) == 6 and all((folder / r[0]).is_file() for r in rows)
     assert sum(r[1] is not None for r in rows) >= 4
     for i, (_, value, confidence, angle, status, truth) in enumerate(rows, start=2):
+        assert isinstance(truth, (int, float))  # a number, shown digit for digit like a reading
         if value is None:
             assert status  # why not, in words
             continue
         assert status is None and -180 < angle <= 180
+        shown = _shown(value, ws.cell(i, 2).number_format)
+        assert ws.column_dimensions["B"].width >= len(shown) + 1  # never ### for want of width
         if confidence >= 0.9:  # what the engine is sure of is right, zeros and decimals as generated
-            assert _shown(value, ws.cell(i, 2).number_format) == truth
+            assert shown == _shown(truth, ws.cell(i, 6).number_format)
+    for cell in ws[1][1:5]:  # the results are headed like the sheet's own headers
+        assert cell.font.b and cell.fill.fgColor.rgb == ws["A1"].fill.fgColor.rgb
 
 
 def test_a_second_demo_run_in_the_same_folder_starts_afresh(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

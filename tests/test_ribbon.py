@@ -97,7 +97,7 @@ def test_a_sheet_without_an_image_column_gets_excel_words_not_command_line_ones(
     excel.create([["x"]], header=("Photo",))
     ribbon.read_meters()
     text = _alert(excel)
-    assert "Put the header Image in row 1" in text and "--column" not in text
+    assert "Put the header Image just above the photo paths" in text and "--column" not in text
 
 
 def test_no_key_is_a_message_that_says_where_to_put_it(

@@ -53,3 +53,24 @@ def test_verify_by_another_engine_lists_readings_it_did_not_make(
     capsys.readouterr()
     assert main(["verify", str(book), "--engine", "local"]) == 1
     assert capsys.readouterr().out.splitlines()[0] == "row 2 (m.jpg): read by aigen-v2, not by local"
+
+
+def test_verify_sees_paths_as_the_person_does_under_a_title(
+    tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from .xlsxbooks import xlsxwriter_book
+
+    make_photo(tmp_path / "m1.jpg")
+
+    def cells(wb, ws) -> None:  # type: ignore[no-untyped-def]
+        ws.write("A1", "Water meters, March")
+        ws.write_formula("A4", '=HYPERLINK("m1.jpg","meter 1")', None, "meter 1")
+        ws.write_string("A5", "https://example.com/m2.jpg")
+
+    book = xlsxwriter_book(tmp_path / "bill.xlsx", [], header=("Image",), header_row=3, setup=cells)
+    assert main(["read", str(book)]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(book)]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines == ["row 5 (https://example.com/m2.jpg): the photo is gone (Web addresses are not "
+                     "supported: save the photo to a folder and put its path here)", "2 rows: 1 needs a look"]

@@ -45,6 +45,10 @@ class SheetState:
     formulas: dict[tuple[int, int], str] = field(default_factory=dict)
     formats: dict[tuple[int, int], str] = field(default_factory=dict)
     visible: bool = True
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # (r1, c1, r2, c2)
+    autofitted: set[int] = field(default_factory=set)  # columns Excel fitted to their content
+    fills: dict[tuple[int, int], tuple[int, int, int]] = field(default_factory=dict)  # cell colours
+    bold: set[tuple[int, int]] = field(default_factory=set)
 
 
 @dataclass
@@ -365,6 +369,42 @@ class FakeRange(_Proxy):
                 for c in range(c1, c2 + 1):
                     self._cells.formats[(r, c)] = fmt
 
+    @property
+    def merge_cells(self) -> bool:
+        """xlwings: True if the range contains merged cells."""
+        self._call("range.merge_cells")
+        return any(m[0] <= r2 and m[2] >= r1 and m[1] <= c2 and m[3] >= c1
+                   for r1, c1, r2, c2 in self.areas for m in self._cells.merged)
+
+    @property
+    def color(self) -> tuple[int, int, int] | None:
+        """xlwings: the fill colour (RGB) of the range, None when it has none."""
+        self._call("range.color")
+        r1, c1, _, _ = self.areas[0]
+        return self._cells.fills.get((r1, c1))
+
+    @color.setter
+    def color(self, rgb: tuple[int, int, int] | None) -> None:
+        self._call("range.color", write=True)
+        for cell in self._each():
+            if rgb is None:
+                self._cells.fills.pop(cell, None)
+            else:
+                self._cells.fills[cell] = rgb
+
+    @property
+    def font(self) -> _FakeFont:
+        """xlwings: the range's Font (here only bold)."""
+        return _FakeFont(self)
+
+    def _each(self) -> list[tuple[int, int]]:
+        return [(r, c) for r1, c1, r2, c2 in self.areas for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)]
+
+    @property
+    def columns(self) -> _FakeColumns:
+        """xlwings: the range's columns (RangeColumns), here only for autofit()."""
+        return _FakeColumns(self)
+
     def _store(self, cell: tuple[int, int], v: Any) -> None:
         """What Excel does with a value written into a cell."""
         cells = self._cells
@@ -380,6 +420,33 @@ class FakeRange(_Proxy):
             cells.values.pop(cell, None)
         else:
             cells.values[cell] = float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+class _FakeFont:
+    def __init__(self, rng: FakeRange) -> None:
+        self._rng = rng
+
+    @property
+    def bold(self) -> bool:
+        self._rng._call("range.font.bold")
+        r1, c1, _, _ = self._rng.areas[0]
+        return (r1, c1) in self._rng._cells.bold
+
+    @bold.setter
+    def bold(self, value: bool) -> None:
+        self._rng._call("range.font.bold", write=True)
+        for cell in self._rng._each():
+            (self._rng._cells.bold.add if value else self._rng._cells.bold.discard)(cell)
+
+
+class _FakeColumns:
+    def __init__(self, rng: FakeRange) -> None:
+        self._rng = rng
+
+    def autofit(self) -> None:
+        self._rng._call("range.columns.autofit", write=True)
+        for _, c1, _, c2 in self._rng.areas:
+            self._rng._cells.autofitted.update(range(c1, c2 + 1))
 
 
 def _parse_area(text: str) -> tuple[int, int, int, int]:

@@ -164,10 +164,9 @@ def _read_locked(args: argparse.Namespace, folder: Path | None) -> int:
         )
         saved = book.save(output)
     journal.remove()
-    if book.lost:
-        _say(f"warning: {saved.name} lacks the {', '.join(book.lost)} of {args.workbook.name}, "
-             "which this command cannot keep; the original is unchanged")
     print(summarize(result, saved))
+    for line in notes(result):
+        _say(line)
     if result.stopped is not None:
         _say(f"stopped: {result.stopped}")
         codes = {AuthError: EXIT_AUTH, QuotaError: EXIT_QUOTA, OfflineError: EXIT_OFFLINE}
@@ -230,6 +229,30 @@ def paid_calls(result: BatchResult) -> str:
     amount = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
     uploads = f" ({_count(result.uploads, 'upload')}, {amount})" if result.uploads else ""
     return f"{_count(result.sent, 'photo')} sent{uploads}"
+
+
+def notes(result: BatchResult) -> list[str]:
+    """What the run deliberately did not do: rows a person changed, refreshes that failed."""
+    lines = []
+    if result.kept:
+        lines.append(f"left alone: {_rows_text(result.kept)}, whose results were changed by hand "
+                     "(your edits win; clear those cells to have the photos read again)")
+    if result.kept_previous:
+        lines.append(f"{_count(result.kept_previous, 'photo')} could not be read again; the "
+                     "previous reading is kept")
+    return lines
+
+
+def _rows_text(rows: Sequence[int]) -> str:
+    """[5, 6, 7, 9] -> "rows 5-7, 9"."""
+    spans: list[list[int]] = []
+    for r in sorted(rows):
+        if spans and r == spans[-1][1] + 1:
+            spans[-1][1] = r
+        else:
+            spans.append([r, r])
+    text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+    return ("row " if len(rows) == 1 else "rows ") + text
 
 
 def error_message(exc: MeterError) -> str:

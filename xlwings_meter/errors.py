@@ -26,7 +26,13 @@
         ├── ForeignDataError          a target column holds data this tool did not write
         ├── WorkbookBusyError         another run is reading this workbook (its lock is held)
         ├── WorkbookClosedError       the workbook was closed while METERREAD's photos waited
-        └── UnsupportedContentError   saving the file would drop content openpyxl cannot keep
+        ├── UnsupportedContentError   (no longer raised: the file backend now keeps every part)
+        ├── UnreadableWorkbookError   the file cannot be opened as a workbook (one per reason:
+        │                             Encrypted, OldExcelFormat, NotAWorkbook, BrokenWorkbook)
+        ├── WorkbookInUseError        Excel's lock file is beside it: open in Excel
+        └── TargetCellsError          MergedCellsError, ProtectedSheetError: cells cannot take results
+    (ColumnNotFoundError > EmptyPhotoColumnError; PhotoMissingError > WebAddressError,
+    UnsavedFormulaError)
 
 `requests` exceptions are translated into this tree in exactly one place,
 `xlwings_meter.engines.aigen.client`. Messages never contain the API key. Callers tell errors apart by type and fields, never by
@@ -193,3 +199,108 @@ class WorkbookClosedError(WorkbookError):
 
 class UnsupportedContentError(WorkbookError):
     """Saving a workbook file would drop content the file backend cannot keep (e.g. shapes)."""
+
+
+class UnreadableWorkbookError(WorkbookError):
+    """The file cannot be opened as a workbook at all; ``path`` is the file."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class EncryptedWorkbookError(UnreadableWorkbookError):
+    """The workbook is protected with a password to open: its content is encrypted."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, f"{path.name} is protected with a password: save a copy without "
+                         "the password in Excel (File > Info > Protect Workbook) and use that")
+
+
+class OldExcelFormatError(UnreadableWorkbookError):
+    """An Excel 97-2003 (.xls) workbook under an .xlsx/.xlsm name."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, f"{path.name} is an old Excel 97-2003 (.xls) workbook with a new "
+                         "name: open it in Excel and save it as an Excel Workbook (.xlsx)")
+
+
+class NotAWorkbookError(UnreadableWorkbookError):
+    """The file is not a workbook at all (another kind of file, or another Office document)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, f"{path.name} is not an Excel workbook (another kind of file "
+                         "with a workbook's name?)")
+
+
+class BrokenWorkbookError(UnreadableWorkbookError):
+    """A part of the workbook is damaged, broken XML, or XML that declares entities (a bomb)."""
+
+    def __init__(self, path: Path, part: str) -> None:
+        super().__init__(path, f"{path.name} is damaged ({part} cannot be read): open it in "
+                         "Excel, which offers to repair it, and save it again")
+        self.part = part
+
+
+class WorkbookInUseError(WorkbookError):
+    """Excel's lock file is beside the workbook: it is open in Excel, which would save over us."""
+
+    def __init__(self, path: Path, lock: Path) -> None:
+        super().__init__(f"{path.name} is open in Excel ({lock.name} is beside it): close it "
+                         "in Excel first, or write the readings into a copy with --output")
+        self.path = path
+        self.lock = lock
+
+
+class TargetCellsError(WorkbookError):
+    """The cells the results go into cannot take them; ``sheet`` and ``area`` say where."""
+
+    def __init__(self, message: str, sheet: str, area: str) -> None:
+        super().__init__(message)
+        self.sheet = sheet
+        self.area = area
+
+
+class MergedCellsError(TargetCellsError):
+    """Merged cells lie in the result columns."""
+
+    def __init__(self, sheet: str, area: str) -> None:
+        super().__init__(f"sheet {sheet!r} has merged cells in {area}, where the results go "
+                         "one value to a cell: unmerge them (Home > Merge & Center) and run again",
+                         sheet, area)
+
+
+class ProtectedSheetError(TargetCellsError):
+    """The sheet is protected, so its cells cannot be written."""
+
+    def __init__(self, sheet: str, area: str) -> None:
+        super().__init__(f"sheet {sheet!r} is protected, so {area} cannot be written: unprotect "
+                         "it (Review > Unprotect Sheet) and run again", sheet, area)
+
+
+class EmptyPhotoColumnError(ColumnNotFoundError):
+    """The photo column exists but holds nothing to read."""
+
+    def __init__(self, sheet: str, column: str) -> None:
+        super().__init__(f"column {column} of sheet {sheet!r} is empty: there are no photo paths "
+                         "to read; name the column of photo paths with --column")
+        self.sheet = sheet
+        self.column = column
+
+
+class WebAddressError(PhotoMissingError):
+    """The cell holds a web address, not a path on this computer."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__("Web addresses are not supported: save the photo to a folder and put "
+                         "its path here")
+        self.url = url
+
+
+class UnsavedFormulaError(PhotoMissingError):
+    """The cell's formula has no value saved with it (the file was never saved by Excel)."""
+
+    def __init__(self, formula: str) -> None:
+        super().__init__("This formula has no value saved in the file: open the workbook in "
+                         "Excel, save it, and run again")
+        self.formula = formula

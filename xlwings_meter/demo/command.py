@@ -2,8 +2,8 @@
 
 Writes generated meter photos and a workbook listing them, reads them with the local engine
 through the same job as `xlwings-meter read`, and saves the filled workbook. Beside the
-results, a column gives each photo's true reading (known because the photos were generated),
-so a person can check the engine's work.
+results, a column gives each photo's true reading as a number in the same format (known because
+the photos were generated), so a person can check the engine's work at a glance.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
+from openpyxl.styles import Alignment, Font, PatternFill
 
 from xlwings_meter.engines.base import Engine
-from xlwings_meter.reading import ReadingStatus, count_outcomes
+from xlwings_meter.reading import Reading, ReadingStatus, count_outcomes
 from xlwings_meter.workbook.batch import BatchResult, Progress
 from xlwings_meter.workbook.files import FileBook
 from xlwings_meter.workbook.job import read_sheet
@@ -53,10 +54,16 @@ def run_demo(folder: Path, engine: Engine, count: int = 12, seed: int = 2026,
     ws.title = DEMO_SHEET
     ws.append(["Image", None, None, None, None, TRUTH_HEADER])
     for path, truth in photos:
-        ws.append([path.relative_to(folder).as_posix(), None, None, None, None, truth.value])
-        ws.cell(ws.max_row, 6).number_format = "@"
+        # The truth as a number shown digit for digit like the reading, so they compare at a glance.
+        ws.append([path.relative_to(folder).as_posix(), None, None, None, None, float(truth.value)])
+        ws.cell(ws.max_row, 6).number_format = Reading(ReadingStatus.READ, value=truth.value).number_format
+    for cell in ws[1]:  # the reading's headers take this style from the Image header
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="305496")
+        cell.alignment = Alignment(horizontal="center")
+    ws.freeze_panes = "B2"
     ws.column_dimensions["A"].width = 24
-    ws.column_dimensions["F"].width = 22
+    ws.column_dimensions["F"].width = len(TRUTH_HEADER) + 2
     wb.save(workbook)
 
     with FileBook(workbook) as book:

@@ -70,6 +70,35 @@ class ExcelSheet:
             for vrow, frow in zip(values, formulas)
         ]
 
+    def read_shown(self, top: int, left: int, bottom: int, right: int) -> list[list[Cell]]:
+        """What the rectangle shows: a formula gives the value Excel computed."""
+        if bottom < top or right < left:
+            return []
+        values = self._sheet.range((top, left), (bottom, right)).options(ndim=2).value
+        return [[plain(v) for v in row] for row in values]
+
+    def links(self, top: int, left: int, bottom: int, right: int) -> dict[tuple[int, int], str]:
+        """Hyperlinks put on cells are not asked for (one call per cell); =HYPERLINK is read."""
+        return {}
+
+    def obstacles(self, top: int, left: int, bottom: int, right: int) -> tuple[bool, list[str]]:
+        """Merged cells in the rectangle (one call); Excel itself refuses a protected sheet."""
+        rng = self._sheet.range((top, left), (bottom, right))
+        return False, [rng.address.replace("$", "")] if rng.merge_cells else []
+
+    def dress(self, header: tuple[int, int], row: int, left: int, widths: Sequence[float]) -> None:
+        """Head the results like cell ``header`` (bold, fill) unless a person filled them already,
+        and fit the result columns to what they hold (a handful of calls, whatever the length)."""
+        source = self._sheet.range(header)
+        target = self._sheet.range((row, left), (row, left + len(widths) - 1))
+        with excel_calls():
+            fill = source.color
+            if fill is not None and target.color is None:
+                target.color = fill
+                if source.font.bold:
+                    target.font.bold = True
+            target.columns.autofit()
+
     def write_block(
         self,
         top: int,

@@ -128,13 +128,21 @@ def summary(results: Sequence[BatchResult], *, cache_only: bool, warnings: Seque
                      "to read the rest.")
     if any(r.status is ReadingStatus.FAILED for r in readings):
         lines.append("Rows that failed (service unavailable) will be tried again at the next Read meters.")
+    kept = sorted(r for result in results for r in result.kept)
+    if kept:
+        lines.append(f"Left alone (changed by hand, your edits win): row{'s' if len(kept) != 1 else ''} "
+                     f"{', '.join(map(str, kept))}. Clear those cells to have the photos read again.")
+    previous = sum(r.kept_previous for r in results)
+    if previous:
+        lines.append(f"{previous} photo{'s' if previous != 1 else ''} could not be read again: "
+                     "the previous reading is kept.")
     return "\n".join(lines + [f"Warning: {w}" for w in warnings])
 
 
 def button_error_text(exc: BaseException) -> str:
     """The message when the button could not run at all (nothing was written)."""
     if isinstance(exc, ColumnNotFoundError) and exc.column is not None:
-        return (f"{exc}. Put the header Image in row 1 above the photo paths, "
+        return (f"{exc}. Put the header Image just above the photo paths (in one of the first 20 rows), "
                 "then click Read meters again.")
     if isinstance(exc, ConfigError):
         return f"{exc}.\nSettings/Help shows where the key is looked for."

@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlwings_meter.engines.base import Engine
@@ -66,6 +66,8 @@ class BatchResult:
     uploads: int = 0  # requests that reached the service, each retry counted: what may be billed
     bytes_uploaded: int = 0  # the bodies of those requests
     on_this_machine: bool = False  # the engine reads locally: nothing was uploaded
+    kept: list[int] = field(default_factory=list)  # sheet rows left alone: a person changed them
+    kept_previous: int = 0  # photos whose refresh failed: their previous reading stays
 
     @property
     def complete(self) -> bool:
@@ -104,8 +106,13 @@ def read_photos(
 
     result = BatchResult(readings=[], on_this_machine=engine is not None and not engine.sends_photos)
     todo: list[str] = []
+    engine_name = engine.name if engine is not None else None
+    previous: dict[str, Reading] = {}  # what a refresh replaces, kept if the refresh fails
     for digest, rows in by_digest.items():
-        entry = None if refresh else cache.get(digest)
+        entry = cache.get(digest, engine_name)
+        if refresh and entry is not None:
+            previous[digest] = entry.reading
+            entry = None
         if entry is not None:
             cache.seen_at(digest, str(paths[digest]))
             _settle(readings, rows, entry.reading)
@@ -122,12 +129,19 @@ def read_photos(
         reader = PhotoReader(engine, cache, paths, max_side, result)
 
         def settled(digest: str, reading: Reading) -> None:
+            if digest in previous and not reading.status.is_final:
+                reading = previous.pop(digest)
+                result.kept_previous += 1
             _settle(readings, by_digest[digest], reading)
             if progress:
                 progress(total - len(todo) + reader.settled, total)
 
         reader.run(todo, concurrency, settled)
 
+    for digest, reading in previous.items():  # a refresh cut short: the old reading stays
+        if readings[by_digest[digest][0]] is None:
+            _settle(readings, by_digest[digest], reading)
+            result.kept_previous += 1
     unread = _unread(result)
     result.readings = [r if r is not None else unread for r in readings]
     return result

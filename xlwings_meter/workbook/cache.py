@@ -147,9 +147,17 @@ class ReadingCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, digest: str) -> CacheEntry | None:
-        """The cached entry for a photo content, or None."""
-        return self._entries.get(digest)
+    def get(self, digest: str, engine: str | None = None) -> CacheEntry | None:
+        """The cached entry for a photo content, or None.
+
+        With ``engine``, only an outcome that engine produced: one engine's "no reading" (or
+        reading) is never served as another's. An entry without an engine (written before the
+        cache recorded it) counts as any engine's.
+        """
+        entry = self._entries.get(digest)
+        if entry is not None and engine is not None and entry.engine and entry.engine != engine:
+            return None
+        return entry
 
     def record(self, entry: CacheEntry) -> None:
         """Remember an entry (only final outcomes are kept); it reaches the sheet at flush()."""

@@ -8,13 +8,13 @@ their header and by the kind of every value below it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from openpyxl.utils import column_index_from_string, get_column_letter
 
-from xlwings_meter.errors import ColumnNotFoundError, ForeignDataError
+from xlwings_meter.errors import ColumnNotFoundError, EmptyPhotoColumnError, ForeignDataError
 from xlwings_meter.reading import Reading, ReadingStatus
-from xlwings_meter.workbook.sheet import Cell
+from xlwings_meter.workbook.sheet import Cell, SheetIO
 
 DEFAULT_HEADER = "Image"
 RESULT_HEADERS = ("Value", "Confidence", "Angle", "Status")
@@ -24,20 +24,62 @@ MAX_COLUMN = 16384  # XFD, Excel's last column
 _LETTERS = re.compile(r"^[A-Za-z]{1,3}$")
 
 
-def find_photo_column(headers: Sequence[Cell], wanted: str | None, sheet_name: str) -> int:
-    """The 1-based column of photo paths: the header ``wanted`` (any case), or a column letter.
+#: How far down a sheet a header is looked for (a title and notes may sit above it).
+HEADER_ROWS = 20
+_PATH_LIKE = re.compile(r"[\\/]|\.[A-Za-z0-9]{2,5}\s*$|^\s*=")
 
-    With ``wanted`` None, the column headed "Image". A header match wins over a letter, so a
-    column headed "ID" is found by ``--column ID``.
+
+def find_photo_column(top: Sequence[Sequence[Cell]], wanted: str | None, sheet_name: str,
+                      column_cells: Callable[[int], Sequence[Cell]]) -> tuple[int, int]:
+    """(header row, column) of the photo paths, both 1-based.
+
+    ``top`` holds the first rows of the sheet (up to HEADER_ROWS). The header ``wanted`` (any
+    case; default "Image") is looked for there, row by row; a header match wins over a letter,
+    so a column headed "ID" is found by ``--column ID``. For a column letter, the header is
+    where it is: the last non-empty cell above the first photo path (a title may sit above it),
+    else the first non-empty cell. ``column_cells(col)`` gives the whole column from row 1.
+    Raises ColumnNotFoundError, or EmptyPhotoColumnError for a column with nothing in it.
     """
     target = (wanted or DEFAULT_HEADER).strip()
-    for i, header in enumerate(headers, start=1):
-        if isinstance(header, str) and header.strip().casefold() == target.casefold():
-            return i
+    for r, row in enumerate(top, start=1):
+        for c, header in enumerate(row, start=1):
+            if isinstance(header, str) and header.strip().casefold() == target.casefold():
+                return r, c
     if wanted and _LETTERS.match(target) and column_index_from_string(target.upper()) <= MAX_COLUMN:
-        return column_index_from_string(target.upper())
-    raise ColumnNotFoundError(f"No column headed {target!r} in row 1 of sheet {sheet_name!r}",
-                              sheet=sheet_name, column=target, named=bool(wanted))
+        col = column_index_from_string(target.upper())
+        return header_row(column_cells(col), sheet_name, target.upper()), col
+    raise ColumnNotFoundError(
+        f"No column headed {target!r} in the first {HEADER_ROWS} rows of sheet {sheet_name!r}",
+        sheet=sheet_name, column=target, named=bool(wanted))
+
+
+def locate_photo_column(sheet: SheetIO, wanted: str | None) -> tuple[int, int, list[Cell]]:
+    """(header row, column, the column's cells below the header to the last non-empty one).
+
+    Reads the sheet as find_photo_column needs it: its first rows, and the column named by a
+    letter when the header has to be found in it.
+    """
+    last_row, last_col = sheet.extent()
+    top = sheet.read_block(1, 1, min(last_row, HEADER_ROWS), max(last_col, 1)) if last_row else []
+    header, col = find_photo_column(
+        top, wanted, sheet.name,
+        lambda c: [r[0] for r in sheet.read_block(1, c, last_row, c)] if last_row else [])
+    cells = [r[0] for r in sheet.read_block(header + 1, col, last_row, col)] if last_row > header else []
+    return header, col, cells[: last_filled_row(cells)]
+
+
+def header_row(cells: Sequence[Cell], sheet_name: str, letter: str) -> int:
+    """The row (1-based) of a column's header: the non-empty cell just above its first path."""
+    filled = [i for i, v in enumerate(cells, start=1) if not _blank(v)]
+    if not filled:
+        raise EmptyPhotoColumnError(sheet_name, letter)
+    first_path = next((i for i in filled if _PATH_LIKE.search(str(cells[i - 1]))), None)
+    above = [i for i in filled if first_path is not None and i < first_path]
+    return above[-1] if above else filled[0]
+
+
+def _blank(v: Cell) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
 
 
 def last_filled_row(values: Sequence[Cell]) -> int:
@@ -49,16 +91,19 @@ def last_filled_row(values: Sequence[Cell]) -> int:
     return 0
 
 
-def check_result_columns(block: Sequence[Sequence[Cell]], first_column: int, sheet_name: str) -> None:
+def check_result_columns(block: Sequence[Sequence[Cell]], first_column: int, sheet_name: str,
+                         first_row: int = 1) -> None:
     """Refuse (ForeignDataError) unless the four result columns are empty or this tool's own.
 
-    ``block`` holds rows 1..last used row of the four columns right of the photo column;
-    ``first_column`` is the 1-based index of its first column, for the message.
+    ``block`` holds rows ``first_row`` (the header row) to the last used row of the four
+    columns right of the photo column; ``first_column`` is the 1-based index of its first
+    column, for the message.
     """
     for j, expected in enumerate(RESULT_HEADERS):
         letter = get_column_letter(first_column + j)
         header = block[0][j] if block else None
-        below = [(i, row[j]) for i, row in enumerate(block[1:], start=2) if row[j] not in (None, "")]
+        below = [(i, row[j]) for i, row in enumerate(block[1:], start=first_row + 1)
+                 if row[j] not in (None, "")]
         where = f"column {letter} of sheet {sheet_name!r}"
         if header in (None, ""):
             if below:
@@ -89,18 +134,34 @@ def _looks_like_ours(header: str, value: Cell) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def result_rows(readings: Sequence[Reading]) -> tuple[list[list[Cell]], list[list[str | None]]]:
+def result_rows(readings: Sequence[Reading | None]) -> tuple[list[list[Cell]], list[list[str | None]]]:
     """The four result cells of each reading, and their number formats.
 
-    The value is a number (so formulas work on it) formatted to show the digits as read.
+    The value is a number (so formulas work on it) formatted to show the digits as read;
+    None (a row to clear) gives four empty cells.
     """
     values: list[list[Cell]] = []
     formats: list[list[str | None]] = []
     for r in readings:
-        if r.status is ReadingStatus.READ and r.number is not None:
+        if r is None:
+            values.append([None] * 4)
+            formats.append([None] * 4)
+        elif r.status is ReadingStatus.READ and r.number is not None:
             values.append([r.number, r.confidence, r.angle, None])
             formats.append([r.number_format, CONFIDENCE_FORMAT, ANGLE_FORMAT, None])
         else:
             values.append([None, None, None, r.message or "Not read"])
             formats.append([None, None, None, None])
     return values, formats
+
+
+def result_widths(values: Sequence[Sequence[Cell]], formats: Sequence[Sequence[str | None]]) -> list[float]:
+    """Column widths (in characters) that show every header and result whole, never as ###."""
+    widths = [len(h) + 2.0 for h in RESULT_HEADERS]
+    for row, fmts in zip(values, formats):
+        for j, (value, fmt) in enumerate(zip(row, fmts)):
+            if value is None:
+                continue
+            shown = len(str(value)) if isinstance(value, str) else len(fmt or "") + 1
+            widths[j] = max(widths[j], min(shown, 60) + 2.0)
+    return widths

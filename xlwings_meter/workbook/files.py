@@ -1,51 +1,73 @@
-"""The sheet interface over a workbook file (.xlsx/.xlsm), through openpyxl."""
+"""The sheet interface over a workbook file (.xlsx/.xlsm), part by part (see ``package``).
+
+Only what the tool writes changes: the cells of the result columns and their formats, their
+column widths, the cache sheet, and the index entries a new sheet needs. Every other part of the
+file (other sheets, charts, pictures, VBA, whatever Excel wrote) is copied byte for byte.
+"""
 
 from __future__ import annotations
 
 import os
+import posixpath
 import tempfile
-import zipfile
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from xml.etree import ElementTree
 
-import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
+from lxml import etree
 
-from xlwings_meter.errors import (
-    ColumnNotFoundError,
-    UnsupportedContentError,
-    WorkbookError,
+from xlwings_meter.errors import ColumnNotFoundError, WorkbookError, WorkbookInUseError
+from xlwings_meter.workbook.package import WORKSHEET_REL, WORKSHEET_TYPE, Package
+from xlwings_meter.workbook.sheet import Cell
+from xlwings_meter.workbook.sheetxml import (
+    SheetXml,
+    StylesXml,
+    rc_to_ref,
+    shared_strings,
 )
-from xlwings_meter.workbook.sheet import Cell, plain
+
+_EMPTY_SHEET = ('<worksheet xmlns="{ns}" xmlns:r="http://schemas.openxmlformats.org/officeDocument/'
+                '2006/relationships"><sheetData/></worksheet>')
+_MIN_STYLES = ('<styleSheet xmlns="{ns}"><fonts count="1"><font/></fonts><fills count="1"><fill/>'
+               '</fills><borders count="1"><border/></borders><cellStyleXfs count="1"><xf/>'
+               '</cellStyleXfs><cellXfs count="1"><xf/></cellXfs></styleSheet>')
 
 
 class FileSheet:
     """One worksheet of a FileBook."""
 
-    def __init__(self, ws: Worksheet) -> None:
-        self._ws = ws
-        self.name: str = ws.title
+    def __init__(self, name: str, xml: SheetXml) -> None:
+        self.name = name
+        self._xml = xml
 
     def extent(self) -> tuple[int, int]:
         """(last used row, last used column); (0, 0) for an empty sheet."""
-        ws = self._ws
-        if ws.max_row == 1 and ws.max_column == 1 and ws.cell(1, 1).value is None:
-            return (0, 0)
-        return (ws.max_row, ws.max_column)
+        return self._xml.extent()
 
     def read_block(self, top: int, left: int, bottom: int, right: int) -> list[list[Cell]]:
-        """Values of the rectangle, row by row; empty cells are None."""
-        if bottom < top or right < left:
-            return []
-        rows = self._ws.iter_rows(
-            min_row=top, max_row=bottom, min_col=left, max_col=right, values_only=True
-        )
-        return [[plain(v) for v in row] for row in rows]
+        """Values of the rectangle, row by row; empty cells are None, formulas give their text."""
+        return [[self._xml.formula(r, c) or self._xml.value(r, c) for c in range(left, right + 1)]
+                for r in range(top, bottom + 1)]
+
+    def read_shown(self, top: int, left: int, bottom: int, right: int) -> list[list[Cell]]:
+        """What the rectangle shows: a formula gives the value Excel last computed for it."""
+        return [[self._xml.value(r, c) for c in range(left, right + 1)] for r in range(top, bottom + 1)]
+
+    def links(self, top: int, left: int, bottom: int, right: int) -> dict[tuple[int, int], str]:
+        """Targets of the hyperlinks (Insert > Link) on cells of the rectangle."""
+        found = {}
+        for r in range(top, bottom + 1):
+            for c in range(left, right + 1):
+                target = self._xml.link(r, c)
+                if target is not None:
+                    found[(r, c)] = target
+        return found
+
+    def obstacles(self, top: int, left: int, bottom: int, right: int) -> tuple[bool, list[str]]:
+        """(the sheet is protected, merged areas that overlap the rectangle)."""
+        merged = [f"{rc_to_ref(t, lo)}:{rc_to_ref(b, hi)}" for t, lo, b, hi in self._xml.merged()
+                  if t <= bottom and b >= top and lo <= right and hi >= left]
+        return self._xml.protected(), merged
 
     def write_block(
         self,
@@ -57,62 +79,129 @@ class FileSheet:
         """Write a rectangle of values with ``values[0][0]`` at (top, left)."""
         for i, row in enumerate(values):
             for j, value in enumerate(row):
-                cell = self._ws.cell(row=top + i, column=left + j)
-                if number_formats is not None and number_formats[i][j] is not None:
-                    cell.number_format = number_formats[i][j]
-                if isinstance(value, str):
-                    value = ILLEGAL_CHARACTERS_RE.sub("", value)
-                    if value.startswith("="):
-                        cell.value = value
-                        cell.data_type = "s"  # a text that starts with "=" stays text
-                        continue
-                cell.value = value
+                fmt = number_formats[i][j] if number_formats is not None else None
+                self._xml.write(top + i, left + j, value, fmt)
+        self._xml.update_dimension()
+
+    def dress(self, header: tuple[int, int], row: int, left: int, widths: Sequence[float]) -> None:
+        """Give cells ``row``, ``left``... the format of cell ``header``, and widen their columns.
+
+        A cell a person formatted keeps its format; a column a person made wider keeps its width.
+        """
+        style = self._xml.style(*header)
+        for j, width in enumerate(widths):
+            if style and not self._xml.style(row, left + j):
+                self._xml.write(row, left + j, self._xml.value(row, left + j), style=style)
+            self._xml.widen(left + j, width)
 
 
 class FileBook:
-    """A workbook file opened for reading and writing; nothing reaches the disk until save().
-
-    A .xlsm keeps its VBA project and ribbon through openpyxl's ``keep_vba``; formulas are
-    kept as formulas, styles and other sheets as they were.
-    """
+    """A workbook file opened for reading and writing; nothing reaches the disk until save()."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.folder: Path | None = self.path.resolve().parent
-        self._wb = _load(self.path)
-        #: Kinds of content the last save could not carry over (see save()).
-        self.lost: list[str] = []
+        self._pkg = Package(self.path)
+        pkg = self._pkg
+        self._wb_part = pkg.workbook_part
+        self._wb = pkg.xml(self._wb_part)
+        self._ns = etree.QName(self._wb).namespace or ""
+        rels = pkg.relations(_rels_of(self._wb_part))
+        self._styles_part = next((t for t, k in rels.values() if k.endswith("/styles")), None)
+        strings_part = next((t for t, k in rels.values() if k.endswith("/sharedStrings")), None)
+        self._strings = shared_strings(pkg.xml(strings_part) if strings_part and pkg.has(strings_part) else None)
+        self._styles: StylesXml | None = None
+        self._sheets: dict[str, tuple[str, etree._Element, str | None]] = {}
+        for node in self._sheets_node():
+            target, kind = rels.get(node.get(f"{{{_R}}}id", ""), ("", ""))
+            self._sheets[node.get("name", "")] = (target, node, target if kind.endswith("/worksheet") else None)
+        self._open: dict[str, FileSheet] = {}
+
+    def _sheets_node(self) -> etree._Element:
+        node = self._wb.find(f"{{{self._ns}}}sheets")
+        if node is None:
+            raise WorkbookError(f"{self.path.name} has no sheets")
+        return node
 
     def sheet_names(self) -> list[str]:
         """Names of every sheet, in order, hidden ones included."""
-        return list(self._wb.sheetnames)
+        return list(self._sheets)
 
     def sheet(self, name: str | None = None) -> FileSheet:
-        """The named sheet, or the first visible one."""
+        """The named sheet (any case), or the first visible worksheet."""
+        for title, (_, node, part) in self._sheets.items():
+            if part is None:
+                continue
+            if (node.get("state", "visible") == "visible" if name is None
+                    else title.casefold() == name.casefold()):
+                return self._sheet(title)
         if name is None:
-            for ws in self._wb.worksheets:
-                if ws.sheet_state == "visible":
-                    return FileSheet(ws)
             raise ColumnNotFoundError(f"{self.path.name} has no visible worksheet", named=False)
-        for ws in self._wb.worksheets:
-            if ws.title == name or ws.title.casefold() == name.casefold():
-                return FileSheet(ws)
         raise ColumnNotFoundError(
-            f"No sheet named {name!r} in {self.path.name} (sheets: {', '.join(self._wb.sheetnames)})",
-            sheet=name,
-        )
+            f"No sheet named {name!r} in {self.path.name} (sheets: {', '.join(self._sheets)})",
+            sheet=name)
 
     def hidden_sheet(self, name: str) -> FileSheet:
         """The named sheet, created hidden at the end of the workbook if it does not exist."""
-        if name in self._wb.sheetnames:
-            return FileSheet(self._wb[name])
-        ws = self._wb.create_sheet(name)
-        ws.sheet_state = "hidden"
-        return FileSheet(ws)
+        if name in self._sheets and self._sheets[name][2] is not None:
+            return self._sheet(name)
+        pkg = self._pkg
+        part = pkg.free_name(posixpath.join(posixpath.dirname(self._wb_part), "worksheets/sheet{}.xml"))
+        pkg.add_part(part, etree.fromstring(_EMPTY_SHEET.format(ns=self._ns)), WORKSHEET_TYPE)
+        rid = pkg.add_relation(self._wb_part, part, WORKSHEET_REL)
+        sheets = self._sheets_node()
+        node = etree.SubElement(sheets, f"{{{self._ns}}}sheet")
+        ids = [int(n.get("sheetId") or 0) for n in sheets]
+        node.set("name", name)
+        node.set("sheetId", str(max(ids, default=0) + 1))
+        node.set("state", "hidden")
+        node.set(f"{{{_R}}}id", rid)
+        pkg.touch(self._wb_part)
+        self._sheets[name] = (part, node, part)
+        return self._sheet(name)
+
+    def _sheet(self, title: str) -> FileSheet:
+        if title not in self._open:
+            part = self._sheets[title][2]
+            assert part is not None
+            links = {rid: target for rid, (target, kind) in self._pkg.relations(_rels_of(part)).items()
+                     if kind.endswith("/hyperlink")}
+            xml = SheetXml(self._pkg.xml(part), self._strings, self._styles_xml(), links,
+                           on_change=lambda: self._changed(part))
+            self._open[title] = FileSheet(title, xml)
+        return self._open[title]
+
+    def _styles_xml(self) -> StylesXml:
+        if self._styles is None:
+            pkg = self._pkg
+            if self._styles_part is None or not pkg.has(self._styles_part):
+                self._styles_part = pkg.free_name(posixpath.join(posixpath.dirname(self._wb_part),
+                                                                 "styles{}.xml"))
+                pkg.add_part(self._styles_part, etree.fromstring(_MIN_STYLES.format(ns=self._ns)),
+                             "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml")
+                pkg.add_relation(self._wb_part, self._styles_part, _R + "/styles")
+            part = self._styles_part
+            self._styles = StylesXml(pkg.xml(part), on_change=lambda: pkg.touch(part))
+        return self._styles
+
+    def _changed(self, part: str) -> None:
+        self._pkg.touch(part)
+        calc = self._wb.find(f"{{{self._ns}}}calcPr")
+        if calc is None:
+            calc = etree.Element(f"{{{self._ns}}}calcPr")
+            following = [n for n in self._wb if etree.QName(n).localname in _AFTER_CALC]
+            following[0].addprevious(calc) if following else self._wb.append(calc)
+        if calc.get("fullCalcOnLoad") != "1":  # formulas over the results are recomputed on open
+            calc.set("fullCalcOnLoad", "1")
+            self._pkg.touch(self._wb_part)
+
+    @property
+    def changed_parts(self) -> list[str]:
+        """The parts save() writes anew; every other part is copied byte for byte."""
+        return self._pkg.changed
 
     def close(self) -> None:
-        """Release the source file (openpyxl keeps a macro workbook's zip open for its VBA)."""
-        _close(self._wb)
+        """Nothing to release: the file was read into memory when opened."""
 
     def __enter__(self) -> FileBook:
         return self
@@ -123,42 +212,45 @@ class FileBook:
     def check_target(self, path: Path | None = None) -> Path:
         """The path save() would write, refused now (WorkbookError) if save() would fail.
 
-        Called before any photo is read, so that nothing is paid for in a batch whose result
-        could not be saved: a wrong extension or folder, a folder that cannot be written, or
-        (saving in place) content openpyxl would drop. It writes a trial copy and deletes it.
+        Called before any photo is read, so nothing is paid for in a batch whose result could
+        not be saved: a wrong extension or folder, a folder or file that cannot be written, a
+        workbook open in Excel (its lock file ``~$name`` beside it), or a damaged part that
+        could not be copied into the saved file.
         """
         target = self._target(path)
+        self._pkg.check_parts()
+        lock = target.with_name("~$" + target.name)
+        if lock.exists():
+            raise WorkbookInUseError(target, lock)
         with self._writing(target):
             if target.exists():
                 if not target.is_file():
                     raise WorkbookError(f"Cannot write {target.name}: it is not a file")
                 open(target, "r+b").close()  # read-only, or locked by Excel on Windows
-            # openpyxl's save consumes the images it carried over from the file, so a workbook
-            # with pictures gets its trial on a copy of its own (loading twice costs time).
-            has_images = any(getattr(ws, "_images", None) for ws in self._wb.worksheets)
-            trial = _load(self.path) if has_images else self._wb
-            try:
-                self._write_temp(target, trial).unlink()
-            finally:
-                if trial is not self._wb:
-                    _close(trial)
+            fd, name = tempfile.mkstemp(prefix=f".~{target.stem}.", dir=target.parent)
+            os.close(fd)
+            os.unlink(name)
         return target
 
     def save(self, path: Path | None = None) -> Path:
         """Save atomically to ``path`` (default: where it was opened).
 
-        The workbook is written to a temporary file in the same folder, flushed to disk, then
-        renamed over the target: a crash or a full disk leaves the old file whole. Saving over
-        the original is refused (UnsupportedContentError) when the written file would lack
-        parts the original has (shapes, form controls, slicers... which openpyxl cannot keep);
-        a copy elsewhere is written, and ``lost`` then names what it lacks.
+        The package is built in memory, written to a temporary file in the same folder, flushed
+        to disk, then renamed over the target: a crash or a full disk leaves the old file whole.
         """
         target = self._target(path)
+        data = self._pkg.to_bytes()
         with self._writing(target):
-            tmp = self._write_temp(target)
+            fd, name = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=target.suffix, dir=target.parent)
+            tmp = Path(name)
             try:
-                with open(tmp, "rb+") as fh:
-                    os.fsync(fh.fileno())
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view):]
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
                 # mkstemp makes a private file: give it the permissions of the file it
                 # replaces, or, for a new copy, those of the original.
                 os.chmod(tmp, (target if target.exists() else self.path).stat().st_mode & 0o7777)
@@ -177,26 +269,6 @@ class FileBook:
             raise WorkbookError(f"Cannot write {target.name}: the folder {target.parent} does not exist")
         return target
 
-    def _write_temp(self, target: Path, wb: Workbook | None = None) -> Path:
-        """The workbook (or ``wb``) written to a temporary file beside ``target``, checked for
-        lost content."""
-        fd, name = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=target.suffix, dir=target.parent)
-        os.close(fd)
-        tmp = Path(name)
-        try:
-            (wb or self._wb).save(tmp)
-            self.lost = lost_parts(self.path, tmp)
-            if self.lost and target.resolve() == self.path.resolve():
-                raise UnsupportedContentError(
-                    f"{self.path.name} contains {', '.join(self.lost)} that this command cannot keep, "
-                    "so it was not changed; use the Read meters button in Excel, or --output to "
-                    "write the readings into a copy"
-                )
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return tmp
-
     @contextmanager
     def _writing(self, target: Path) -> Iterator[None]:
         """Turn the OS's refusals to write ``target`` into one-line WorkbookErrors."""
@@ -211,51 +283,12 @@ class FileBook:
             raise WorkbookError(f"Cannot write {target.name}: {exc.strerror or exc}") from exc
 
 
-def _load(path: Path) -> Workbook:
-    if not path.exists():
-        raise WorkbookError(f"Workbook not found: {path}")
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise WorkbookError(f"{path.name} is not an .xlsx or .xlsm workbook")
-    try:
-        return openpyxl.load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm", keep_links=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise WorkbookError(f"{path.name} is not a workbook openpyxl can read ({exc})") from exc
+_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+#: Elements of a workbook part that come after calcPr, in the order the format prescribes.
+_AFTER_CALC = ("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
+               "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst")
 
 
-def _close(wb: Workbook) -> None:
-    archive = getattr(wb, "vba_archive", None)
-    if archive is not None:
-        archive.close()
+def _rels_of(part: str) -> str:
+    return posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
 
-
-#: Parts a workbook may lose through openpyxl without losing anything a person made:
-#: Excel rebuilds them (calculation chain, shared strings) or they are not content.
-_REBUILT = ("calcChain", "sharedStrings", "printerSettings", "core-properties", "extended-properties",
-            "custom-properties", "thumbnail", "jpeg", "styles", "theme")
-_CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
-
-
-def lost_parts(original: Path, written: Path) -> list[str]:
-    """Kinds of part (by content type) of which ``written`` has fewer than ``original``."""
-    before, after = _part_types(original), _part_types(written)
-    lost = [t for t, n in before.items() if after[t] < n and not any(r in t for r in _REBUILT)]
-    return sorted(_describe(t) for t in lost)
-
-
-def _part_types(path: Path) -> Counter[str]:
-    with zipfile.ZipFile(path) as z:
-        root = ElementTree.fromstring(z.read("[Content_Types].xml"))
-        defaults = {e.get("Extension", "").lower(): e.get("ContentType", "")
-                    for e in root.iter(f"{_CT_NS}Default")}
-        overrides = {e.get("PartName", "").lstrip("/"): e.get("ContentType", "")
-                     for e in root.iter(f"{_CT_NS}Override")}
-        names = [n for n in z.namelist() if not n.endswith("/") and n != "[Content_Types].xml"
-                 and "_rels/" not in n]
-    return Counter(overrides.get(n) or defaults.get(n.rsplit(".", 1)[-1].lower(), "unknown") for n in names)
-
-
-def _describe(content_type: str) -> str:
-    kind = content_type.rsplit("/", 1)[-1].split("+")[0].removeprefix("vnd.").split(".")[-1]
-    return {"drawing": "drawings (shapes, text boxes)", "vmlDrawing": "legacy drawings (form controls)",
-            "ctrlProp": "form controls", "slicer": "slicers", "slicerCache": "slicers",
-            "timeline": "timelines", "oleObject": "embedded objects"}.get(kind, f"{kind} parts")

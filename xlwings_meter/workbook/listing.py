@@ -8,7 +8,7 @@ from pathlib import Path
 from xlwings_meter.errors import PhotoMissingError, WorkbookError
 from xlwings_meter.folder import photos_in
 from xlwings_meter.photos import resolve_path
-from xlwings_meter.workbook.columns import DEFAULT_HEADER, find_photo_column, last_filled_row
+from xlwings_meter.workbook.columns import DEFAULT_HEADER, locate_photo_column
 from xlwings_meter.workbook.sheet import BookIO, Cell
 
 TAKEN_HEADER = "Taken"
@@ -24,15 +24,14 @@ def add_folder(book: BookIO, folder: Path, *, sheet_name: str | None = None, col
     photo's capture time. Paths are relative to the workbook's folder when the photos are in it.
     """
     sheet = book.sheet(sheet_name)
-    last_row, last_col = sheet.extent()
-    headers = sheet.read_block(1, 1, 1, max(last_col, 1))[0] if last_row else []
-    col = find_photo_column(headers, column, sheet.name)
-    cells = [row[0] for row in sheet.read_block(2, col, last_row, col)] if last_row >= 2 else []
+    header, col, cells = locate_photo_column(sheet, column)
+    _, last_col = sheet.extent()
+    headers = sheet.read_block(header, 1, header, max(last_col, 1))[0]
     listed = {p for cell in cells if (p := _resolved(cell, book.folder)) is not None}
     new = [p for p in photos_in(folder) if p.path.resolve() not in listed]
     if not new:
         return 0
-    top = 2 + last_filled_row(cells)
+    top = header + 1 + len(cells)
     sheet.write_block(top, col, [[_as_cell(p.path, book.folder)] for p in new])
     taken = next((i for i, h in enumerate(headers, start=1)
                   if isinstance(h, str) and h.strip().casefold() == TAKEN_HEADER.casefold()), None)

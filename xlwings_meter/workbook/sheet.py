@@ -1,6 +1,6 @@
 """The one small interface through which the core reads and writes a workbook.
 
-Two implementations: `xlwings_meter.workbook.files` (a .xlsx/.xlsm file, through openpyxl) and
+Two implementations: `xlwings_meter.workbook.files` (a .xlsx/.xlsm file, part by part) and
 `xlwings_meter.excel.book` (a live workbook, through xlwings). Everything above this layer
 (cache, batch, output columns) is written once against these two protocols.
 
@@ -57,6 +57,26 @@ class SheetIO(Protocol):
         ...
 
 
+class WorksheetIO(SheetIO, Protocol):
+    """A worksheet the results are written into: what a person sees in it, and what may stop a run."""
+
+    def read_shown(self, top: int, left: int, bottom: int, right: int) -> list[list[Cell]]:
+        """What the rectangle shows: like read_block, but a formula gives its computed value."""
+        ...
+
+    def links(self, top: int, left: int, bottom: int, right: int) -> dict[tuple[int, int], str]:
+        """Targets of hyperlinks put on cells of the rectangle (Insert > Link), by (row, column)."""
+        ...
+
+    def obstacles(self, top: int, left: int, bottom: int, right: int) -> tuple[bool, list[str]]:
+        """(the sheet is protected, addresses of merged areas overlapping the rectangle)."""
+        ...
+
+    def dress(self, header: tuple[int, int], row: int, left: int, widths: Sequence[float]) -> None:
+        """Style cells (row, left...) like cell ``header`` and widen their columns to ``widths``."""
+        ...
+
+
 class BookIO(Protocol):
     """One workbook."""
 
@@ -67,7 +87,7 @@ class BookIO(Protocol):
         """Names of every sheet, in order, hidden ones included."""
         ...
 
-    def sheet(self, name: str | None = None) -> SheetIO:
+    def sheet(self, name: str | None = None) -> WorksheetIO:
         """The named sheet, or the first visible one. Raises ColumnNotFoundError if absent."""
         ...
 

@@ -13,7 +13,8 @@ from xlwings_meter.errors import PhotoError, PhotoMissingError
 from xlwings_meter.photos import file_digest, resolve_path
 from xlwings_meter.reading import ReadingStatus
 from xlwings_meter.workbook.cache import CACHE_SHEET, CacheEntry, ReadingCache
-from xlwings_meter.workbook.columns import find_photo_column, last_filled_row
+from xlwings_meter.workbook.columns import locate_photo_column
+from xlwings_meter.workbook.references import photo_cells
 from xlwings_meter.workbook.sheet import BookIO
 
 
@@ -46,11 +47,8 @@ def verify_sheet(book: BookIO, engine_label: str, *, sheet_name: str | None = No
                  column: str | None = None) -> Verification:
     """Hash every photo of the sheet again and compare it with the cache sheet (read only)."""
     sheet = book.sheet(sheet_name)
-    last_row, last_col = sheet.extent()
-    headers = sheet.read_block(1, 1, 1, max(last_col, 1))[0] if last_row else []
-    col = find_photo_column(headers, column, sheet.name)
-    cells = [r[0] for r in sheet.read_block(2, col, last_row, col)] if last_row >= 2 else []
-    cells = cells[: last_filled_row(cells)]
+    header, col, listed = locate_photo_column(sheet, column)
+    cells = photo_cells(sheet, header + 1, header + len(listed), col)  # paths as the person sees them
     names = book.sheet_names()
     entries = ReadingCache(book.hidden_sheet(CACHE_SHEET)).entries() if CACHE_SHEET in names else []
     cache = {e.digest: e for e in entries}
@@ -58,15 +56,18 @@ def verify_sheet(book: BookIO, engine_label: str, *, sheet_name: str | None = No
     for entry in cache.values():
         by_path.setdefault(entry.path, entry)
     findings = []
-    for row, cell in enumerate(cells, start=2):
+    for row, cell in enumerate(cells, start=header + 1):
         why = _why(cell, book.folder, cache, by_path, engine_label)
         if why:
-            findings.append(RowFinding(row, str(cell or "").strip() or "empty cell", why))
+            label = getattr(cell, "url", None) or getattr(cell, "formula", None) or cell
+            findings.append(RowFinding(row, str(label or "").strip() or "empty cell", why))
     return Verification(len(cells), findings)
 
 
 def _why(cell: object, folder: Path | None, cache: dict[str, CacheEntry], by_path: dict[str, CacheEntry],
          engine_label: str) -> str:
+    if isinstance(cell, PhotoMissingError):  # a web address, a formula never computed
+        return f"the photo is gone ({cell})"
     try:
         path = resolve_path(cell, folder)
         digest = file_digest(path)

@@ -1,0 +1,64 @@
+"""Which result rows a person changed, so the tool leaves them alone (pure).
+
+The tool writes either a reading (Value, Confidence, Angle, and no Status) or a reason
+(only Status). A row is still the tool's own when its cells are empty, when they hold a
+reading the cache knows (the same value, confidence and angle), or when they hold only a
+Status of the kinds the tool writes. Anything else (a corrected number, a note in Status, a
+value typed into an empty row) is a person's, and wins: it is never overwritten.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from xlwings_meter.reading import Reading, ReadingStatus
+from xlwings_meter.workbook.sheet import Cell
+
+#: How every Status text the tool writes begins (the reasons in reading.py, photos.py,
+#: batch.py and the engines). A note a person types does not begin like these.
+TOOL_STATUS_STARTS = (
+    "No photo path", "File not found", "Not a file", "Cannot open", "Not an image",
+    "Image too large", "Corrupt image", "Failed", "Rejected", "Not read", "No reading",
+    "Web addresses are not supported", "This formula has no value saved",
+)
+
+Fingerprint = tuple[float, float, float]
+
+#: The sample reading in the example row of the workbook template (template/spec.py): the
+#: tool's own text, to be replaced by the first real reading of that row.
+TEMPLATE_EXAMPLE = (935.781, 0.93, 1.5)
+
+
+def fingerprints(readings: Iterable[Reading]) -> set[Fingerprint]:
+    """(value, confidence, angle) of every reading, as the result cells hold them."""
+    found = set()
+    for r in readings:
+        if r.status is ReadingStatus.READ and r.number is not None:
+            found.add(_key(r.number, r.confidence, r.angle))
+    return found
+
+
+def is_tool_row(cells: Sequence[Cell], known: set[Fingerprint]) -> bool:
+    """True when the four result cells are empty or hold what the tool wrote."""
+    value, confidence, angle, status = (list(cells) + [None] * 4)[:4]
+    numbers = (value, confidence, angle)
+    if all(_empty(v) for v in numbers):
+        return _empty(status) or (isinstance(status, str) and status.strip().startswith(TOOL_STATUS_STARTS))
+    if not _empty(status) or not all(_is_number(v) for v in numbers):
+        return False
+    key = _key(value, confidence, angle)  # type: ignore[arg-type]
+    return key in known or key == _key(*TEMPLATE_EXAMPLE)
+
+
+def _key(value: float, confidence: float | None, angle: float | None) -> Fingerprint:
+    return tuple(float(f"{float(x):.9g}") if x is not None and math.isfinite(float(x)) else math.nan
+                 for x in (value, confidence, angle))  # type: ignore[return-value]
+
+
+def _empty(v: Cell) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _is_number(v: Cell) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
