@@ -18,12 +18,13 @@ from xlwings_meter.workbook.sheet import Cell
 #: How every Status text the tool writes begins (the reasons in reading.py, photos.py,
 #: batch.py and the engines). A note a person types does not begin like these.
 TOOL_STATUS_STARTS = (
-    "No photo path", "File not found", "Not a file", "Cannot open", "Not an image",
-    "Image too large", "Corrupt image", "Failed", "Rejected", "Not read", "No reading",
+    "No photo path", "File not found", "Not a file", "Not a photo file", "Cannot open", "Cannot read",
+    "Not an image", "A video, not a photo", "Image too large", "Too large to be a photo",
+    "Corrupt image", "Failed", "Rejected", "Not read", "No reading",
     "Web addresses are not supported", "This formula has no value saved",
 )
 
-Fingerprint = tuple[float, float, float]
+Fingerprint = tuple[float | None, float | None, float | None]
 
 #: The sample reading in the example row of the workbook template (template/spec.py): the
 #: tool's own text, to be replaced by the first real reading of that row.
@@ -45,14 +46,16 @@ def is_tool_row(cells: Sequence[Cell], known: set[Fingerprint]) -> bool:
     numbers = (value, confidence, angle)
     if all(_empty(v) for v in numbers):
         return _empty(status) or (isinstance(status, str) and status.strip().startswith(TOOL_STATUS_STARTS))
-    if not _empty(status) or not all(_is_number(v) for v in numbers):
+    # Confidence and angle are optional in a reply: the tool leaves them empty when absent.
+    if not _empty(status) or not _is_number(value) or not all(_is_number(v) or _empty(v) for v in numbers):
         return False
-    key = _key(value, confidence, angle)  # type: ignore[arg-type]
+    key = _key(value, None if _empty(confidence) else confidence,  # type: ignore[arg-type]
+               None if _empty(angle) else angle)  # type: ignore[arg-type]
     return key in known or key == _key(*TEMPLATE_EXAMPLE)
 
 
 def _key(value: float, confidence: float | None, angle: float | None) -> Fingerprint:
-    return tuple(float(f"{float(x):.9g}") if x is not None and math.isfinite(float(x)) else math.nan
+    return tuple(float(f"{float(x):.9g}") if x is not None and math.isfinite(float(x)) else None
                  for x in (value, confidence, angle))  # type: ignore[return-value]
 
 
