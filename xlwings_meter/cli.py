@@ -56,8 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--into", type=Path, metavar="WORKBOOK",
                       help="read the photos of the folder given instead of a workbook: list them, in the "
                       "order they were taken, under Image in WORKBOOK (made if missing, .xlsx), then read")
-    read.add_argument("--sheet", help="sheet name (default: the first visible sheet)")
-    read.add_argument("--column", help="header or letter of the photo column (default: 'Image')")
+    _photo_column_options(read)
     read.add_argument("--output", type=Path, help="save to this file instead of WORKBOOK")
     read.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY,
                       help=f"photos read at once (default {DEFAULT_CONCURRENCY})")
@@ -65,9 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="read every photo again, ignoring the cache (costs credit)")
     read.add_argument("--cache-only", action="store_true",
                       help="send nothing: answer from the cache only (no key needed)")
-    read.add_argument("--engine", choices=ENGINES,
-                      help="aigen (the AIGEN service, default) or local (offline, needs the [local] "
-                      "extra); default: the workbook's METER_ENGINE setting, else aigen")
+    _engine_option(read, "aigen (the AIGEN service, default) or local (offline, needs the [local] extra)")
     read.add_argument("--wait", type=_seconds, default=LOCK_WAIT, metavar="SECONDS",
                       help="if another run is reading the same workbook, wait this long for it "
                       f"to finish before giving up (default {LOCK_WAIT:g})")
@@ -92,10 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit 0 when every row holds, 1 when any needs a look.",
     )
     verify.add_argument("workbook", type=Path, help=".xlsx or .xlsm file")
-    verify.add_argument("--sheet", help="sheet name (default: the first visible sheet)")
-    verify.add_argument("--column", help="header or letter of the photo column (default: 'Image')")
-    verify.add_argument("--engine", choices=ENGINES,
-                        help="the engine whose readings count (default: the workbook's METER_ENGINE, else aigen)")
+    _photo_column_options(verify)
+    _engine_option(verify, "the engine whose readings count")
 
     template = sub.add_parser(
         "template",
@@ -107,6 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
     template.add_argument("dest", type=Path, nargs="?", metavar="DEST",
                           help="a .xlsm file or a folder (default: ./meter-readings.xlsm)")
     return parser
+
+
+def _photo_column_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sheet", help="sheet name (default: the first visible sheet)")
+    parser.add_argument("--column", help="header or letter of the photo column (default: 'Image')")
+
+
+def _engine_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--engine", choices=ENGINES,
+                        help=f"{what}; default: the workbook's METER_ENGINE setting, else aigen")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
