@@ -1,0 +1,98 @@
+"""Scoring candidate readings: which row is the counter, and how sure the engine is of it.
+
+Pure arithmetic on :class:`~xlwings_meter.engines.local.ctc.CounterRead` values (no numpy),
+so the rules can be read, and tested, on their own.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from xlwings_meter.engines.local.geometry import REC_HEIGHT
+
+#: Readings scored below this are not readings: the engine says it found no counter.
+MIN_SCORE = 0.25
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A candidate reading and its score (0..1)."""
+
+    read: Any  # ctc.CounterRead
+    score: float
+
+
+def score_read(read: Any) -> float:
+    """How much a strip's reading looks like a meter counter, 0..1 (see the module doc).
+
+    Drums matter more than crisp digits: a serial number printed on the dial reads perfectly,
+    while a counter with a drum caught between two digits does not.
+    """
+    n = len(read.digits)
+    if n < 3 or n > 10 or read.pitch < 0.3 * REC_HEIGHT:  # a drum is not that narrow
+        return 0.0
+    # A guessed digit is evidence of a drum, whatever its score: confidence deals with it.
+    probs = [max(d.prob, 0.5) if d.guessed else d.prob for d in read.digits]
+    score = math.exp(sum(math.log(max(p, 1e-6)) for p in probs) / n)
+    on_drums = read.strip.row.source == "window"
+    score *= (0.6 if on_drums else 0.3) ** read.foreign * 0.6**read.gaps
+    if read.backwards:
+        score *= 0.15
+    if read.red_elsewhere:
+        score *= 0.3
+    if not on_drums:
+        score *= 0.75
+    return score * (0.15 + 0.85 * min(1.0, read.drums / 0.45))
+
+
+def prescore(read: Any) -> float:
+    """A first look at a candidate, before its drums are classified: digit count, pitch,
+    foreign characters, red drums in the wrong place; not the drums' colour."""
+    n = len(read.digits)
+    if n < 3 or n > 10 or read.pitch < 0.3 * REC_HEIGHT:
+        return 0.0
+    probs = [max(d.prob, 0.5) if d.guessed else d.prob for d in read.digits]
+    score = math.exp(sum(math.log(max(p, 1e-6)) for p in probs) / n)
+    score *= 0.5**read.foreign
+    if read.backwards or read.red_elsewhere:
+        score *= 0.3
+    return score
+
+
+def score_drums(first: Any, read: Any, drums: list[Any], tallest: float) -> float:
+    """How much a classified candidate looks like the counter, 0..1: the classifier's
+    sureness, the recogniser's, the digit count and the row's size among the others."""
+    n = len(drums)
+    sure = math.exp(sum(math.log(max(d.sure, 1e-6)) for d in drums) / n)
+    count = 1.0 if 4 <= n <= 9 else 0.5
+    size = min(1.0, read.strip.row.height / tallest) ** 0.5
+    # Counters show their leading zeros; a row read upside down ends in them instead.
+    lead = 1.0 if read.value.startswith("0") else 0.7
+    return sure * prescore(first) ** 0.5 * count * size * lead
+
+
+def confidence(best: Candidate, candidates: list[Candidate]) -> float:
+    """How sure the engine is of ``best``: its least sure digit, lowered when another reading
+    (another row, or the same row read another way) scores close to it.
+
+    A digit guessed on a drum caught between two digits counts as at most 0.5 sure, and so does
+    a drum left unread past the end of the row (a digit may be missing).
+    """
+    read = best.read
+    weakest = min(min(d.prob, 0.5) if d.guessed else d.prob for d in read.digits)
+    if read.gaps:
+        weakest = min(weakest, 0.5)
+    rival = max((c.score for c in candidates if c.read.value != read.value), default=0.0)
+    lead = min(1.0, (best.score - rival) / 0.3)
+    quality = min(1.0, best.score / 0.6)
+    return max(0.0, weakest * lead * quality)
+
+
+def doubled(read: Any) -> bool:
+    """Whether a drum window's reading has a pitch no drum has: a window seen at a slant,
+    cut too short for its width, so that each broad digit was read twice."""
+    return (
+        read.strip.row.source == "window" and len(read.digits) > 3 and read.pitch < 0.3 * REC_HEIGHT
+    )
