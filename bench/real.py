@@ -3,6 +3,7 @@
     python bench/real.py                      # ../shared/realphotos (next to the repository)
     python bench/real.py FOLDER               # any folder with a truth.csv
     python bench/real.py --each               # also one line per photo
+    python bench/real.py --only nohn_         # only photos whose name has nohn_
 
 ``truth.csv`` has ``file, reading, source, licence, notes``; ``accept=A|B`` in the notes lists the
 readings that count when a drum is caught between two digits. Photos are grouped by source (the
@@ -179,12 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FOLDER)
     parser.add_argument("--each", action="store_true", help="one line per photo as well")
     parser.add_argument("--no-baseline", action="store_true", help="skip raw RapidOCR")
+    parser.add_argument("--only", metavar="TEXT", help="only photos whose file name has TEXT")
     args = parser.parse_args(argv)
     if not (args.folder / "truth.csv").is_file():
         print(f"no truth.csv in {args.folder}", file=sys.stderr)
         return 2
     cv2.setNumThreads(1)
-    truths = load_truth(args.folder)
+    truths = [t for t in load_truth(args.folder) if not args.only or args.only in t.file]
     engine = run_engine(args.folder, truths)
     baseline = [] if args.no_baseline else run_baseline(args.folder, truths)
     if args.each:

@@ -22,7 +22,7 @@ DRUM_STYLES = ("dark", "white")
 BODY_RADIUS = 300
 CANVAS = 1500
 #: Roll fractions in this band show two digits almost equally: even a person could not say
-#: which one the drum shows, so the generator never draws them (see ``_draw_drum``).
+#: which one the drum shows, so the generator never draws them (see ``draw_drum``).
 _AMBIGUOUS_ROLL = (0.38, 0.62)
 _BRANDS = (
     "AQUAMET",
@@ -87,7 +87,7 @@ def draw_face(
             roll = rng.choice(
                 [rng.uniform(0.08, _AMBIGUOUS_ROLL[0]), rng.uniform(_AMBIGUOUS_ROLL[1], 0.92)]
             )
-        drum = _draw_drum(rng, d, roll, red, drum_w, drum_h, size, drum_style)
+        drum = draw_drum(rng, d, roll, red, drum_w, drum_h, size, drum_style)
         left = x0 + i * (drum_w + gap)
         img.paste(drum, (round(left), round(y0)))
         quads.append(
@@ -101,7 +101,7 @@ def draw_face(
     return img, quads, value, n_int, n_dec, tuple(rolled)
 
 
-def _draw_drum(
+def draw_drum(
     rng: random.Random,
     digit: int,
     roll: float,

@@ -10,6 +10,8 @@ import numpy as np
 
 #: A pixel is dark (a dark drum) under this brightness (the largest of its channels).
 DARK_BELOW = 95
+#: A red cell's redness (see ``red_cells``) stands this far above the row's ordinary cells.
+RED_ABOVE_ROW = 25
 
 
 def red_mask(bgr: np.ndarray) -> np.ndarray:
@@ -68,15 +70,24 @@ def red_cells(pixels: np.ndarray, xs: list[float], pitch: float) -> tuple[bool, 
     """Which drums centred at columns ``xs`` are red: red drums with light digits, or red
     digits on light drums.
 
-    A drum counts as red when a tenth of its cell is clearly red and much more of it than of
-    the row's least red cell, so a reddish cast over the whole photo makes none red.
+    A cell's redness is how far red outshines green and blue in its reddest tenth of pixels
+    (the digit's strokes, or the drum itself). A cell is red when that stands well above the
+    row's ordinary cells (the median of its less red half): a colour cast over the whole photo
+    lifts every cell alike and makes none red, and a dim red drum in a blue-tinted photo still
+    stands out from its black neighbours.
     """
     h = pixels.shape[0]
     half = max(2, round(0.4 * pitch))
-    shares = []
+    redness = []
     for x in xs:
         lo, hi = max(0, round(x) - half), min(pixels.shape[1], round(x) + half)
-        patch = pixels[h // 6 : h - h // 6, lo:hi]
-        shares.append(float(red_mask(patch).mean()) if patch.size else 0.0)
-    floor = min(shares, default=0.0)
-    return tuple(s > 0.1 and s > 3 * floor + 0.03 for s in shares)
+        patch = pixels[h // 6 : h - h // 6, lo:hi].astype(np.int16)
+        if patch.size == 0:
+            redness.append(0.0)
+            continue
+        excess = patch[..., 2] - np.maximum(patch[..., 0], patch[..., 1])
+        redness.append(float(np.percentile(excess, 90)))
+    if not redness:
+        return ()
+    ordinary = float(np.median(sorted(redness)[: max(1, len(redness) // 2)]))
+    return tuple(r - ordinary > RED_ABOVE_ROW and r > 5 for r in redness)

@@ -54,6 +54,7 @@ class CounterRead:
     drums: float  # share of the row's background that is dark or red, as drums are
     backwards: bool  # red drums sit on the left: the row is being read upside down
     unread: tuple[float, ...] = ()  # strip columns of those drums past the ends
+    letters: tuple[float, ...] = ()  # strip columns of characters that are not digits
 
     @property
     def decimals(self) -> int:
@@ -132,6 +133,7 @@ def read_strip(strip: Strip, probs: np.ndarray, digit_index: np.ndarray) -> Coun
         drum_share(strip.pixels, xs),
         red_on_left(strip.pixels, xs, pitch),
         unread,
+        tuple((run[1] + run[2] + 1) / 2 * REC_STRIDE for run in runs if run[0] == _OTHER),
     )
 
 

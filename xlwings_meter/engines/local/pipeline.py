@@ -38,12 +38,18 @@ from xlwings_meter.reading import NO_READING_MESSAGE, Quad, Reading, ReadingStat
 #: on the photos it was measured on, and the text detector's time grows with the area.
 WORK_SIDE = 800
 _MAX_ROWS = 10
+_MAX_JOINED = 3
 #: Candidates whose doubtful digits are read again: the winner is nearly always among them.
 _MAX_REREAD = 3
 #: Candidates whose drums the classifier reads.
 _MAX_CLASSIFIED = 8
 #: End cells read less surely than this are dropped: a window's frame, a neighbour's edge.
 _END_SURE = 0.35
+#: A digit the recogniser reads this surely overrules a classifier this unsure.
+_OCR_SURE = 0.95
+#: A drum the recogniser missed at a row's end is taken when the classifier reads it this surely.
+_EXTRA_SURE = 0.9
+_CLASSIFIER_UNSURE = 0.8
 
 
 class Pipeline:
@@ -129,18 +135,29 @@ class Pipeline:
         return out
 
     def _classify_one(self, read: ctc.CounterRead) -> tuple[ctc.CounterRead, list[drums.Drum]]:
+        """The candidate's drums read by the classifier: cells centred on the ink, a drum the
+        recogniser missed at either end of the row looked for, stray cells dropped."""
         pixels, pitch = read.strip.pixels, read.pitch
         xs = drums.centre_on_ink(pixels, [d.x for d in read.digits], pitch)
+        firsts: list[ctc.Digit | None] = list(read.digits)
+        # One drum further at each end, if that still lies inside the row: the recogniser
+        # often skips a drum caught mid-roll or a 1 pressed against the window's frame.
+        lo, hi = read.strip.margin, pixels.shape[1] - read.strip.margin
+        # Not where the recogniser saw a letter: a unit beside the counter is no drum.
+        free = lambda x: all(abs(x - c) > 0.7 * pitch for c in read.letters)
+        ends = [xs[0] - pitch, xs[-1] + pitch] if xs else []
+        if ends and ends[0] >= lo and free(ends[0]):
+            xs, firsts = [ends[0], *xs], [None, *firsts]
+        if ends and ends[1] <= hi and free(ends[1]):
+            xs, firsts = [*xs, ends[1]], [*firsts, None]
         found = self._drums.read_row(pixels, xs, pitch)
         keep = drums.drop_crowded([d.x for d in found], [d.sure for d in found], pitch)
-        kept = [(read.digits[i], found[i]) for i in keep]
+        keep = [i for i in keep if firsts[i] is not None or found[i].sure >= _EXTRA_SURE]
+        kept = [(firsts[i], found[i]) for i in drums.on_grid([found[i].x for i in keep], keep)]
         while len(kept) > 4 and min(kept[0][1].sure, kept[-1][1].sure) < _END_SURE:
             kept = kept[1:] if kept[0][1].sure <= kept[-1][1].sure else kept[:-1]
         values = roll_digits([dr.tenths for _, dr in kept])
-        digits = tuple(
-            replace(d, char=str(v), prob=dr.sure, x=dr.x)
-            for (d, dr), v in zip(kept, values, strict=True)
-        )
+        digits = tuple(_agree(d, v, dr) for (d, dr), v in zip(kept, values, strict=True))
         red = red_cells(pixels, [d.x for d in digits], pitch)
         return replace(read, digits=digits, red=red), [dr for _, dr in kept]
 
@@ -156,14 +173,17 @@ class Pipeline:
             )
 
         found = rows.find_windows(work)
+        joined: list[geometry.Row] = []
         if self._det is not None:
             with self._det_lock:  # RapidOCR keeps per-call state on the instance
                 detected = self._det(work, use_det=True, use_cls=False, use_rec=False)
             if detected.boxes is not None and len(detected.boxes):
                 texts = rows.rows_from_text_boxes(detected.boxes)
-                texts += rows.joined_pairs(texts)
+                joined = rows.joined_pairs(texts)
                 found = rows.merge_rows(found, texts)
         found = sorted(found, key=lambda r: r.length * r.height, reverse=True)[:_MAX_ROWS]
+        # Joined rows are large by construction: they come on top, and never crowd out the rest.
+        found += sorted(joined, key=lambda r: r.length * r.height, reverse=True)[:_MAX_JOINED]
         if not found:
             return Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE)
 
@@ -191,6 +211,21 @@ class Pipeline:
             angle=round(geometry.row_angle(quads), 2),
             boxes=tuple(_axis_aligned(q / wh) for q in quads),
         )
+
+
+def _agree(first: ctc.Digit | None, digit: int, drum: drums.Drum) -> ctc.Digit:
+    """One drum's digit from both readers: the classifier's, unless it is unsure and the
+    recogniser read a whole digit there surely (its font knowledge is broader)."""
+    if first is None:  # a drum only the classifier read
+        return ctc.Digit(str(digit), drum.sure, drum.x)
+    if (
+        str(digit) != first.char
+        and not first.guessed
+        and first.prob >= _OCR_SURE
+        and drum.sure < _CLASSIFIER_UNSURE
+    ):
+        return replace(first, prob=min(first.prob, 1 - drum.sure), x=drum.x)
+    return replace(first, char=str(digit), prob=drum.sure, x=drum.x, guessed=False)
 
 
 def _axis_aligned(quad: np.ndarray) -> Quad:

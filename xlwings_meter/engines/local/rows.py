@@ -77,15 +77,16 @@ def joined_pairs(rows: list[Row]) -> list[Row]:
         for b in rows[i + 1 :]:
             turn = abs((b.angle - a.angle + 90) % 180 - 90)
             hi = max(a.height, b.height)
-            if turn > 10 or hi > 2.0 * min(a.height, b.height):
+            if turn > 6 or hi > 1.6 * min(a.height, b.height):
                 continue
             r = math.radians(a.angle if a.length >= b.length else b.angle)
             dx, dy = b.cx - a.cx, b.cy - a.cy
             along = abs(dx * math.cos(r) + dy * math.sin(r))
             across = abs(-dx * math.sin(r) + dy * math.cos(r))
-            if across < 0.4 * hi and along - (a.length + b.length) / 2 < 1.5 * hi:
-                corners = [_corners(c) for c in (a, b)]
-                out.append(row_from_points(np.concatenate(corners), "text"))
+            if across < 0.3 * hi and along - (a.length + b.length) / 2 < 1.0 * hi:
+                joined = row_from_points(np.concatenate([_corners(c) for c in (a, b)]), "text")
+                if joined.length <= 15 * joined.height:
+                    out.append(joined)
     return out
 
 
