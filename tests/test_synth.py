@@ -110,3 +110,12 @@ def test_as_photo_is_what_an_engine_receives() -> None:
     photo = synth.as_photo()
     assert photo.data == synth.data
     assert (photo.width, photo.height) == synth.image.size
+
+
+def test_a_colour_cast_tints_the_whole_photo() -> None:
+    plain = generate_meter_photo(9, PhotoConditions(rotation=0.0, noise=0.0, cast=(1.0, 1.0, 1.0)))
+    tinted = generate_meter_photo(9, PhotoConditions(rotation=0.0, noise=0.0, cast=(1.0, 0.7, 0.7)))
+    r0, g0, _ = (sum(band.getdata()) for band in plain.image.convert("RGB").split())
+    r1, g1, _ = (sum(band.getdata()) for band in tinted.image.convert("RGB").split())
+    assert g1 / r1 < 0.8 * g0 / r0
+    assert tinted.truth == plain.truth

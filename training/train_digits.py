@@ -1,6 +1,7 @@
 """Train the drum-digit classifier the local engine ships (xlwings_meter/engines/local/models/).
 
-Data: the ``datasets/meterdigits`` folder of github.com/haverland/Tenth-of-step-of-a-meter-digit
+Data: generated drum crops (the demo's photo generator, dark, white and red drums at any roll)
+and the ``datasets/meterdigits`` folder of github.com/haverland/Tenth-of-step-of-a-meter-digit
 (Apache-2.0): about 18,000 real drum crops, 20x32 pixels, in folders named by their reading in
 tenths of a step (``0.0`` .. ``9.9``). Get it with::
 
@@ -27,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PIL import Image
 from torch import nn
 from torch.nn import functional as F
@@ -47,6 +50,29 @@ def load(folder: Path) -> tuple[np.ndarray, np.ndarray]:
             im = Image.open(f).convert("L").resize((W, H), Image.BILINEAR)
             images.append(np.asarray(im, np.float32))
             labels.append(label)
+    return np.stack(images), np.array(labels)
+
+
+def synthetic(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Drum crops drawn by the photo generator (``xlwings_meter.demo.face.draw_drum``): dark,
+    white and red drums at any roll, with a little of the window frame around some."""
+    from xlwings_meter.demo.face import draw_drum
+
+    rng = random.Random(seed)
+    images, labels = [], []
+    for _ in range(count):
+        digit, tenth = rng.randrange(10), rng.randrange(10)
+        size = rng.uniform(18, 60)
+        style = rng.choice(["dark", "white", "white-red"])
+        drum = draw_drum(
+            rng, digit, tenth / 10, rng.random() < 0.3, size * 0.78, size * 1.3, size, style
+        )
+        pad_x, pad_y = round(rng.uniform(0, 0.15) * drum.width), round(rng.uniform(0, 0.08) * drum.height)
+        framed = Image.new("RGB", (drum.width + 2 * pad_x, drum.height + 2 * pad_y), (70, 70, 74))
+        framed.paste(drum, (pad_x, pad_y))
+        im = framed.convert("L").resize((W, H), Image.BILINEAR)
+        images.append(np.asarray(im, np.float32))
+        labels.append(digit * 10 + tenth)
     return np.stack(images), np.array(labels)
 
 
@@ -141,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("data", type=Path, help="the meterdigits folder (one folder per tenth)")
     p.add_argument("out", type=Path, help="where to write the ONNX model")
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--synthetic", type=int, default=8000, help="generated drum crops to add")
     args = p.parse_args(argv)
 
     random.seed(SEED)
@@ -159,7 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     yt = torch.from_numpy(labels[train])
     xv = torch.from_numpy(images[val])[:, None]
     yv = torch.from_numpy(labels[val])
-    print(f"{len(train)} training crops, {len(val)} held out (seed {SEED})")
+    print(f"{len(train)} real training crops, {len(val)} held out (seed {SEED})")
+    if args.synthetic:
+        sx, sy = synthetic(args.synthetic, SEED)
+        xt = torch.cat([xt, torch.from_numpy(sx)[:, None]])
+        yt = torch.cat([yt, torch.from_numpy(sy)])
+        print(f"{len(sx)} generated drum crops added (xlwings_meter.demo.face.draw_drum)")
 
     net = DrumNet()
     print(f"{sum(p.numel() for p in net.parameters())} parameters")
@@ -179,21 +211,25 @@ def main(argv: list[str] | None = None) -> int:
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         figs = figures(net, xv, yv)
         shown = ", ".join(f"{k} {v:.3f}" for k, v in figs.items())
         print(f"epoch {epoch + 1}: loss {total / len(xt):.3f}; held out: {shown}; "
               f"{time.time() - start:.0f} s", flush=True)
+        export(net, args.out)  # after every epoch: a long run can be stopped and still used
+    print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB)")
+    return 0
 
+
+def export(net: DrumNet, out: Path) -> None:
+    """Write the model as ONNX, probabilities out."""
     net.eval()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(
-        Exported(net), torch.zeros(1, 1, H, W), str(args.out), input_names=["crop"],
+        Exported(net), torch.zeros(1, 1, H, W), str(out), input_names=["crop"],
         output_names=["tenths"], dynamic_axes={"crop": {0: "n"}, "tenths": {0: "n"}},
         opset_version=17, dynamo=False,
     )
-    print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB)")
-    return 0
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ Point = tuple[float, float]
 Matrix = tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]]
 
 _OUTPUT_SIZES = ((960, 720), (720, 960), (800, 800), (1024, 768), (768, 1024))
+
+
 @dataclass(frozen=True)
 class PhotoConditions:
     """How hard a photo is. ``rotation=None`` draws any angle in [-180, 180).
@@ -43,6 +45,8 @@ class PhotoConditions:
     ``noise`` the sensor noise in grey levels, ``perspective`` a keystone strength (0..1),
     ``roll`` the chance that any one drum is caught between two digits. ``drums`` is the
     drum style, ``"dark"`` or ``"white"`` (see :mod:`xlwings_meter.demo.face`); None draws it.
+    ``cast`` multiplies the red, green and blue of the photo (a phone's white balance, a
+    coloured lamp): None draws one for a third of the photos, ``(1, 1, 1)`` is none.
     """
 
     rotation: float | None = None
@@ -53,6 +57,7 @@ class PhotoConditions:
     jpeg_quality: int = 85
     roll: float = 0.25
     drums: str | None = None
+    cast: tuple[float, float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,10 @@ def generate_meter_photo(seed: int, conditions: PhotoConditions | None = None) -
         conditions = random_conditions(rng)
     # The style comes from a generator of its own, so that a dark-drum photo is the same
     # photo it was before white drums were drawn.
+    # Style and colour cast come from generators of their own, so that a photo without them
+    # is the photo it was before they were drawn.
     style = conditions.drums or random.Random(seed * 7919 + 1).choice(DRUM_STYLES)
+    cast = conditions.cast or _random_cast(random.Random(seed * 7919 + 2))
     face, digit_quads, value, n_int, n_dec, rolled = draw_face(rng, conditions.roll, style)
 
     out_w, out_h = rng.choice(_OUTPUT_SIZES)
@@ -130,6 +138,9 @@ def generate_meter_photo(seed: int, conditions: PhotoConditions | None = None) -
         fillcolor=(90, 90, 90),
     )
     photo = _apply_glare(rng, photo, conditions.glare, [_apply(forward, p) for p in digit_quads[0]])
+    if cast != (1.0, 1.0, 1.0):
+        bands = zip(photo.split(), cast, strict=True)
+        photo = Image.merge("RGB", [b.point(lambda v, k=k: min(255, round(v * k))) for b, k in bands])
     if conditions.blur > 0:
         photo = photo.filter(ImageFilter.GaussianBlur(conditions.blur))
     if conditions.noise > 0:
@@ -241,6 +252,13 @@ def _apply_glare(
     )
     mask = mask.filter(ImageFilter.GaussianBlur(max(rx, ry) * 0.5))
     return Image.composite(Image.new("RGB", (w, h), (255, 255, 250)), img, mask)
+
+
+def _random_cast(rng: random.Random) -> tuple[float, float, float]:
+    """No cast for two photos in three; otherwise a tint of up to 30% towards one colour."""
+    if rng.random() < 2 / 3:
+        return (1.0, 1.0, 1.0)
+    return (rng.uniform(0.7, 1.0), rng.uniform(0.7, 1.0), rng.uniform(0.7, 1.0))
 
 
 def _add_noise(rng: random.Random, img: Image.Image, sigma: float) -> Image.Image:

@@ -14,6 +14,8 @@ from xlwings_meter.engines.local.geometry import REC_HEIGHT
 
 #: Readings scored below this are not readings: the engine says it found no counter.
 MIN_SCORE = 0.25
+#: How many drums counters have: a reading with more or fewer is less sure of itself.
+USUAL_DRUMS = (5, 8)
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,8 @@ def confidence(best: Candidate, candidates: list[Candidate]) -> float:
     (another row, or the same row read another way) scores close to it.
 
     A digit guessed on a drum caught between two digits counts as at most 0.5 sure, and so does
-    a drum left unread past the end of the row (a digit may be missing).
+    a drum left unread past the end of the row (a digit may be missing); a reading with an
+    unusual number of drums is less sure.
     """
     read = best.read
     weakest = min(min(d.prob, 0.5) if d.guessed else d.prob for d in read.digits)
@@ -87,7 +90,10 @@ def confidence(best: Candidate, candidates: list[Candidate]) -> float:
     rival = max((c.score for c in candidates if c.read.value != read.value), default=0.0)
     lead = min(1.0, (best.score - rival) / 0.3)
     quality = min(1.0, best.score / 0.6)
-    return max(0.0, weakest * lead * quality)
+    # Counters have 5 to 8 drums; fewer or more, and a drum may be missing or a stray mark
+    # read as one: the digit count is doubtful.
+    count = 1.0 if USUAL_DRUMS[0] <= len(read.digits) <= USUAL_DRUMS[1] else 0.8
+    return max(0.0, weakest * lead * quality * count)
 
 
 def doubled(read: Any) -> bool:
