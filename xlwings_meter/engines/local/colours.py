@@ -12,6 +12,8 @@ import numpy as np
 DARK_BELOW = 95
 #: A red cell's redness (see ``red_cells``) stands this far above the row's ordinary cells.
 RED_ABOVE_ROW = 25
+#: A drum whose ground (median brightness) is above this is a light drum.
+LIGHT_GROUND = 120
 
 
 def red_mask(bgr: np.ndarray) -> np.ndarray:
@@ -77,17 +79,29 @@ def red_cells(pixels: np.ndarray, xs: list[float], pitch: float) -> tuple[bool, 
     stands out from its black neighbours.
     """
     h = pixels.shape[0]
-    half = max(2, round(0.4 * pitch))
-    redness = []
+    redness, filled = [], []
     for x in xs:
-        lo, hi = max(0, round(x) - half), min(pixels.shape[1], round(x) + half)
-        patch = pixels[h // 6 : h - h // 6, lo:hi].astype(np.int16)
-        if patch.size == 0:
+        # A narrow window for the strokes (a red neighbour's edge must not count), the usual
+        # one for a red drum's ground.
+        cells = []
+        for share in (0.3, 0.4):
+            half = max(2, round(share * pitch))
+            lo, hi = max(0, round(x) - half), min(pixels.shape[1], round(x) + half)
+            cells.append(pixels[h // 6 : h - h // 6, lo:hi].astype(np.int16))
+        narrow, wide = cells
+        if narrow.size == 0:
             redness.append(0.0)
+            filled.append(False)
             continue
-        excess = patch[..., 2] - np.maximum(patch[..., 0], patch[..., 1])
-        redness.append(float(np.percentile(excess, 90)))
+        excess = narrow[..., 2] - np.maximum(narrow[..., 0], narrow[..., 1])
+        # Red strokes on a light drum; a dark drum's light strokes pick up red from a red
+        # neighbour in a JPEG's coarse colour, so there only a red ground counts.
+        light = float(np.median(narrow.max(axis=-1))) > LIGHT_GROUND
+        redness.append(float(np.percentile(excess, 90)) if light else -255.0)
+        filled.append(bool(red_mask(wide).mean() > 0.2))
     if not redness:
         return ()
     ordinary = float(np.median(sorted(redness)[: max(1, len(redness) // 2)]))
-    return tuple(r - ordinary > RED_ABOVE_ROW and r > 5 for r in redness)
+    return tuple(
+        f or (r - ordinary > RED_ABOVE_ROW and r > 5) for r, f in zip(redness, filled, strict=True)
+    )

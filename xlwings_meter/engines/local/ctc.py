@@ -104,7 +104,10 @@ def read_strip(strip: Strip, probs: np.ndarray, digit_index: np.ndarray) -> Coun
             runs[-1][3] = max(runs[-1][3], float(best_digit_p[t]))
         else:
             runs.append([int(label), t, t, float(best_digit_p[t])])
-    digit_runs = _longest_segment(runs)
+    if strip.row.source == "window":  # a drum window holds digits only: glare may look foreign
+        digit_runs = [i for i, run in enumerate(runs) if run[0] >= 0]
+    else:
+        digit_runs = _longest_segment(runs)
     digits = tuple(
         Digit(str(int(runs[i][0])), runs[i][3], (runs[i][1] + runs[i][2] + 1) / 2 * REC_STRIDE)
         for i in digit_runs

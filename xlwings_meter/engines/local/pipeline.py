@@ -47,6 +47,9 @@ _MAX_CLASSIFIED = 8
 _END_SURE = 0.35
 #: A digit the recogniser reads this surely overrules a classifier this unsure.
 _OCR_SURE = 0.95
+#: How much a reading by the recogniser alone (its score) counts against a different one
+#: by the classifier, on the same strip.
+_OCR_WEIGHT = 0.5
 #: A drum the recogniser missed at a row's end is taken when the classifier reads it this surely.
 _EXTRA_SURE = 0.9
 _CLASSIFIER_UNSURE = 0.8
@@ -121,17 +124,22 @@ class Pipeline:
         return [revised.get(id(c), c) for c in candidates]
 
     def _classify(self, candidates: list[Candidate]) -> list[Candidate]:
-        """Read the drums of the likeliest candidates with the drum classifier, and score
-        them by it."""
+        """The likeliest candidates read again, their drums by the drum classifier, and
+        scored by it."""
         ranked = sorted(candidates, key=lambda c: scoring.prescore(c.read), reverse=True)
         ranked = [c for c in ranked[:_MAX_CLASSIFIED] if scoring.prescore(c.read) > 0]
         if not ranked:
-            return candidates
+            return []
         tallest = max(c.read.strip.row.height for c in ranked)
         out = []
         for c in ranked:
             read, found = self._classify_one(c.read)
-            out.append(Candidate(read, scoring.score_drums(c.read, read, found, tallest)))
+            score = scoring.score_drums(c.read, read, found, tallest)
+            if read.value != c.read.value:
+                # The recogniser's reading of a strip that looks like a counter (dark drums,
+                # crisp digits) is the one to beat: the classifier must be clearly surer.
+                score *= 1 - _OCR_WEIGHT * c.score
+            out.append(Candidate(read, score, agrees=read.value == c.read.value))
         return out
 
     def _classify_one(self, read: ctc.CounterRead) -> tuple[ctc.CounterRead, list[drums.Drum]]:
@@ -140,14 +148,12 @@ class Pipeline:
         pixels, pitch = read.strip.pixels, read.pitch
         xs = drums.centre_on_ink(pixels, [d.x for d in read.digits], pitch)
         firsts: list[ctc.Digit | None] = list(read.digits)
-        # One drum further at each end, if that still lies inside the row: the recogniser
-        # often skips a drum caught mid-roll or a 1 pressed against the window's frame.
-        lo, hi = read.strip.margin, pixels.shape[1] - read.strip.margin
+        # One drum further at the right end, if that still lies inside the row: the
+        # recogniser often skips the last drum when it is caught mid-roll.
+        hi = pixels.shape[1] - read.strip.margin
         # Not where the recogniser saw a letter: a unit beside the counter is no drum.
         free = lambda x: all(abs(x - c) > 0.7 * pitch for c in read.letters)
         ends = [xs[0] - pitch, xs[-1] + pitch] if xs else []
-        if ends and ends[0] >= lo and free(ends[0]):
-            xs, firsts = [ends[0], *xs], [None, *firsts]
         if ends and ends[1] <= hi and free(ends[1]):
             xs, firsts = [*xs, ends[1]], [*firsts, None]
         found = self._drums.read_row(pixels, xs, pitch)
@@ -196,7 +202,8 @@ class Pipeline:
         if doubled:
             candidates += self._read_rows(work, list(doubled.values()), squeeze=0.55)
         candidates = self._reread_doubtful(work, candidates)
-        candidates = self._classify(candidates)
+        # The recogniser's own readings stay candidates: on clear dark drums they are the surer.
+        candidates = candidates + self._classify(candidates)
         best = max(candidates, key=lambda c: c.score)
         if best.score < scoring.MIN_SCORE:
             return Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE)

@@ -16,6 +16,9 @@ from xlwings_meter.engines.local.geometry import REC_HEIGHT
 MIN_SCORE = 0.25
 #: How many drums counters have: a reading with more or fewer is less sure of itself.
 USUAL_DRUMS = (5, 8)
+#: The confidence of a reading on which the recogniser and the drum classifier disagree is
+#: scaled by this: never sure.
+DISAGREE = 0.85
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class Candidate:
 
     read: Any  # ctc.CounterRead
     score: float
+    agrees: bool = True  # the classifier's reading is the recogniser's (or there is only one)
 
 
 def score_read(read: Any) -> float:
@@ -93,7 +97,13 @@ def confidence(best: Candidate, candidates: list[Candidate]) -> float:
     # Counters have 5 to 8 drums; fewer or more, and a drum may be missing or a stray mark
     # read as one: the digit count is doubtful.
     count = 1.0 if USUAL_DRUMS[0] <= len(read.digits) <= USUAL_DRUMS[1] else 0.8
-    return max(0.0, weakest * lead * quality * count)
+    # One or two red drums where counters have three or four: the last may be missing. And a
+    # counter that reads all zeros is far more often a printed number than a new meter.
+    if read.decimals in (1, 2) or not read.value.strip("0."):
+        count = min(count, 0.8)
+    # Where the two readers disagree on the digits, neither is sure.
+    agree = 1.0 if best.agrees else DISAGREE
+    return max(0.0, weakest * lead * quality * count * agree)
 
 
 def doubled(read: Any) -> bool:
