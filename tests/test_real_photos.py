@@ -25,15 +25,16 @@ FOLDER = Path(__file__).resolve().parents[2] / "shared" / "realphotos"
 if not (FOLDER / "truth.csv").is_file():  # CI has the folder; a bare checkout may not
     pytest.skip(f"no real photos at {FOLDER}", allow_module_level=True)
 
-#: Photos the engine reads right (by kind: white drums with dark digits and pointer dials,
-#: white drums with red decimals, dark drums with red decimals, a photo upside down).
-#: Their values come from truth.csv, not from here.
+#: Photos the engine reads right, one or more of each kind it can read. Their values come
+#: from truth.csv, not from here.
 READ_RIGHT = [
-    "nohn_1.jpg",
-    "nohn_4.jpg",
+    "nohn_5.jpg",  # white drums, pointer dials for the decimals, greenish cast
     "nohn_6.jpg",
-    "nohn_demo.jpg",
-    "jomjolwmsc_org.jpg",
+    "nohn_demo.jpg",  # strong cyan cast
+    "nohn_8-decimal-digits.jpg",  # 5 black + 3 red digits on white drums, beside a serial number
+    "nohn_11-gh-issue-133.png",  # white digits on black + red drums, last drum mid-roll
+    "laurynas_watermeter1.jpg",  # red decimal digits on white drums
+    "jomjolwmsc_org.jpg",  # upside down, last drum mid-roll
 ]
 
 
