@@ -47,6 +47,8 @@ _MAX_CLASSIFIED = 8
 _END_SURE = 0.35
 #: A digit the recogniser reads this surely overrules a classifier this unsure.
 _OCR_SURE = 0.95
+#: Fewer drums than this, read by the classifier, are rarely a counter (but still a rival).
+_MIN_CLASSIFIED_DRUMS = 5
 #: How much a reading by the recogniser alone (its score) counts against a different one
 #: by the classifier, on the same strip.
 _OCR_WEIGHT = 0.5
@@ -135,6 +137,8 @@ class Pipeline:
         for c in ranked:
             read, found = self._classify_one(c.read)
             score = scoring.score_drums(c.read, read, found, tallest)
+            if len(found) < _MIN_CLASSIFIED_DRUMS:  # a year, a page number: rarely a counter
+                score *= 0.4
             if read.value != c.read.value:
                 # The recogniser's reading of a strip that looks like a counter (dark drums,
                 # crisp digits) is the one to beat: the classifier must be clearly surer.

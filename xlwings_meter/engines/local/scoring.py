@@ -48,8 +48,11 @@ def score_read(read: Any) -> float:
         score *= 0.15
     if read.red_elsewhere:
         score *= 0.3
+    if not on_drums and upside_down_zeros(read.value):
+        score *= 0.3
     if not on_drums:
-        score *= 0.75
+        # Printed text, not drums; and four digits in print are more often a year.
+        score *= 0.75 if n > 4 else 0.35
     return score * (0.15 + 0.85 * min(1.0, read.drums / 0.45))
 
 
@@ -72,10 +75,9 @@ def score_drums(first: Any, read: Any, drums: list[Any], tallest: float) -> floa
     sureness, the recogniser's, the digit count and the row's size among the others."""
     n = len(drums)
     sure = math.exp(sum(math.log(max(d.sure, 1e-6)) for d in drums) / n)
-    count = 1.0 if 4 <= n <= 9 else 0.5
+    count = 1.0 if 5 <= n <= 9 else 0.5 if n == 4 else 0.3  # a year, a page number: 4 digits
     size = min(1.0, read.strip.row.height / tallest) ** 0.5
-    # Counters show their leading zeros; a row read upside down ends in them instead.
-    lead = 1.0 if read.value.startswith("0") else 0.7
+    lead = 0.5 if upside_down_zeros(read.value) else 1.0 if read.value.startswith("0") else 0.7
     return sure * prescore(first) ** 0.5 * count * size * lead
 
 
@@ -98,8 +100,8 @@ def confidence(best: Candidate, candidates: list[Candidate]) -> float:
     # read as one: the digit count is doubtful.
     count = 1.0 if USUAL_DRUMS[0] <= len(read.digits) <= USUAL_DRUMS[1] else 0.8
     # One or two red drums where counters have three or four: the last may be missing. And a
-    # counter that reads all zeros is far more often a printed number than a new meter.
-    if read.decimals in (1, 2) or not read.value.strip("0."):
+    # counter that reads zeros but for one digit is more often a misread than a new meter.
+    if read.decimals in (1, 2) or len(read.value.replace("0", "").replace(".", "")) < 2:
         count = min(count, 0.8)
     # Where the two readers disagree on the digits, neither is sure.
     agree = 1.0 if best.agrees else DISAGREE
@@ -112,3 +114,10 @@ def doubled(read: Any) -> bool:
     return (
         read.strip.row.source == "window" and len(read.digits) > 3 and read.pitch < 0.3 * REC_HEIGHT
     )
+
+
+def upside_down_zeros(value: str) -> bool:
+    """Whether ``value`` looks like a counter read upside down: counters show their leading
+    zeros, and a row turned round ends in them instead (0, 1, 6, 8 and 9 read as digits both
+    ways up)."""
+    return "." not in value and value.endswith("0") and not value.startswith("0")
