@@ -1,7 +1,7 @@
 """Time of a cache-only run on a big workbook: open, find, write the results, save.
 
-    python bench/workbook.py            # 5000 photo rows
-    python bench/workbook.py --rows 20000
+    python -m bench.workbook            # 5000 photo rows
+    python -m bench.workbook --rows 20000
 
 A workbook written by xlsxwriter with N photo rows, each with a hyperlink, a formula column
 and a second sheet of data is read twice: the first run writes "not in the cache" into every
@@ -12,12 +12,9 @@ the size of the file; the numbers measure the file backend, not any engine (noth
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import xlsxwriter
 

@@ -37,11 +37,32 @@ def test_truth_is_a_meter_value_with_one_box_per_digit(seed: int) -> None:
         assert all(-0.01 <= c <= 1.01 for point in quad for c in point)
 
 
-@pytest.mark.slow
-def test_leading_zeros_occur_and_are_kept() -> None:
-    values = [generate_meter_photo(s).truth.value for s in range(40)]
-    assert any(v.startswith("0") for v in values)
-    assert any("." not in v for v in values) and any("." in v for v in values)
+def test_leading_zeros_and_decimals_are_drawn_as_drums() -> None:
+    """Values with leading zeros and with and without decimals occur, and every digit of
+    the value, leading zeros included, has its own drum box (the engine's tests check that it
+    reads them: tests/test_local_engine.py)."""
+    truths = [generate_meter_photo(s).truth for s in range(40)]
+    zeros = [t for t in truths if t.value.startswith("0")]
+    assert zeros
+    for t in zeros:
+        assert len(t.boxes) == len(t.value.replace(".", ""))
+    assert any("." not in t.value for t in truths) and any("." in t.value for t in truths)
+
+
+@pytest.mark.parametrize("style", ["white", "dark"])
+def test_drum_style_is_drawn(style: str) -> None:
+    """White drums are light behind dark digits; dark drums the other way round."""
+    photo = generate_meter_photo(
+        4, PhotoConditions(rotation=0.0, noise=0.0, perspective=0.0, roll=0.0, drums=style)
+    )
+    img = photo.image.convert("L")
+    w, h = img.size
+    quad = photo.truth.boxes[0]
+    xs, ys = [p[0] * w for p in quad], [p[1] * h for p in quad]
+    drum = img.crop((round(min(xs)), round(min(ys)), round(max(xs)), round(max(ys))))
+    pixels = sorted(drum.getdata())
+    ground = pixels[len(pixels) // 2]  # most of a drum is its ground, not ink
+    assert (ground > 150) == (style == "white"), ground
 
 
 @pytest.mark.parametrize("rotation", [0.0, 37.0, 90.0, 180.0, -90.0, -143.0])
@@ -73,7 +94,6 @@ def test_boxes_cover_the_red_decimal_drums() -> None:
         assert is_red == (i >= photo.truth.integer_digits), (i, (r, g, b))
 
 
-@pytest.mark.slow
 def test_write_meter_photos_writes_images_and_truths(tmp_path) -> None:
     written = write_meter_photos(tmp_path, 3, seed=5)
     assert [p.name for p, _ in written] == ["meter-0000.jpg", "meter-0001.jpg", "meter-0002.jpg"]
@@ -90,3 +110,12 @@ def test_as_photo_is_what_an_engine_receives() -> None:
     photo = synth.as_photo()
     assert photo.data == synth.data
     assert (photo.width, photo.height) == synth.image.size
+
+
+def test_a_colour_cast_tints_the_whole_photo() -> None:
+    plain = generate_meter_photo(9, PhotoConditions(rotation=0.0, noise=0.0, cast=(1.0, 1.0, 1.0)))
+    tinted = generate_meter_photo(9, PhotoConditions(rotation=0.0, noise=0.0, cast=(1.0, 0.7, 0.7)))
+    r0, g0, _ = (sum(band.getdata()) for band in plain.image.convert("RGB").split())
+    r1, g1, _ = (sum(band.getdata()) for band in tinted.image.convert("RGB").split())
+    assert g1 / r1 < 0.8 * g0 / r0
+    assert tinted.truth == plain.truth

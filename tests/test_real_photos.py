@@ -1,0 +1,84 @@
+"""The local engine on real meter photos (``../shared/realphotos``, evaluation only: read in
+place, never copied into the repository).
+
+The photos and their true readings come from public repositories (see that folder's README).
+``accept=A|B`` in truth.csv lists the readings that count when a drum is caught mid-roll.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("rapidocr")
+pytest.importorskip("onnxruntime")
+pytest.importorskip("cv2")
+
+from xlwings_meter.engines.local.engine import LocalEngine
+from xlwings_meter.photos import load_photo
+from xlwings_meter.reading import ReadingStatus
+
+pytestmark = pytest.mark.slow  # runs the offline engine
+
+FOLDER = Path(__file__).resolve().parents[2] / "shared" / "realphotos"
+if not (FOLDER / "truth.csv").is_file():  # CI has the folder; a bare checkout may not
+    pytest.skip(f"no real photos at {FOLDER}", allow_module_level=True)
+
+#: Photos the engine reads right, one or more of each kind it can read. Their values come
+#: from truth.csv, not from here.
+READ_RIGHT = [
+    "nohn_5.jpg",  # white drums, pointer dials for the decimals, greenish cast
+    "nohn_6.jpg",
+    "nohn_demo.jpg",  # strong cyan cast
+    "nohn_8-decimal-digits.jpg",  # 5 black + 3 red digits on white drums, beside a serial number
+    "nohn_11-gh-issue-133.png",  # white digits on black + red drums, last drum mid-roll
+    "laurynas_watermeter1.jpg",  # red decimal digits on white drums
+    "jomjolwmsc_org.jpg",  # upside down, last drum mid-roll
+]
+
+
+def accepted() -> dict[str, tuple[str, ...]]:
+    with open(FOLDER / "truth.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    out = {}
+    for row in rows:
+        found = re.search(r"accept=([0-9.|]+)", row["notes"] or "")
+        out[row["file"]] = (row["reading"], *(found.group(1).split("|") if found else ()))
+    return out
+
+
+@pytest.fixture(scope="module")
+def engine() -> LocalEngine:
+    return LocalEngine()
+
+
+@pytest.fixture(scope="module")
+def readings(engine):
+    return {name: engine.read(load_photo(FOLDER / name)) for name in accepted()}
+
+
+@pytest.mark.parametrize("name", READ_RIGHT)
+def test_reads_real_meters(readings, name) -> None:
+    reading = readings[name]
+    assert reading.status is ReadingStatus.READ
+    assert reading.value in accepted()[name], (name, reading.value)
+
+
+def test_a_sure_reading_of_a_real_photo_is_a_right_one(readings) -> None:
+    """Confidence 0.9 or more means right, on every real photo (accountants sort on it)."""
+    truths = accepted()
+    sure_wrong = [
+        (name, r.value, r.confidence)
+        for name, r in readings.items()
+        if (r.confidence or 0) >= 0.9 and r.value not in truths[name]
+    ]
+    assert not sure_wrong
+
+
+def test_reads_the_upside_down_meter_the_right_way_up(readings) -> None:
+    reading = readings["jomjolwmsc_org.jpg"]
+    assert reading.value in accepted()["jomjolwmsc_org.jpg"]
+    assert abs(abs(reading.angle) - 180) < 20  # the row runs right to left in the photo

@@ -1,0 +1,107 @@
+"""Drum colours: the one place that says which pixels are red (decimal drums, red digits) and
+which are dark (dark drums), and what that makes of a strip's drums.
+
+Images are BGR uint8 arrays, as OpenCV holds them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: A pixel is dark (a dark drum) under this brightness (the largest of its channels).
+DARK_BELOW = 95
+#: A red cell's redness (see ``red_cells``) stands this far above the row's ordinary cells.
+RED_ABOVE_ROW = 25
+#: A drum whose ground (median brightness) is above this is a light drum.
+LIGHT_GROUND = 120
+
+
+def red_mask(bgr: np.ndarray) -> np.ndarray:
+    """Which pixels are clearly red: red drums and red digits."""
+    px = bgr.astype(np.int16)
+    b, g, r = px[..., 0], px[..., 1], px[..., 2]
+    return (r > 90) & (r - np.maximum(g, b) > 45)
+
+
+def dark_mask(bgr: np.ndarray) -> np.ndarray:
+    """Which pixels are dark, as a dark drum's ground is."""
+    return bgr.max(axis=-1) < DARK_BELOW
+
+
+def looks_like_drum(pixels: np.ndarray, x: float, pitch: float) -> bool:
+    """Whether the band around column ``x`` has a drum's dark or red background (a digit's
+    light strokes do not count: the darker 40% of the band is what is looked at)."""
+    lo, hi = max(0, round(x - 0.35 * pitch)), min(pixels.shape[1], round(x + 0.35 * pitch))
+    band = pixels[6:-6, lo:hi]
+    if band.size == 0 or hi - lo < 0.5 * pitch:
+        return False
+    red = red_mask(band).mean()
+    value = band.max(axis=-1)
+    ground, strokes = np.percentile(value, [40, 95])
+    # Glare lifts a drum to mid-grey; its light digit still stands out on it, unlike on a face.
+    washed = ground < 180 and strokes - ground > 60
+    return bool(red > 0.3 or ground < 100 or washed)
+
+
+def red_on_left(pixels: np.ndarray, xs: np.ndarray, pitch: float) -> bool:
+    """Whether the red drums are on the left of the row, as they are in a row read upside down.
+
+    Looks at the drum colours themselves, so it holds even when the upside-down digits were
+    not read as digits at all.
+    """
+    if len(xs) == 0:
+        return False
+    lo, hi = max(0, int(xs.min() - 0.5 * pitch)), min(pixels.shape[1], int(xs.max() + 0.5 * pitch))
+    red_cols = red_mask(pixels[4:-4, lo:hi]).mean(0) > 0.2
+    if red_cols.sum() < 0.3 * pitch:
+        return False
+    centre = np.flatnonzero(red_cols).mean() / max(1, len(red_cols) - 1)
+    return bool(centre < 0.5)
+
+
+def drum_share(pixels: np.ndarray, xs: np.ndarray) -> float:
+    """Share of dark or red pixels between the first and the last digit."""
+    if len(xs) == 0:
+        return 0.0
+    lo, hi = max(0, int(xs.min()) - 4), min(pixels.shape[1], int(xs.max()) + 4)
+    patch = pixels[:, lo:hi]
+    return float((dark_mask(patch) | red_mask(patch)).mean()) if patch.size else 0.0
+
+
+def red_cells(pixels: np.ndarray, xs: list[float], pitch: float) -> tuple[bool, ...]:
+    """Which drums centred at columns ``xs`` are red: red drums with light digits, or red
+    digits on light drums.
+
+    A cell's redness is how far red outshines green and blue in its reddest tenth of pixels
+    (the digit's strokes, or the drum itself). A cell is red when that stands well above the
+    row's ordinary cells (the median of its less red half): a colour cast over the whole photo
+    lifts every cell alike and makes none red, and a dim red drum in a blue-tinted photo still
+    stands out from its black neighbours.
+    """
+    h = pixels.shape[0]
+    redness, filled = [], []
+    for x in xs:
+        # A narrow window for the strokes (a red neighbour's edge must not count), the usual
+        # one for a red drum's ground.
+        cells = []
+        for share in (0.3, 0.4):
+            half = max(2, round(share * pitch))
+            lo, hi = max(0, round(x) - half), min(pixels.shape[1], round(x) + half)
+            cells.append(pixels[h // 6 : h - h // 6, lo:hi].astype(np.int16))
+        narrow, wide = cells
+        if narrow.size == 0:
+            redness.append(0.0)
+            filled.append(False)
+            continue
+        excess = narrow[..., 2] - np.maximum(narrow[..., 0], narrow[..., 1])
+        # Red strokes on a light drum; a dark drum's light strokes pick up red from a red
+        # neighbour in a JPEG's coarse colour, so there only a red ground counts.
+        light = float(np.median(narrow.max(axis=-1))) > LIGHT_GROUND
+        redness.append(float(np.percentile(excess, 90)) if light else -255.0)
+        filled.append(bool(red_mask(wide).mean() > 0.2))
+    if not redness:
+        return ()
+    ordinary = float(np.median(sorted(redness)[: max(1, len(redness) // 2)]))
+    return tuple(
+        f or (r - ordinary > RED_ABOVE_ROW and r > 5) for r, f in zip(redness, filled, strict=True)
+    )

@@ -1,0 +1,167 @@
+"""Reading drums with the shipped digit classifier, in tenths of a step.
+
+The classifier (``models/drum_digits.onnx``, made by ``training/train_digits.py``) reads one grey
+drum crop, 32 high x 20 wide, and gives 100 probabilities: class k is the drum at k/10 of a step,
+so a drum caught between two digits reads as, say, 5.6 rather than as a wrong digit. This module
+cuts the crops out of a straightened strip, picks the cut that the classifier finds clearest,
+and turns the tenths of a row into digits with the rolling-drum rule (:func:`roll_digits`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+MODEL = Path(__file__).parent / "models" / "drum_digits.onnx"
+CROP_H, CROP_W = 32, 20
+TENTHS = 100
+#: Crop heights tried, as shares of the strip height: a text box is padded by an unknown
+#: amount, and the classifier was trained on crops the digit nearly fills.
+HEIGHTS = (0.6, 0.75, 0.9)
+#: Vertical offsets tried, in strip heights, and horizontal ones, in drum pitches.
+OFFSETS_Y = (-0.06, 0.0, 0.06)
+OFFSETS_X = (-0.12, 0.0, 0.12)
+
+
+@dataclass(frozen=True)
+class Drum:
+    """One drum as the classifier reads it: ``tenths`` in [0, 10), ``sure`` in 0..1 (the
+    probability within a third of a step of the reading)."""
+
+    tenths: float
+    sure: float
+    x: float  # centre column in the strip
+
+
+def prepare(grey: np.ndarray) -> np.ndarray:
+    """A grey crop resized to the model's input and normalised as in training."""
+    crop = cv2.resize(grey, (CROP_W, CROP_H), interpolation=cv2.INTER_AREA).astype(np.float32)
+    return (crop - crop.mean()) / (crop.std(ddof=1) + 1e-3)
+
+
+def tenths_of(probs: np.ndarray) -> tuple[float, float]:
+    """The reading (0..10) and its sureness from one row of 100 probabilities: the circular
+    mean around the most likely tenth, and the mass within three tenths of it."""
+    best = int(probs.argmax())
+    offsets = np.arange(-3, 4)
+    near = probs[(best + offsets) % TENTHS]
+    mass = float(near.sum())
+    shift = float((near * offsets).sum() / max(mass, 1e-9))
+    return ((best + shift) / 10.0) % 10.0, mass
+
+
+class DrumClassifier:
+    """The ONNX digit classifier on ONNX Runtime. Safe to share between threads."""
+
+    def __init__(self, ort: Any, threads: int | None = None) -> None:
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(
+            str(MODEL), options, providers=["CPUExecutionProvider"]
+        )
+        self._input = self._session.get_inputs()[0].name
+
+    def probabilities(self, crops: np.ndarray) -> np.ndarray:
+        """N x 100 probabilities for N prepared crops (N x 32 x 20)."""
+        if len(crops) == 0:
+            return np.zeros((0, TENTHS), np.float32)
+        out = self._session.run(None, {self._input: crops[:, None].astype(np.float32)})[0]
+        return np.asarray(out)
+
+    def read_row(self, pixels: np.ndarray, xs: list[float], pitch: float) -> list[Drum]:
+        """Read the drums centred at columns ``xs`` of a straightened strip (BGR).
+
+        One crop height and vertical offset serves the whole row (its drums are alike): the
+        one under which the classifier is surest on average. Each drum then keeps the
+        horizontal offset it reads most surely at.
+        """
+        if not xs:
+            return []
+        grey = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
+        h = grey.shape[0]
+        padded = cv2.copyMakeBorder(grey, h, h, h, h, cv2.BORDER_REPLICATE)
+
+        def cut(x: float, share: float, dy: float) -> np.ndarray:
+            ch = share * h
+            cw = min(0.95 * pitch, 0.7 * ch)
+            y0, x0 = h + (h - ch) / 2 + dy * h, h + x - cw / 2
+            return prepare(padded[round(y0) : round(y0 + ch), round(x0) : round(x0 + cw)])
+
+        cuts = [(share, dy) for share in HEIGHTS for dy in OFFSETS_Y]
+        probs = self.probabilities(np.stack([cut(x, s, dy) for s, dy in cuts for x in xs]))
+        sure = np.log(np.maximum(probs.max(1), 1e-6)).reshape(len(cuts), len(xs)).mean(1)
+        share, dy = cuts[int(sure.argmax())]
+        shifted = [x + dx * pitch for x in xs for dx in OFFSETS_X]
+        probs = self.probabilities(np.stack([cut(x, share, dy) for x in shifted]))
+        probs = probs.reshape(len(xs), len(OFFSETS_X), TENTHS)
+        drums = []
+        for i in range(len(xs)):
+            best = int(probs[i].max(1).argmax())
+            tenths, mass = tenths_of(probs[i, best])
+            drums.append(Drum(tenths, mass, shifted[i * len(OFFSETS_X) + best]))
+        return drums
+
+
+def ink_profile(pixels: np.ndarray) -> np.ndarray:
+    """How much digit ink each column of a strip holds (its middle band): dark ink on light
+    drums, light ink on dark ones, whichever the band's own brightness says it is."""
+    grey = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    h = grey.shape[0]
+    band = grey[h // 5 : h - h // 5]
+    ground = float(np.median(band))
+    dark_ink = ground > (float(band.min()) + float(band.max())) / 2
+    ink = ground - band if dark_ink else band - ground
+    return np.maximum(ink, 0).mean(0)
+
+
+def centre_on_ink(pixels: np.ndarray, xs: list[float], pitch: float) -> list[float]:
+    """Move each digit centre to the middle of the ink nearest to it: a recogniser places
+    its characters only to within a few pixels, the classifier wants them centred."""
+    profile = ink_profile(pixels)
+    width = max(3, round(0.6 * pitch)) | 1
+    smooth = np.convolve(profile, np.ones(width) / width, mode="same")
+    out = []
+    for x in xs:
+        lo, hi = max(0, round(x - 0.3 * pitch)), min(len(smooth), round(x + 0.3 * pitch) + 1)
+        out.append(float(lo + int(smooth[lo:hi].argmax())) if hi > lo else x)
+    return out
+
+
+def drop_crowded(xs: list[float], sure: list[float], pitch: float) -> list[int]:
+    """Indices of the cells to keep: of two cells closer than 0.6 pitch (a frame edge read
+    as a digit beside a real one), the less surely read goes."""
+    keep = list(range(len(xs)))
+    changed = True
+    while changed and len(keep) > 1:
+        changed = False
+        for a, b in itertools.pairwise(keep):
+            if xs[b] - xs[a] < 0.6 * pitch:
+                keep.remove(a if sure[a] < sure[b] else b)
+                changed = True
+                break
+    return keep
+
+
+def on_grid(xs: list[float], ids: list[int]) -> list[int]:
+    """``ids`` without end cells off the row's drum spacing: drums are evenly spaced, so a
+    first cell much nearer or farther than the usual spacing (a frame edge, a stray mark) and
+    a last cell much nearer (a separated decimal drum may lie farther) are not drums."""
+    keep = list(zip(xs, ids, strict=True))
+    while len(keep) > 4:
+        gaps = np.diff([x for x, _ in keep])
+        usual = float(np.median(gaps[1:-1]))
+        if not 0.75 * usual <= gaps[0] <= 1.35 * usual:
+            keep = keep[1:]
+        elif gaps[-1] < 0.75 * usual:
+            keep = keep[:-1]
+        else:
+            break
+    return [i for _, i in keep]

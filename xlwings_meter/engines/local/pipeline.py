@@ -1,0 +1,251 @@
+"""The offline pipeline, stage by stage: find candidate rows, read them with the text
+recogniser, read their drums with the digit classifier, pick the counter.
+
+1. candidate counters (:mod:`.rows`): blocks of dark and red drums, plus lines of text found by
+   RapidOCR's text detector, joined along their line where a counter was split;
+2. each candidate is straightened (:mod:`.geometry`) and read in both directions by the
+   PP-OCRv6 recogniser, whose per-column scores are decoded over digits only (:mod:`.ctc`); this
+   places the drums;
+3. doubtful drums are read again with the strip shifted up and down (``ctc.reread``);
+4. the drums of the likeliest candidates are read by the drum classifier in tenths of a step
+   (:mod:`.drums`), cut where the ink is, and turned into digits by the rolling-drum rule
+   (:mod:`.rolling`); red drums at the right end are the decimals (:mod:`.colours`);
+5. the most counter-like reading wins, and its confidence says how far ahead it is
+   (:mod:`.scoring`).
+
+Needs the ``[local]`` extra; :class:`~xlwings_meter.engines.local.engine.LocalEngine` imports
+this module only when it is built.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from xlwings_meter.engines.local import ctc, drums, geometry, rows, scoring
+from xlwings_meter.engines.local.colours import red_cells
+from xlwings_meter.engines.local.rolling import roll_digits
+from xlwings_meter.engines.local.scoring import Candidate
+from xlwings_meter.photos import Photo
+from xlwings_meter.reading import NO_READING_MESSAGE, Quad, Reading, ReadingStatus
+
+#: Long side of the image the engine works on. Counter digits stay 25+ pixels high at this size
+#: on the photos it was measured on, and the text detector's time grows with the area.
+WORK_SIDE = 800
+_MAX_ROWS = 10
+_MAX_JOINED = 3
+#: Candidates whose doubtful digits are read again: the winner is nearly always among them.
+_MAX_REREAD = 3
+#: Candidates whose drums the classifier reads.
+_MAX_CLASSIFIED = 8
+#: End cells read less surely than this are dropped: a window's frame, a neighbour's edge.
+_END_SURE = 0.35
+#: A digit the recogniser reads this surely overrules a classifier this unsure.
+_OCR_SURE = 0.95
+#: Fewer drums than this, read by the classifier, are rarely a counter (but still a rival).
+_MIN_CLASSIFIED_DRUMS = 5
+#: How much a reading by the recogniser alone (its score) counts against a different one
+#: by the classifier, on the same strip.
+_OCR_WEIGHT = 0.5
+#: A drum the recogniser missed at a row's end is taken when the classifier reads it this surely.
+_EXTRA_SURE = 0.9
+_CLASSIFIER_UNSURE = 0.8
+
+
+class Pipeline:
+    """The models and the stages. Safe to share between threads."""
+
+    def __init__(self, ort: Any, rapidocr: Any, rec_model: Path, threads: int | None,
+                 use_text_detector: bool) -> None:
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        self._rec = ort.InferenceSession(
+            str(rec_model), options, providers=["CPUExecutionProvider"]
+        )
+        chars = self._rec.get_modelmeta().custom_metadata_map["character"].splitlines()
+        # Class 0 is CTC's blank, so character i of the list is class i + 1.
+        self._digit_index = np.array([chars.index(str(d)) + 1 for d in range(10)])
+        self._drums = drums.DrumClassifier(ort, threads)
+
+        self._det: Any = None
+        self._det_lock = threading.Lock()
+        if use_text_detector:
+            ort_cfg = "EngineConfig.onnxruntime."
+            params: dict[str, Any] = {
+                "Global.log_level": "error",
+                "Det.limit_type": "max",
+                "Det.limit_side_len": 640,
+                "Det.box_thresh": 0.4,
+                "Det.unclip_ratio": 2.0,
+            }
+            if threads:
+                params[ort_cfg + "intra_op_num_threads"] = threads
+                params[ort_cfg + "inter_op_num_threads"] = 1
+            self._det = rapidocr.RapidOCR(params=params)
+
+    def _recognise(self, strips: list[geometry.Strip]) -> np.ndarray:
+        batch = geometry.batch_for_recogniser(strips)
+        return np.asarray(self._rec.run(None, {self._rec.get_inputs()[0].name: batch})[0])
+
+    def _read_rows(self, work: np.ndarray, found: list[geometry.Row], squeeze: float
+                   ) -> list[Candidate]:
+        """Read every row both ways in one batch through the recogniser."""
+        strips = [s for row in found for s in geometry.cut_strips(work, row, squeeze)]
+        probs = self._recognise(strips)
+        reads = [
+            ctc.read_strip(s, p, self._digit_index) for s, p in zip(strips, probs, strict=True)
+        ]
+        return [Candidate(read, scoring.score_read(read)) for read in reads]
+
+    def _reread_doubtful(self, work: np.ndarray, candidates: list[Candidate]) -> list[Candidate]:
+        """Read the strips of the leading candidates with doubtful digits again, shifted up
+        and down (see ``ctc.reread``), and rescore them."""
+        leading = sorted(candidates, key=lambda c: c.score, reverse=True)[:_MAX_REREAD]
+        doubtful = [
+            c for c in leading if c.score >= scoring.MIN_SCORE and ctc.is_doubtful(c.read)
+        ]
+        if not doubtful:
+            return candidates
+        shifts = ctc.REREAD_SHIFTS
+        probs = self._recognise(
+            [geometry.shifted_strip(work, c.read.strip, s) for c in doubtful for s in shifts]
+        )
+        revised = {}
+        for i, c in enumerate(doubtful):
+            mine = list(probs[i * len(shifts) : (i + 1) * len(shifts)])
+            read = ctc.reread(c.read, mine, self._digit_index)
+            revised[id(c)] = Candidate(read, scoring.score_read(read))
+        return [revised.get(id(c), c) for c in candidates]
+
+    def _classify(self, candidates: list[Candidate]) -> list[Candidate]:
+        """The likeliest candidates read again, their drums by the drum classifier, and
+        scored by it."""
+        ranked = sorted(candidates, key=lambda c: scoring.prescore(c.read), reverse=True)
+        ranked = [c for c in ranked[:_MAX_CLASSIFIED] if scoring.prescore(c.read) > 0]
+        if not ranked:
+            return []
+        tallest = max(c.read.strip.row.height for c in ranked)
+        out = []
+        for c in ranked:
+            read, found = self._classify_one(c.read)
+            score = scoring.score_drums(c.read, read, found, tallest)
+            if len(found) < _MIN_CLASSIFIED_DRUMS:  # a year, a page number: rarely a counter
+                score *= 0.4
+            if read.value != c.read.value:
+                # The recogniser's reading of a strip that looks like a counter (dark drums,
+                # crisp digits) is the one to beat: the classifier must be clearly surer.
+                score *= 1 - _OCR_WEIGHT * c.score
+            out.append(Candidate(read, score, agrees=read.value == c.read.value))
+        return out
+
+    def _classify_one(self, read: ctc.CounterRead) -> tuple[ctc.CounterRead, list[drums.Drum]]:
+        """The candidate's drums read by the classifier: cells centred on the ink, a drum the
+        recogniser missed at either end of the row looked for, stray cells dropped."""
+        pixels, pitch = read.strip.pixels, read.pitch
+        xs = drums.centre_on_ink(pixels, [d.x for d in read.digits], pitch)
+        firsts: list[ctc.Digit | None] = list(read.digits)
+        # One drum further at the right end, if that still lies inside the row: the
+        # recogniser often skips the last drum when it is caught mid-roll.
+        hi = pixels.shape[1] - read.strip.margin
+        # Not where the recogniser saw a letter: a unit beside the counter is no drum.
+        def free(x):
+            return all(abs(x - c) > 0.7 * pitch for c in read.letters)
+        ends = [xs[0] - pitch, xs[-1] + pitch] if xs else []
+        if ends and ends[1] <= hi and free(ends[1]):
+            xs, firsts = [*xs, ends[1]], [*firsts, None]
+        found = self._drums.read_row(pixels, xs, pitch)
+        keep = drums.drop_crowded([d.x for d in found], [d.sure for d in found], pitch)
+        keep = [i for i in keep if firsts[i] is not None or found[i].sure >= _EXTRA_SURE]
+        kept = [(firsts[i], found[i]) for i in drums.on_grid([found[i].x for i in keep], keep)]
+        while len(kept) > 4 and min(kept[0][1].sure, kept[-1][1].sure) < _END_SURE:
+            kept = kept[1:] if kept[0][1].sure <= kept[-1][1].sure else kept[:-1]
+        values = roll_digits([dr.tenths for _, dr in kept])
+        digits = tuple(_agree(d, v, dr) for (d, dr), v in zip(kept, values, strict=True))
+        red = red_cells(pixels, [d.x for d in digits], pitch)
+        return replace(read, digits=digits, red=red), [dr for _, dr in kept]
+
+    def read(self, photo: Photo) -> Reading:
+        """Read the counter of the meter in ``photo``: READ with a value, or NO_READING."""
+        rgb = np.asarray(photo.image.convert("RGB"))
+        h, w = rgb.shape[:2]
+        scale = min(1.0, WORK_SIDE / max(h, w))
+        work = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        if scale < 1.0:
+            work = cv2.resize(
+                work, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
+            )
+
+        found = rows.find_windows(work)
+        joined: list[geometry.Row] = []
+        if self._det is not None:
+            with self._det_lock:  # RapidOCR keeps per-call state on the instance
+                detected = self._det(work, use_det=True, use_cls=False, use_rec=False)
+            if detected.boxes is not None and len(detected.boxes):
+                texts = rows.rows_from_text_boxes(detected.boxes)
+                joined = rows.joined_pairs(texts)
+                found = rows.merge_rows(found, texts)
+        found = sorted(found, key=lambda r: r.length * r.height, reverse=True)[:_MAX_ROWS]
+        # Joined rows are large by construction: they come on top, and never crowd out the rest.
+        found += sorted(joined, key=lambda r: r.length * r.height, reverse=True)[:_MAX_JOINED]
+        if not found:
+            return Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE)
+
+        candidates = self._read_rows(work, found, squeeze=1.0)
+        # A window seen at a slant comes out too short for its width and each broad digit is
+        # read twice (a pitch no drum has): read those windows again, narrowed.
+        doubled = {
+            id(c.read.strip.row): c.read.strip.row for c in candidates if scoring.doubled(c.read)
+        }
+        if doubled:
+            candidates += self._read_rows(work, list(doubled.values()), squeeze=0.55)
+        candidates = self._reread_doubtful(work, candidates)
+        # The recogniser's own readings stay candidates: on clear dark drums they are the surer.
+        candidates = candidates + self._classify(candidates)
+        best = max(candidates, key=lambda c: c.score)
+        if best.score < scoring.MIN_SCORE:
+            return Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE)
+
+        read = best.read
+        quads = geometry.digit_quads(read.strip, [d.x for d in read.digits], read.pitch)
+        wh = np.array([work.shape[1], work.shape[0]], float)
+        return Reading(
+            ReadingStatus.READ,
+            value=read.value,
+            confidence=round(scoring.confidence(best, candidates), 4),
+            angle=round(geometry.row_angle(quads), 2),
+            boxes=tuple(_axis_aligned(q / wh) for q in quads),
+        )
+
+
+def _agree(first: ctc.Digit | None, digit: int, drum: drums.Drum) -> ctc.Digit:
+    """One drum's digit from both readers: the classifier's, unless it is unsure and the
+    recogniser read a whole digit there surely (its font knowledge is broader)."""
+    if first is None:  # a drum only the classifier read
+        return ctc.Digit(str(digit), drum.sure, drum.x)
+    if (
+        str(digit) != first.char
+        and not first.guessed
+        and first.prob >= _OCR_SURE
+        and drum.sure < _CLASSIFIER_UNSURE
+    ):
+        return replace(first, prob=min(first.prob, 1 - drum.sure), x=drum.x)
+    return replace(first, char=str(digit), prob=drum.sure, x=drum.x, guessed=False)
+
+
+def _axis_aligned(quad: np.ndarray) -> Quad:
+    """The digit's upright bounding box, corners from top-left clockwise, as the API's
+    ``bboxes_norm`` are (its boxes are not turned with the row)."""
+    x0, y0 = float(quad[:, 0].min()), float(quad[:, 1].min())
+    x1, y1 = float(quad[:, 0].max()), float(quad[:, 1].max())
+    def clip(v):
+        return min(1.0, max(0.0, v))
+    x0, y0, x1, y1 = clip(x0), clip(y0), clip(x1), clip(y1)
+    return ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
