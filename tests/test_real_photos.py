@@ -31,11 +31,12 @@ if not (FOLDER / "truth.csv").is_file():  # CI has the folder; a bare checkout m
 #: from truth.csv, not from here.
 READ_RIGHT = [
     "nohn_5.jpg",  # white drums, pointer dials for the decimals, greenish cast
-    "nohn_6.jpg",
+    "nohn_1.jpg",
+    "nohn_2.jpg",
     "nohn_demo.jpg",  # strong cyan cast
     "nohn_8-decimal-digits.jpg",  # 5 black + 3 red digits on white drums, beside a serial number
-    "nohn_11-gh-issue-133.png",  # white digits on black + red drums, last drum mid-roll
     "laurynas_watermeter1.jpg",  # red decimal digits on white drums
+    "laurynas_watermeter2.jpg",
     "jomjolwmsc_org.jpg",  # upside down, last drum mid-roll
 ]
 
