@@ -128,6 +128,7 @@ def test_foreign_data_is_refused_before_anything_is_sent_and_the_file_is_untouch
     (Reply.error(403), 3, "key"),
     (Reply.error(429), 4, "credit"),
 ])
+@pytest.mark.slow  # waits through retries
 def test_a_refusal_mid_batch_saves_what_was_read_and_exits_non_zero(
     tmp_path: Path, aigen_env: FakeAigen, reply: Reply, code: int, words: str
 ) -> None:
@@ -344,6 +345,7 @@ def test_reading_into_a_copy_of_the_template_keeps_its_macros_ribbon_and_code_na
     assert wb.code_name == "ThisWorkbook"
 
 
+@pytest.mark.slow  # waits through retries
 def test_a_second_run_resends_only_what_failed_not_what_had_no_reading(tmp_path: Path, aigen_env: FakeAigen) -> None:
     book = _book_of_photos(tmp_path, 3)
     blank, flaky = tmp_path / "meter 0.jpg", tmp_path / "meter 1.jpg"

@@ -64,6 +64,7 @@ def shown(backend: ExcelBackend, cells: list[Formula]) -> list[object]:
 
 
 @pytest.mark.timing
+@pytest.mark.slow  # 50 photos at 0.3 s
 def test_fifty_photos_the_calculation_returns_at_once_and_the_cells_fill_in_concurrently(
     excel: ExcelBackend, tmp_path: Path, aigen_env: FakeAigen
 ) -> None:
@@ -159,6 +160,7 @@ def test_a_refused_key_in_the_middle_stops_every_pending_cell_and_each_says_why(
     assert len(aigen_env.calls) == calls
 
 
+@pytest.mark.slow  # 50 photos at 0.3 s
 def test_closing_the_workbook_cancels_what_was_not_sent_and_keeps_what_was_paid(
     excel: ExcelBackend, tmp_path: Path, aigen_env: FakeAigen
 ) -> None:

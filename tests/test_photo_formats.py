@@ -59,6 +59,7 @@ def test_an_iphone_heic_photo_is_read_upright_and_uploaded_as_a_plain_jpeg(tmp_p
 
 
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="measures memory the Linux way")
+@pytest.mark.slow  # decodes 108 megapixels
 def test_a_108_megapixel_jpeg_is_shrunk_in_bounded_memory(tmp_path: Path) -> None:
     big = tmp_path / "108mp.jpg"
     img = Image.linear_gradient("L").resize((12000, 9000)).convert("RGB")
@@ -83,6 +84,7 @@ def test_a_108_megapixel_jpeg_is_shrunk_in_bounded_memory(tmp_path: Path) -> Non
     assert peak_kib < 200 * 1024, f"peak {peak_kib / 1024:.0f} MiB"
 
 
+@pytest.mark.slow  # decodes tens of megapixels
 def test_a_large_png_is_shrunk_too(tmp_path: Path) -> None:
     png = tmp_path / "scan.png"
     Image.effect_noise((6000, 4500), 30).save(png)  # 27 megapixels, not a JPEG: decoded whole
@@ -90,6 +92,7 @@ def test_a_large_png_is_shrunk_too(tmp_path: Path) -> None:
     assert _uploaded(photo.data).size == (DEFAULT_MAX_SIDE, 1200)
 
 
+@pytest.mark.slow  # writes a huge image
 def test_a_decompression_bomb_is_still_refused_before_it_is_decoded(tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.png"
     Image.new("1", (16000, 16000)).save(bomb)  # 256 megapixels in a few kB

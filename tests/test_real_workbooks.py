@@ -108,6 +108,7 @@ def test_whatever_excel_made_survives_a_run_byte_for_byte(tmp_path: Path, aigen_
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+@pytest.mark.slow  # starts LibreOffice
 def test_another_spreadsheet_program_reads_the_result(tmp_path: Path, aigen_env: FakeAigen) -> None:
     book = _everything_excel_makes(tmp_path)
     assert main(["read", str(book)]) == 0
@@ -163,6 +164,7 @@ BOMB = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 
     (lambda p: (p / "book.xlsx").write_text("Image\nm1.jpg\n") and p / "book.xlsx", "book.xlsx is not an Excel workbook"),
 ], ids=["encrypted", "old-xls", "broken-sheet-xml", "xml-bomb", "broken-workbook-xml", "truncated",
         "word-document", "text-file"])
+@pytest.mark.slow  # a process each, to see all it prints
 def test_an_unreadable_workbook_gets_one_line_in_the_users_words(make, says: str, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                                  aigen_env: FakeAigen) -> None:
     path = make(tmp_path)
@@ -234,6 +236,7 @@ def test_results_are_wide_enough_formatted_and_headed_like_the_users_header(
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+@pytest.mark.slow  # starts LibreOffice
 def test_a_workbook_libreoffice_saved_is_read_and_stays_readable(tmp_path: Path, aigen_env: FakeAigen) -> None:
     make_photo(tmp_path / "m1.jpg")
     (tmp_path / "src").mkdir()

@@ -22,6 +22,8 @@ from xlwings_meter.workbook.journal import Journal
 from .backends import ExcelBackend
 from .workbooks import photo_book
 
+pytestmark = pytest.mark.slow  # real processes, holding and waiting for locks
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pillow_heif
+import pytest
 
 from tests.fake_aigen import FakeAigen
 from tests.photos import make_photo
@@ -18,6 +19,8 @@ from tests.photos import make_photo
 from .workbooks import photo_book
 
 ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow  # starts Python processes
 WATCHED = ("requests", "pillow_heif", "xlwings", "tqdm", "rapidocr", "onnxruntime", "cv2")
 
 

@@ -37,6 +37,7 @@ def test_truth_is_a_meter_value_with_one_box_per_digit(seed: int) -> None:
         assert all(-0.01 <= c <= 1.01 for point in quad for c in point)
 
 
+@pytest.mark.slow  # draws 40 photos
 def test_leading_zeros_and_decimals_are_drawn_as_drums() -> None:
     """Values with leading zeros and with and without decimals occur, and every digit of
     the value, leading zeros included, has its own drum box (the engine's tests check that it
@@ -94,6 +95,7 @@ def test_boxes_cover_the_red_decimal_drums() -> None:
         assert is_red == (i >= photo.truth.integer_digits), (i, (r, g, b))
 
 
+@pytest.mark.slow  # draws photos
 def test_write_meter_photos_writes_images_and_truths(tmp_path) -> None:
     written = write_meter_photos(tmp_path, 3, seed=5)
     assert [p.name for p, _ in written] == ["meter-0000.jpg", "meter-0001.jpg", "meter-0002.jpg"]
