@@ -441,3 +441,19 @@ def test_after_a_crash_a_save_by_another_program_does_not_cost_the_journalled_re
     aigen_env.default = Reply.success("3.5")
     assert _cli("read", str(book)).returncode == 0
     assert [c for c in aigen_env.calls[calls_before:] if c.image_sha256 in recorded] == []
+
+
+def test_output_never_replaces_an_unrelated_workbook(tmp_path: Path, aigen_env: FakeAigen,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    book = _book_of_photos(tmp_path, 1)
+    budget = tmp_path / "budget.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "Budget 2025"
+    wb.save(budget)
+    before = budget.read_bytes()
+    assert main(["read", str(book), "--output", str(budget)]) == 1
+    assert "budget.xlsx exists already" in capsys.readouterr().err
+    assert budget.read_bytes() == before and aigen_env.calls == []
+    copy = tmp_path / "copy.xlsx"
+    assert main(["read", str(book), "--output", str(copy)]) == 0
+    assert main(["read", str(book), "--output", str(copy)]) == 0  # its own earlier copy: replaced

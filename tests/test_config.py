@@ -145,3 +145,20 @@ def test_the_key_never_shows_in_repr() -> None:
 def test_an_unreadable_config_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="Cannot read the config file"):
         load_settings({"XLWINGS_METER_CONFIG": str(tmp_path)})  # a folder, not a file
+
+
+@pytest.mark.parametrize("url", ["https://api.aigen.online:99999/aiscript/water-meter/v2",
+                                 "https://exa mple.com/x", "http://127.0.0.1:abc/x"])
+def test_an_address_that_cannot_be_used_is_refused_before_any_photo(url: str) -> None:
+    from xlwings_meter.engines.aigen.config import check_url
+
+    with pytest.raises(ConfigError, match="is not a valid address"):
+        check_url(url)
+
+
+def test_a_password_in_an_address_without_a_scheme_is_never_shown() -> None:
+    from xlwings_meter.engines.aigen.config import check_url
+
+    with pytest.raises(ConfigError) as refused:
+        check_url("meter:Pa55w0rd@gw.example.com/ocr?sig=abc")
+    assert "Pa55w0rd" not in str(refused.value) and "abc" not in str(refused.value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import posixpath
 import tempfile
+import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from lxml import etree
 
 from xlwings_meter.errors import ColumnNotFoundError, WorkbookError, WorkbookInUseError
+from xlwings_meter.workbook.cache import CACHE_SHEET
 from xlwings_meter.workbook.package import WORKSHEET_REL, WORKSHEET_TYPE, Package
 from xlwings_meter.workbook.sheet import Cell
 from xlwings_meter.workbook.sheetxml import (
@@ -222,6 +224,9 @@ class FileBook:
         lock = target.with_name("~$" + target.name)
         if lock.exists():
             raise WorkbookInUseError(target, lock)
+        if target.is_file() and target.resolve() != self.path.resolve() and not _written_by_us(target):
+            raise WorkbookError(f"{target.name} exists already and is not a copy this tool wrote: "
+                                "name another --output file; nothing was overwritten")
         with self._writing(target):
             if target.exists():
                 if not target.is_file():
@@ -292,3 +297,11 @@ _AFTER_CALC = ("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "s
 def _rels_of(part: str) -> str:
     return posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
 
+
+def _written_by_us(path: Path) -> bool:
+    """True when the workbook at ``path`` holds this tool's cache sheet: an earlier --output copy."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return b'name="' + CACHE_SHEET.encode() + b'"' in zf.read("xl/workbook.xml")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False

@@ -129,8 +129,11 @@ def check_url(url: str, key: str = "") -> None:
     try:
         parts = urlsplit(url)
         host = parts.hostname
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number in range)
     except ValueError as exc:
         raise ConfigError(f"{URL_VAR} is not a valid address") from exc
+    if host and any(ch.isspace() for ch in host):
+        raise ConfigError(f"{URL_VAR} is not a valid address")
     if (key and key in url) or any("key" in name.lower() for name, _ in parse_qsl(parts.query)):
         # Not echoing the URL: it holds the key.
         raise ConfigError(
@@ -153,7 +156,13 @@ def display_url(url: str) -> str:
     'https://gw.example.com:8443/ocr/v2'
     >>> display_url("http://[::1]:99/v2"), display_url("no address at all")
     ('http://[::1]:99/v2', 'no address at all')
+    >>> display_url("meter:Pa55w0rd@gw.example.com/ocr?sig=abc")  # no scheme: "meter" is not one
+    'gw.example.com/ocr'
     """
+    url = url.strip()
+    if "://" not in url and "@" in url.split("/", 1)[0]:  # user:password@host without a scheme
+        url = url.split("@", 1)[1]
+    url = url.split("?", 1)[0].split("#", 1)[0]
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname or ""
