@@ -55,18 +55,21 @@ def tenths_of(probs: np.ndarray) -> tuple[float, float]:
     return ((best + shift) / 10.0) % 10.0, mass
 
 
+def cpu_session(ort: Any, model: Path, threads: int | None) -> Any:
+    """An ONNX Runtime session for ``model`` on the CPU, quiet, capped at ``threads`` if given."""
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+
+
 class DrumClassifier:
     """The ONNX digit classifier on ONNX Runtime. Safe to share between threads."""
 
     def __init__(self, ort: Any, threads: int | None = None) -> None:
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        if threads:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(
-            str(MODEL), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(ort, MODEL, threads)
         self._input = self._session.get_inputs()[0].name
 
     def probabilities(self, crops: np.ndarray) -> np.ndarray:

@@ -62,14 +62,7 @@ class Pipeline:
 
     def __init__(self, ort: Any, rapidocr: Any, rec_model: Path, threads: int | None,
                  use_text_detector: bool) -> None:
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        if threads:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-        self._rec = ort.InferenceSession(
-            str(rec_model), options, providers=["CPUExecutionProvider"]
-        )
+        self._rec = drums.cpu_session(ort, rec_model, threads)
         chars = self._rec.get_modelmeta().custom_metadata_map["character"].splitlines()
         # Class 0 is CTC's blank, so character i of the list is class i + 1.
         self._digit_index = np.array([chars.index(str(d)) + 1 for d in range(10)])
