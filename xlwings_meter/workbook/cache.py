@@ -4,6 +4,10 @@ One row per photo content (SHA-256 of the file), so a recalculation, a second ru
 colleague opening the workbook never pays twice for the same photo, whatever it is called now.
 The sheet is the source of truth: delete a row and that photo is read again. Only final
 outcomes (a reading, or "no reading") are stored; a failure is tried again next time.
+
+Beside the machine's reading, a row keeps the audit of a person's correction of it (the value
+typed in the Corrected column, who typed it, when): reading the photo again never discards it.
+Caches written before those three columns existed are read as entries without a correction.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -31,9 +35,13 @@ HEADERS = (
     "Status",
     "Read at (UTC)",
     "Engine",
+    "Corrected to",
+    "Corrected by",
+    "Corrected at (UTC)",
 )
 #: The same columns by name, as the journal stores them: renaming a header never costs a reading.
-FIELDS = ("digest", "path", "value", "number", "confidence", "angle", "boxes", "status", "read_at", "engine")
+FIELDS = ("digest", "path", "value", "number", "confidence", "angle", "boxes", "status", "read_at", "engine",
+          "corrected", "corrected_by", "corrected_at")
 #: The journal's format. Version 1: one JSON object per line, keyed by FIELDS, with "v": 1.
 #: Lines without "v" were written before it and are keyed by HEADERS.
 JOURNAL_VERSION = 1
@@ -49,19 +57,22 @@ class CacheEntry:
     reading: Reading
     read_at: str  # ISO 8601, UTC
     engine: str
+    corrected: str = ""  # a person's correction of the reading, as typed; "" when none
+    corrected_by: str = ""  # the user name of who typed it
+    corrected_at: str = ""  # when this tool first saw it, ISO 8601, UTC
 
     def to_row(self) -> list[Cell]:
         """The entry as one row of the cache sheet."""
         r = self.reading
         boxes = json.dumps([[[round(x, 6), round(y, 6)] for x, y in q] for q in r.boxes])
         return [self.digest, self.path, r.value, r.number, r.confidence, r.angle, boxes,
-                r.status.value, self.read_at, self.engine]
+                r.status.value, self.read_at, self.engine, self.corrected, self.corrected_by, self.corrected_at]
 
     @classmethod
     def from_row(cls, row: list[Cell]) -> CacheEntry | None:
         """Parse one row of the cache sheet; None for a row that is not a usable entry."""
         row = _padded(row)
-        digest, path, value, _number, confidence, angle, boxes, status, read_at, engine = row
+        digest, path, value, _number, confidence, angle, boxes, status, read_at, engine, *audit = row
         if not isinstance(digest, str) or len(digest) != 64:
             return None
         try:
@@ -82,7 +93,9 @@ class CacheEntry:
                     return None
         except (ValueError, TypeError):
             return None
-        return cls(digest.lower(), str(path or ""), reading, str(read_at or ""), str(engine or ""))
+        corrected, by, at = (_as_text(v) for v in audit)
+        return cls(digest.lower(), str(path or ""), reading, str(read_at or ""), str(engine or ""),
+                   corrected, by, at)
 
 
 def now_utc() -> str:
@@ -164,6 +177,10 @@ class ReadingCache:
         if not entry.reading.status.is_final:
             return
         with self._lock:
+            known = self._entries.get(entry.digest)
+            if known is not None and known.corrected and not entry.corrected:  # a re-reading keeps it
+                entry = replace(entry, corrected=known.corrected, corrected_by=known.corrected_by,
+                                corrected_at=known.corrected_at)
             self._entries[entry.digest] = entry
             self._dirty[entry.digest] = entry
         if self._on_record is not None:
@@ -174,9 +191,24 @@ class ReadingCache:
         with self._lock:
             entry = self._entries.get(digest)
             if entry is not None and entry.path != path:
-                entry = CacheEntry(entry.digest, path, entry.reading, entry.read_at, entry.engine)
+                entry = replace(entry, path=path)
                 self._entries[digest] = entry
                 self._dirty[digest] = entry
+
+    def correct(self, digest: str, corrected: str, user: str, when: str) -> bool:
+        """Record a person's correction of a photo's reading ("" when it was taken back);
+        True if that changed the entry. A photo the cache does not know is not recorded."""
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is None or entry.corrected == corrected:
+                return False
+            entry = replace(entry, corrected=corrected, corrected_by=user if corrected else "",
+                            corrected_at=when if corrected else "")
+            self._entries[digest] = entry
+            self._dirty[digest] = entry
+        if self._on_record is not None:
+            self._on_record(entry)
+        return True
 
     def merge(self, entries: Iterable[CacheEntry]) -> int:
         """Add entries recovered from elsewhere (a journal) that the sheet lacks; returns how many."""
@@ -230,9 +262,9 @@ class ReadingCache:
         matched = _fingerprint(block) == self._seen  # nobody else changed the sheet since our load
         where = {row[0].lower(): i for i, row in enumerate(block[1:], start=2)
                  if row and isinstance(row[0], str)}
-        if last_row == 0:
+        if last_row == 0 or _padded(block[0]) != list(HEADERS):  # new, or written before the audit columns
             self._sheet.write_block(1, 1, [list(HEADERS)])
-            last_row = 1
+            last_row = max(last_row, 1)
         changed = {where[d]: e for d, e in dirty.items() if d in where}
         if changed:
             top, bottom = min(changed), max(changed)
@@ -278,7 +310,7 @@ def _fingerprint(block: list[list[Cell]]) -> str:
 
 def _formats() -> list[str | None]:
     # The hash, path, value and boxes must stay text: "00935.781" would otherwise become a number.
-    return [_TEXT, _TEXT, _TEXT, None, None, None, _TEXT, _TEXT, _TEXT, _TEXT]
+    return [_TEXT, _TEXT, _TEXT, None, None, None, _TEXT, _TEXT, _TEXT, _TEXT, _TEXT, _TEXT, _TEXT]
 
 
 def _padded(row: list[Cell]) -> list[Cell]:
