@@ -9,7 +9,9 @@ calculation state), over in-memory cells, and it behaves like Excel where that m
 - a text written into a cell not formatted "@" is parsed: "00935.781" becomes 935.781 and
   "=..." a formula, so code that forgets the text format fails here as in Excel;
 - while ``excel.calculating`` every write is refused with COM's RPC_E_SERVERCALL_RETRYLATER;
-- objects belong to the thread that got them: another thread gets RPC_E_WRONG_THREAD.
+- objects belong to the thread that got them: another thread gets RPC_E_WRONG_THREAD;
+- conditional formatting through ``.api`` as COM has it on Windows (``FormatConditions``:
+  Count, Item, Add, Delete; Interior and Font colours), recorded per sheet in ``rules``.
 
 The "disk" (``excel.disk``) holds saved workbooks: ``save``, ``close`` and ``open`` move
 workbooks between it and Excel, so reopening and closing without saving can be tested.
@@ -49,6 +51,18 @@ class SheetState:
     autofitted: set[int] = field(default_factory=set)  # columns Excel fitted to their content
     fills: dict[tuple[int, int], tuple[int, int, int]] = field(default_factory=dict)  # cell colours
     bold: set[tuple[int, int]] = field(default_factory=set)
+    rules: list[RuleState] = field(default_factory=list)  # conditional formatting, in order
+
+
+@dataclass
+class RuleState:
+    """One conditional-formatting rule (xlExpression) as Excel stores it."""
+
+    area: tuple[int, int, int, int]  # (r1, c1, r2, c2)
+    formula: str
+    fill: int | None = None  # Interior.Color: BGR, as COM has it
+    font: int | None = None
+    stop_if_true: bool = True
 
 
 @dataclass
@@ -74,6 +88,7 @@ class FakeExcel:
         self.alerts: list[tuple[str, str | None]] = []
         self.status_bar_history: list[Any] = []
         self.pid = 4242
+        self.user_name = "Ann Accountant"  # File > Options > General > User name
         self._lock = threading.Lock()
 
     # --- the test's side ---------------------------------------------------------------------
@@ -157,7 +172,8 @@ class FakeApp(_Proxy):
     def api(self) -> Any:
         self._call("app.api")
         excel = self._excel
-        return type("Application", (), {"CalculationState": 1 if excel.calculating else 0, "Ready": True})()
+        return type("Application", (), {"CalculationState": 1 if excel.calculating else 0, "Ready": True,
+                                        "UserName": excel.user_name})()
 
     @property
     def status_bar(self) -> Any:
@@ -269,6 +285,13 @@ class FakeSheet(_Proxy):
     def range(self, first: Any, last: Any = None) -> FakeRange:
         self._call("sheet.range")
         return FakeRange(self, first, last)
+
+    @property
+    def api(self) -> Any:
+        """COM's Worksheet, here only ``Cells`` (the whole sheet, for its FormatConditions)."""
+        self._call("sheet.api")
+        whole = FakeRange(self, (1, 1), (1_048_576, 16_384))
+        return type("Worksheet", (), {"Cells": whole.api})()
 
     @property
     def used_range(self) -> FakeRange:
@@ -393,6 +416,12 @@ class FakeRange(_Proxy):
                 self._cells.fills[cell] = rgb
 
     @property
+    def api(self) -> Any:
+        """COM's Range, here only ``FormatConditions``."""
+        self._call("range.api")
+        return type("Range", (), {"FormatConditions": _FakeFormatConditions(self)})()
+
+    @property
     def font(self) -> _FakeFont:
         """xlwings: the range's Font (here only bold)."""
         return _FakeFont(self)
@@ -420,6 +449,78 @@ class FakeRange(_Proxy):
             cells.values.pop(cell, None)
         else:
             cells.values[cell] = float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+class _FakeFormatConditions:
+    """A range's FormatConditions: the rules that touch the range (1-based Item, as COM)."""
+
+    def __init__(self, rng: FakeRange) -> None:
+        self._rng = rng
+
+    def _here(self) -> list[RuleState]:
+        r1, c1, r2, c2 = self._rng.areas[0]
+        return [rule for rule in self._rng._cells.rules
+                if rule.area[0] <= r2 and rule.area[2] >= r1 and rule.area[1] <= c2 and rule.area[3] >= c1]
+
+    @property
+    def Count(self) -> int:
+        self._rng._call("FormatConditions.Count")
+        return len(self._here())
+
+    def Item(self, index: int) -> FakeFormatCondition:
+        self._rng._call("FormatConditions.Item")
+        return FakeFormatCondition(self._rng, self._here()[index - 1])
+
+    def Add(self, Type: int, Operator: Any = None, Formula1: str = "") -> FakeFormatCondition:
+        self._rng._call("FormatConditions.Add", write=True)
+        if Type != 2 or not Formula1.startswith("="):
+            raise FakeComError(-2146827284, "Invalid procedure call or argument")
+        rule = RuleState(self._rng.areas[0], Formula1)
+        self._rng._cells.rules.append(rule)
+        return FakeFormatCondition(self._rng, rule)
+
+
+class _Colour:
+    def __init__(self, condition: FakeFormatCondition, what: str) -> None:
+        self._condition = condition
+        self._what = what
+
+    @property
+    def Color(self) -> int | None:
+        return getattr(self._condition._state, self._what)  # type: ignore[no-any-return]
+
+    @Color.setter
+    def Color(self, value: int) -> None:
+        self._condition._rng._call("FormatCondition.Color", write=True)
+        setattr(self._condition._state, self._what, value)
+
+
+class FakeFormatCondition:
+    """COM's FormatCondition of type xlExpression, over a RuleState."""
+
+    def __init__(self, rng: FakeRange, state: RuleState) -> None:
+        self._rng = rng
+        self._state = state
+        self.Interior = _Colour(self, "fill")
+        self.Font = _Colour(self, "font")
+
+    @property
+    def Formula1(self) -> str:
+        self._rng._call("FormatCondition.Formula1")
+        return self._state.formula
+
+    @property
+    def StopIfTrue(self) -> bool:
+        return self._state.stop_if_true
+
+    @StopIfTrue.setter
+    def StopIfTrue(self, value: bool) -> None:
+        self._rng._call("FormatCondition.StopIfTrue", write=True)
+        self._state.stop_if_true = value
+
+    def Delete(self) -> None:
+        self._rng._call("FormatCondition.Delete", write=True)
+        self._rng._cells.rules.remove(self._state)
 
 
 class _FakeFont:

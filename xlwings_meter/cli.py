@@ -26,6 +26,7 @@ from xlwings_meter.errors import (
     WorkbookError,
 )
 from xlwings_meter.reading import count_outcomes
+from xlwings_meter.reconcile import DEFAULT_MEDIAN_MULTIPLE, DEFAULT_MIN_CONFIDENCE, Limits
 from xlwings_meter.workbook.batch import DEFAULT_CONCURRENCY, BatchResult
 from xlwings_meter.workbook.files import FileBook
 from xlwings_meter.workbook.job import read_sheet
@@ -57,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="read the photos of the folder given instead of a workbook: list them, in the "
                       "order they were taken, under Image in WORKBOOK (made if missing, .xlsx), then read")
     _photo_column_options(read)
+    read.add_argument("--previous", metavar="COLUMN",
+                      help="header or letter of the previous readings (default: a column headed 'Previous'); "
+                      "with one, Consumption and Check follow Status and flagged rows are highlighted")
+    read.add_argument("--max-consumption", type=_non_negative, metavar="AMOUNT",
+                      help="flag a consumption above this (default: above "
+                      f"{DEFAULT_MEDIAN_MULTIPLE:g} times the sheet's median)")
+    read.add_argument("--min-confidence", type=_fraction, default=DEFAULT_MIN_CONFIDENCE, metavar="FRACTION",
+                      help=f"flag a reading less sure than this, 0 to 1 (default {DEFAULT_MIN_CONFIDENCE:g})")
     read.add_argument("--output", type=Path, help="save to this file instead of WORKBOOK")
     read.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY,
                       help=f"photos read at once (default {DEFAULT_CONCURRENCY})")
@@ -65,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--cache-only", action="store_true",
                       help="send nothing: answer from the cache only (no key needed)")
     _engine_option(read, "aigen (the AIGEN service, default) or local (offline, needs the [local] extra)")
-    read.add_argument("--wait", type=_seconds, default=LOCK_WAIT, metavar="SECONDS",
+    read.add_argument("--wait", type=_non_negative, default=LOCK_WAIT, metavar="SECONDS",
                       help="if another run is reading the same workbook, wait this long for it "
                       f"to finish before giving up (default {LOCK_WAIT:g})")
     read.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -165,11 +174,14 @@ def _read_locked(args: argparse.Namespace, folder: Path | None) -> int:
         result = read_sheet(
             book, engine, sheet_name=args.sheet, column=args.column,
             concurrency=args.concurrency, refresh=args.refresh, progress=progress,
-            recovered=recovered, on_record=journal.append,
+            recovered=recovered, on_record=journal.append, previous=args.previous,
+            limits=Limits(min_confidence=args.min_confidence, max_consumption=args.max_consumption),
         )
         saved = book.save(output)
     journal.remove()
     print(summarize(result, saved))
+    for line in result.summary.lines()[1:] if result.summary else ():
+        print(line[:1].upper() + line[1:])
     for line in notes(result):
         _say(line)
     if result.stopped is not None:
@@ -242,6 +254,9 @@ def notes(result: BatchResult) -> list[str]:
     if result.kept:
         lines.append(f"left alone: {_rows_text(result.kept)}, whose results were changed by hand "
                      "(your edits win; clear those cells to have the photos read again)")
+    if result.summary_blocked:
+        lines.append("the Meter summary block was not updated: it would have covered cells of yours "
+                     "below it; move them, or the block")
     if result.kept_previous:
         lines.append(f"{_count(result.kept_previous, 'photo')} could not be read again; the "
                      "previous reading is kept")
@@ -304,10 +319,17 @@ def _positive(text: str) -> int:
     return value
 
 
-def _seconds(text: str) -> float:
+def _non_negative(text: str) -> float:
     value = float(text)
     if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError("must be 0 or more seconds")
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1 (0.8 is 80%)")
     return value
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from xlwings_meter.errors import ColumnNotFoundError, WorkbookError
-from xlwings_meter.workbook.sheet import Cell, plain
+from xlwings_meter.workbook.sheet import FLAG_FILL, FLAG_FONT, Cell, login_name, plain
 
 TEXT_FORMAT = "@"
 #: Excel refuses an address longer than this in one Range("...") call.
@@ -25,6 +25,7 @@ _BUSY_HRESULTS = {-2147418111, -2146777998}
 _DISP_E_EXCEPTION = -2147352567
 _BUSY_SCODES = {None, -2146827284}
 _XL_CALCULATION_DONE = 0
+_XL_EXPRESSION = 2  # FormatConditions.Add(Type=xlExpression)
 
 
 class ExcelBusyError(WorkbookError):
@@ -99,6 +100,31 @@ class ExcelSheet:
                     target.font.bold = True
             target.columns.autofit()
 
+    def highlight(self, area: tuple[int, int, int, int], formulas: Sequence[str], mark: str) -> None:
+        """Replace this tool's conditional-formatting rules (their formula holds ``mark``) through
+        Excel's object model (Windows: ``Range.api`` is COM). On a Mac, where ``api`` is
+        AppleScript, the rules are not written: the Check column still says what is wrong."""
+        with excel_calls():
+            try:
+                existing = self._sheet.api.Cells.FormatConditions
+            except AttributeError:  # not COM (macOS)
+                return
+            for i in range(existing.Count, 0, -1):
+                condition = existing.Item(i)
+                try:
+                    formula = str(condition.Formula1)
+                except Exception:  # data bars, icon sets: no formula, and never ours
+                    continue
+                if mark in formula:
+                    condition.Delete()
+            top, left, bottom, right = area
+            added = self._sheet.range((top, left), (bottom, right)).api.FormatConditions
+            for formula in formulas:
+                condition = added.Add(Type=_XL_EXPRESSION, Formula1="=" + formula)
+                condition.Interior.Color = _bgr(FLAG_FILL)
+                condition.Font.Color = _bgr(FLAG_FONT)
+                condition.StopIfTrue = False
+
     def write_block(
         self,
         top: int,
@@ -150,6 +176,14 @@ class ExcelBook:
     def sheet_names(self) -> list[str]:
         """Names of every sheet, in order, hidden ones included."""
         return [s.name for s in self._book.sheets]
+
+    def user_name(self) -> str:
+        """Excel's user name (File > Options > General), else the login name."""
+        try:
+            name = str(self._book.app.api.UserName or "").strip()
+        except Exception:  # not COM (macOS), or Excel would not say
+            name = ""
+        return name or login_name()
 
     def sheet(self, name: str | None = None) -> ExcelSheet:
         """The named sheet (any case), or the first visible one."""
@@ -264,6 +298,12 @@ def _chunks(areas: list[str]) -> list[str]:
         else:
             chunks.append(area)
     return chunks
+
+
+def _bgr(rgb: tuple[int, int, int]) -> int:
+    """An RGB colour as the number Excel's object model takes (red in the low byte)."""
+    r, g, b = rgb
+    return r + g * 256 + b * 65536
 
 
 def _grid(value: Any, rows: int, columns: int) -> list[list[Any]]:

@@ -32,6 +32,7 @@ from xlwings_meter.photos import (
     resolve_path,
 )
 from xlwings_meter.reading import Reading, ReadingStatus, failure_for
+from xlwings_meter.reconcile import Summary
 from xlwings_meter.workbook.cache import CacheEntry, ReadingCache, now_utc
 from xlwings_meter.workbook.sheet import Cell
 
@@ -68,6 +69,8 @@ class BatchResult:
     on_this_machine: bool = False  # the engine reads locally: nothing was uploaded
     kept: list[int] = field(default_factory=list)  # sheet rows left alone: a person changed them
     kept_previous: int = 0  # photos whose refresh failed: their previous reading stays
+    summary: Summary | None = None  # the sheet after the run (set by the sheet's job)
+    summary_blocked: bool = False  # the summary block would have covered a person's cells
 
     @property
     def complete(self) -> bool:

@@ -18,6 +18,10 @@ from xlwings_meter.workbook.sheet import Cell, SheetIO
 
 DEFAULT_HEADER = "Image"
 RESULT_HEADERS = ("Value", "Confidence", "Angle", "Status")
+#: With a Previous column, two more result columns follow Status.
+RECONCILE_HEADERS = ("Consumption", "Check")
+#: Columns a person fills, found by their header (any case) in the photo header's row.
+PREVIOUS_HEADER, CORRECTED_HEADER = "Previous", "Corrected"
 CONFIDENCE_FORMAT = "0.0%"
 ANGLE_FORMAT = "0.0"
 MAX_COLUMN = 16384  # XFD, Excel's last column
@@ -91,15 +95,32 @@ def last_filled_row(values: Sequence[Cell]) -> int:
     return 0
 
 
-def check_result_columns(block: Sequence[Sequence[Cell]], first_column: int, sheet_name: str,
-                         first_row: int = 1) -> None:
-    """Refuse (ForeignDataError) unless the four result columns are empty or this tool's own.
+def header_column(row: Sequence[Cell], wanted: str) -> int | None:
+    """The column (1-based) of the header ``wanted`` (a header in any case, or a letter) in a
+    header row; None when there is none.
 
-    ``block`` holds rows ``first_row`` (the header row) to the last used row of the four
-    columns right of the photo column; ``first_column`` is the 1-based index of its first
-    column, for the message.
+    >>> header_column(["Image", "previous "], "Previous"), header_column([], "D"), header_column([], "Nope")
+    (2, 4, None)
     """
-    for j, expected in enumerate(RESULT_HEADERS):
+    for c, header in enumerate(row, start=1):
+        if isinstance(header, str) and header.strip().casefold() == wanted.strip().casefold():
+            return c
+    if _LETTERS.match(wanted.strip()) and column_index_from_string(wanted.strip().upper()) <= MAX_COLUMN:
+        return column_index_from_string(wanted.strip().upper())
+    return None
+
+
+def check_result_columns(block: Sequence[Sequence[Cell]], first_column: int, sheet_name: str,
+                         first_row: int = 1, headers: Sequence[str] = RESULT_HEADERS) -> None:
+    """Refuse (ForeignDataError) unless the result columns are empty or this tool's own.
+
+    ``block`` holds rows ``first_row`` (the header row) to the last used row of the result
+    columns right of the photo column (``headers`` says which); ``first_column`` is the 1-based
+    index of its first column, for the message.
+    """
+    room = ("four empty columns right of the photo paths" if tuple(headers) == RESULT_HEADERS
+            else f"{len(headers)} empty columns right of Status")
+    for j, expected in enumerate(headers):
         letter = get_column_letter(first_column + j)
         header = block[0][j] if block else None
         below = [(i, row[j]) for i, row in enumerate(block[1:], start=first_row + 1)
@@ -109,14 +130,19 @@ def check_result_columns(block: Sequence[Sequence[Cell]], first_column: int, she
             if below:
                 raise ForeignDataError(
                     f"{where} holds data without a header (e.g. {letter}{below[0][0]}); "
-                    f"the results need the four columns right of the photos: move that data or "
-                    f"choose another column"
+                    f"the results need {room}: move that data or choose another column"
                 )
             continue
+        if expected in RECONCILE_HEADERS and isinstance(header, str) and header.strip().casefold() in (
+                PREVIOUS_HEADER.casefold(), CORRECTED_HEADER.casefold()):
+            raise ForeignDataError(
+                f"{where} is headed {header!r}, where Consumption and Check go (the two columns "
+                f"right of Status): move {header.strip()} right of them, or left of the photos"
+            )
         if not isinstance(header, str) or header.strip() != expected:
             raise ForeignDataError(
                 f"{where} is headed {header!r}, not {expected!r}: it is not this tool's output, "
-                f"so it is left untouched; insert four empty columns right of the photo paths"
+                f"so it is left untouched; insert {room}"
             )
         for i, value in below:
             if not _looks_like_ours(expected, value):
@@ -129,7 +155,7 @@ def check_result_columns(block: Sequence[Sequence[Cell]], first_column: int, she
 def _looks_like_ours(header: str, value: Cell) -> bool:
     if isinstance(value, str) and value.startswith("="):
         return False
-    if header == "Status":
+    if header in ("Status", "Check"):
         return isinstance(value, str)
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 

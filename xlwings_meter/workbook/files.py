@@ -19,8 +19,9 @@ from lxml import etree
 
 from xlwings_meter.errors import ColumnNotFoundError, WorkbookError, WorkbookInUseError
 from xlwings_meter.workbook.cache import CACHE_SHEET
+from xlwings_meter.workbook.cfxml import fill_format, replace_rules
 from xlwings_meter.workbook.package import WORKSHEET_REL, WORKSHEET_TYPE, Package
-from xlwings_meter.workbook.sheet import Cell
+from xlwings_meter.workbook.sheet import FLAG_FILL, FLAG_FONT, Cell, login_name
 from xlwings_meter.workbook.sheetxml import (
     SheetXml,
     StylesXml,
@@ -38,9 +39,10 @@ _MIN_STYLES = ('<styleSheet xmlns="{ns}"><fonts count="1"><font/></fonts><fills 
 class FileSheet:
     """One worksheet of a FileBook."""
 
-    def __init__(self, name: str, xml: SheetXml) -> None:
+    def __init__(self, name: str, xml: SheetXml, styles: StylesXml | None = None) -> None:
         self.name = name
         self._xml = xml
+        self._styles = styles
 
     def extent(self) -> tuple[int, int]:
         """(last used row, last used column); (0, 0) for an empty sheet."""
@@ -95,6 +97,17 @@ class FileSheet:
             if style and not self._xml.style(row, left + j):
                 self._xml.write(row, left + j, self._xml.value(row, left + j), style=style)
             self._xml.widen(left + j, width)
+
+    def highlight(self, area: tuple[int, int, int, int], formulas: Sequence[str], mark: str) -> None:
+        """Replace this tool's conditional-formatting rules (their formula holds ``mark``)."""
+        assert self._styles is not None
+        dxf, added = fill_format(self._styles.root, FLAG_FILL, FLAG_FONT)
+        if added:
+            self._styles.changed()
+        top, left, bottom, right = area
+        if replace_rules(self._xml.root, f"{rc_to_ref(top, left)}:{rc_to_ref(bottom, right)}",
+                         formulas, mark, dxf):
+            self._xml.changed()
 
 
 class FileBook:
@@ -170,8 +183,12 @@ class FileBook:
                      if kind.endswith("/hyperlink")}
             xml = SheetXml(self._pkg.xml(part), self._strings, self._styles_xml(), links,
                            on_change=lambda: self._changed(part))
-            self._open[title] = FileSheet(title, xml)
+            self._open[title] = FileSheet(title, xml, self._styles_xml())
         return self._open[title]
+
+    def user_name(self) -> str:
+        """The login name of who runs this (the audit of a correction names them)."""
+        return login_name()
 
     def _styles_xml(self) -> StylesXml:
         if self._styles is None:

@@ -3,7 +3,8 @@
 Everything that could stop the job is checked before the first photo is sent (the column,
 the result columns, merged cells, a protected sheet), so nothing is paid for in vain. Rows a
 person changed are left alone, and rows below the list that hold the tool's old results are
-cleared with the list, so totals over the Value column stay right.
+cleared with the list, so totals over the Value column stay right. With a Previous column the
+sheet is then reconciled (``reconciling``): Consumption, Check, highlight, summary block.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from xlwings_meter.errors import (
     ProtectedSheetError,
 )
 from xlwings_meter.reading import Reading, ReadingStatus
+from xlwings_meter.reconcile import Limits
 from xlwings_meter.workbook.batch import (
     DEFAULT_CONCURRENCY,
     BatchResult,
@@ -28,6 +30,7 @@ from xlwings_meter.workbook.batch import (
 from xlwings_meter.workbook.cache import CACHE_SHEET, CacheEntry, ReadingCache
 from xlwings_meter.workbook.columns import (
     HEADER_ROWS,
+    RECONCILE_HEADERS,
     RESULT_HEADERS,
     check_result_columns,
     find_photo_column,
@@ -36,8 +39,15 @@ from xlwings_meter.workbook.columns import (
     result_widths,
 )
 from xlwings_meter.workbook.edits import fingerprints, is_tool_row
+from xlwings_meter.workbook.reconciling import (
+    find_layout,
+    reconcile_sheet,
+    record_corrections,
+    summary_block,
+    write_summary,
+)
 from xlwings_meter.workbook.references import photo_cells
-from xlwings_meter.workbook.sheet import BookIO, Cell, WorksheetIO
+from xlwings_meter.workbook.sheet import BookIO, Cell, WorksheetIO, write_runs
 
 
 def read_sheet(
@@ -53,6 +63,8 @@ def read_sheet(
     on_record: Callable[[CacheEntry], None] | None = None,
     rows: tuple[int, int] | None = None,
     cache: ReadingCache | None = None,
+    previous: str | None = None,
+    limits: Limits | None = None,
 ) -> BatchResult:
     """Read every photo listed under the photo column and write the results beside it.
 
@@ -61,7 +73,8 @@ def read_sheet(
     kept. ``engine`` None means cache only. ``rows`` (first, last) limits the job to those
     rows (Excel's "selected rows"); ``cache`` is a cache already loaded for this workbook
     (Excel keeps one per open workbook). Rows whose results a person changed are listed in
-    the result's ``kept`` and not touched.
+    the result's ``kept`` and not touched. ``previous`` names the Previous column (default:
+    the column headed Previous, if any); ``limits`` say when a row is flagged.
     """
     sheet = book.sheet(sheet_name)
     last_row, last_col = sheet.extent()
@@ -69,6 +82,7 @@ def read_sheet(
     header, col = find_photo_column(
         top, column, sheet.name,
         lambda c: [r[0] for r in sheet.read_block(1, c, last_row, c)] if last_row else [])
+    layout = find_layout(sheet, header, col, previous)
     first, last = header + 1, last_row
     if rows:
         first, last = max(rows[0], first), min(rows[1], last_row)
@@ -79,9 +93,12 @@ def read_sheet(
     list_end = first + len(refs) - 1 if refs else header
 
     bottom = max(last_row, header)
-    results = sheet.read_block(header, col + 1, bottom, col + 4)
-    check_result_columns(results, col + 1, sheet.name, first_row=header)
-    _check_obstacles(sheet, header, col, bottom)
+    results = sheet.read_block(header, col + 1, bottom, col + layout.width)
+    check_result_columns([row[:4] for row in results], col + 1, sheet.name, first_row=header)
+    if layout.previous:
+        check_result_columns([row[4:] for row in results], col + 5, sheet.name, first_row=header,
+                             headers=RECONCILE_HEADERS)
+    _check_obstacles(sheet, header, col, bottom, layout.width)
 
     if cache is None:
         cache = ReadingCache(book.hidden_sheet(CACHE_SHEET), on_record=on_record)
@@ -115,25 +132,32 @@ def read_sheet(
     _write_rows(sheet, col + 1, by_row)
     values, formats = result_rows([r for r in by_row.values() if r is not None])
     sheet.dress((header, col), header, col + 1, result_widths(values, formats))
+    if layout.corrected and record_corrections(
+            cache, refs, [row[0] for row in sheet.read_shown(first, layout.corrected, list_end, layout.corrected)]
+            if refs else [], book.folder, book.user_name()):
+        cache.flush()
+    end = list_end if not rows else header + last_filled_row(
+        [row[0] for row in sheet.read_block(header + 1, col, last_row, col)] if last_row > header else [])
+    reconciled = reconcile_sheet(sheet, layout, by_row, current, kept, end, scope_end, limits or Limits())
+    result.kept = sorted(set(kept) | set(reconciled.kept))
+    result.summary = reconciled.summary
+    if layout.previous:
+        block = summary_block(reconciled.summary, result.sent, result.from_cache, result.on_this_machine)
+        result.summary_blocked = not write_summary(sheet, (header, col), block, HEADER_ROWS)
     return result
 
 
-def _check_obstacles(sheet: WorksheetIO, header: int, col: int, bottom: int) -> None:
+def _check_obstacles(sheet: WorksheetIO, header: int, col: int, bottom: int, width: int) -> None:
     """Refuse, before paying, result cells that cannot be written: merged, or protected."""
-    protected, merged = sheet.obstacles(header, col + 1, bottom, col + 4)
+    protected, merged = sheet.obstacles(header, col + 1, bottom, col + width)
     if merged:
         raise MergedCellsError(sheet.name, merged[0])
     if protected:
         raise ProtectedSheetError(
-            sheet.name, f"{get_column_letter(col + 1)}{header}:{get_column_letter(col + 4)}{bottom}")
+            sheet.name, f"{get_column_letter(col + 1)}{header}:{get_column_letter(col + width)}{bottom}")
 
 
 def _write_rows(sheet: WorksheetIO, left: int, by_row: dict[int, Reading | None]) -> None:
     """Write the rows, one block per run of consecutive rows (kept rows break a run)."""
-    run: list[int] = []
-    for r in sorted(by_row) + [-1]:
-        if run and r != run[-1] + 1:
-            values, formats = result_rows([by_row[x] for x in run])
-            sheet.write_block(run[0], left, values, formats)
-            run = []
-        run.append(r)
+    values, formats = result_rows(list(by_row.values()))
+    write_runs(sheet, left, {r: (v, f) for r, v, f in zip(by_row, values, formats)})

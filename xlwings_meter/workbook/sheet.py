@@ -10,11 +10,15 @@ called a constant number of times per batch, not once per cell.
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 Cell = str | float | int | bool | None
+#: The highlight of a flagged row (Excel's "light red fill with dark red text"), as RGB.
+FLAG_FILL = (255, 199, 206)
+FLAG_FONT = (156, 0, 6)
 
 
 def plain(value: object) -> Cell:
@@ -27,6 +31,14 @@ def plain(value: object) -> Cell:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
+
+
+def login_name() -> str:
+    """Who runs this, as the system knows them (the audit of a correction names them)."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name known (a bare container, a service account)
+        return "unknown user"
 
 
 class SheetIO(Protocol):
@@ -76,6 +88,13 @@ class WorksheetIO(SheetIO, Protocol):
         """Style cells (row, left...) like cell ``header`` and widen their columns to ``widths``."""
         ...
 
+    def highlight(self, area: tuple[int, int, int, int], formulas: Sequence[str], mark: str) -> None:
+        """Replace the conditional-formatting rules whose formula holds ``mark`` (this tool's,
+        wherever they are on the sheet) by one rule per formula (without "=") over ``area``
+        (top, left, bottom, right), each filling a true row with FLAG_FILL. A person's own
+        rules stay as they are."""
+        ...
+
 
 class BookIO(Protocol):
     """One workbook."""
@@ -94,3 +113,18 @@ class BookIO(Protocol):
     def hidden_sheet(self, name: str) -> SheetIO:
         """The named sheet, created hidden at the end of the workbook if it does not exist."""
         ...
+
+    def user_name(self) -> str:
+        """Who is making changes: Excel's user name, or the login name for a file."""
+        ...
+
+
+def write_runs(sheet: SheetIO, left: int, rows: dict[int, tuple[list[Cell], list[str | None]]]) -> None:
+    """Write rows of cells (row -> (values, number formats)), one block per run of consecutive
+    rows: a row left out (a person's) breaks a run and is not touched."""
+    run: list[int] = []
+    for r in sorted(rows) + [-1]:
+        if run and r != run[-1] + 1:
+            sheet.write_block(run[0], left, [rows[x][0] for x in run], [rows[x][1] for x in run])
+            run = []
+        run.append(r)

@@ -287,6 +287,10 @@ class SheetXml:
             cols.append(node)
         self._on_change()
 
+    def changed(self) -> None:
+        """Mark the part changed after its tree was edited from outside this class."""
+        self._on_change()
+
     def update_dimension(self) -> None:
         """Make the sheet's declared used range cover what it now holds."""
         dim = self.root.find(self._q("dimension"))
@@ -307,6 +311,10 @@ class StylesXml:
 
     def _q(self, tag: str) -> str:
         return f"{{{self.ns}}}{tag}" if self.ns else tag
+
+    def changed(self) -> None:
+        """Mark the part changed after its tree was edited from outside this class."""
+        self._on_change()
 
     def with_format(self, base: int, code: str) -> int:
         """The index of a cell format like ``base`` but showing numbers as ``code``."""
