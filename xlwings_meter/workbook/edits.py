@@ -65,3 +65,13 @@ def _empty(v: Cell) -> bool:
 
 def _is_number(v: Cell) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def shows(cells: Sequence[Cell], reading: Reading) -> bool:
+    """True when result cells (Value, Confidence, Angle) show ``reading`` as the tool wrote it."""
+    value, confidence, angle = (list(cells) + [None] * 3)[:3]
+    if not _is_number(value):
+        return False
+    key = _key(value, None if _empty(confidence) else confidence,  # type: ignore[arg-type]
+               None if _empty(angle) else angle)  # type: ignore[arg-type]
+    return key in fingerprints([reading])
