@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pytest
 
 from tests.fake_aigen import FakeAigen
 from tests.photos import make_photo
+from xlwings_meter.cli import main
 from xlwings_meter.engines.aigen.client import AigenEngine
 from xlwings_meter.engines.aigen.config import ClientSettings
 from xlwings_meter.photos import file_digest
@@ -21,6 +23,7 @@ from xlwings_meter.workbook.job import read_sheet
 from xlwings_meter.workbook.reconciling import SUMMARY_TITLE
 
 from .backends import SHEET, ExcelBackend, FileBackend
+from .workbooks import photo_book
 
 HEADER = ("Image", None, None, None, None, None, None, "Previous", "Corrected")
 #: (value read, confidence, previous): a plain row, the meter going backwards, an unsure
@@ -155,3 +158,89 @@ def test_a_persons_note_in_check_and_cells_under_the_summary_are_never_overwritt
     backend.reopen().sheet(SHEET).write_block(3, 7, [[None]])
     result = read_sheet(backend.book, None, limits=Limits(max_consumption=5))  # one flag kind more
     assert result.summary_blocked and backend.rows()[r + height][c] == "Ann's total"
+
+
+def test_a_workbook_by_xlsxwriter_with_previous_readings_and_its_own_rule_through_the_command_line(
+        tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.fake_aigen import Reply
+
+    from .xlsxbooks import parts, xlsxwriter_book
+
+    for i, value in enumerate(("01000.500", "00990.000", "01002.000")):
+        aigen_env.on(make_photo(tmp_path / f"m{i}.jpg", seed=i), Reply.success(value=value, confidence=0.9, angle=1.0))
+
+    def own_rule(wb, ws) -> None:  # type: ignore[no-untyped-def]
+        ws.conditional_format("J2:J4", {"type": "cell", "criteria": ">", "value": 10,
+                                        "format": wb.add_format({"bold": True})})
+
+    book = xlsxwriter_book(tmp_path / "march.xlsx",
+                           [["M1", 990.25, "m0.jpg"], ["M2", 999.5, "m1.jpg"], ["M3", 1001, "m2.jpg"]],
+                           header=("Meter", "previous", "Image"), setup=own_rule)
+    assert main(["read", str(book)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == ["Total consumption 1.75", "1 flagged: 1 negative consumption"]
+    ws = openpyxl.load_workbook(book)["Photos"]
+    assert [c.value for c in ws[1]][:9] == ["Meter", "previous", "Image", "Value", "Confidence", "Angle",
+                                            "Status", "Consumption", "Check"]
+    assert [ws.cell(r, 9).value for r in (2, 3, 4)] == [None, "negative consumption (-9.5)", None]
+    assert ws.cell(3, 8).number_format == "#,##0.000"
+    first = parts(book)
+    rules = [(str(cf.sqref), f) for cf in ws.conditional_formatting for rule in cf.rules for f in rule.formula]
+    assert rules[0] == ("J2:J4", "10") and len(rules) == 5  # the person's rule, then ours
+    assert all(sqref == "C2:I4" for sqref, _ in rules[1:])
+
+    assert main(["read", str(book), "--previous", "B", "--max-consumption", "1"]) == 0
+    assert capsys.readouterr().out.splitlines()[2] == ("2 flagged: 1 negative consumption, "
+                                                       "1 consumption above the limit")
+    ws = openpyxl.load_workbook(book)["Photos"]
+    assert len([r for cf in ws.conditional_formatting for r in cf.rules]) == 6  # replaced, not added
+    styles = parts(book)["xl/styles.xml"]
+    assert styles.count(b"<dxf>") == first["xl/styles.xml"].count(b"<dxf>") == 2  # the person's and ours
+    assert len(aigen_env.calls) == 3
+
+
+def test_consumption_needs_its_two_columns_free_before_anything_is_paid(
+        tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]) -> None:
+    make_photo(tmp_path / "m.jpg")
+    book = photo_book(tmp_path / "b.xlsx", [["m.jpg", None, None, None, None, 12]],
+                      header=("Image", None, None, None, None, "Previous"))
+    assert main(["read", str(book)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "xlwings-meter: error: column F of sheet 'Photos' is headed 'Previous', where Consumption and "
+        "Check go (the two columns right of Status): move Previous right of them, or left of the photos")
+    assert aigen_env.calls == []
+    assert main(["read", str(book), "--previous", "Earlier"]) == 1
+    assert "No column headed 'Earlier' in row 1 of sheet 'Photos'" in capsys.readouterr().err
+
+
+def test_a_cache_written_before_corrections_is_read_and_gains_the_audit_columns(
+        backend, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    photo = make_photo(tmp_path / "m0.jpg", seed=0, size=(64, 48))
+    old_header = ["Photo SHA-256", "Path last seen", "Value as read", "Number", "Confidence", "Angle",
+                  "Digit boxes", "Status", "Read at (UTC)", "Engine"]
+    old_row = [file_digest(photo), str(photo), "00935.781", 935.781, 0.9, 0.5, "[]", "read",
+               "2026-10-01T08:00:00Z", "aigen-v2"]
+    backend.create([["m0.jpg", None, None, None, None, None, None, 900, 936]], header=HEADER,
+                   extra_sheets={CACHE_SHEET: [old_header, old_row]})
+    result = read_sheet(backend.book, None)
+    assert result.from_cache == 1 and backend.rows()[1][1] == 935.781 and backend.rows()[1][5] == 36
+    cache = backend.rows(CACHE_SHEET)
+    assert cache[0] == old_header + ["Corrected to", "Corrected by", "Corrected at (UTC)"]
+    assert cache[1][:10] == old_row and cache[1][10] == "936"
+
+
+def test_the_button_says_the_summary_in_its_message_box(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aigen_env: FakeAigen) -> None:
+    from xlwings_meter.excel import ribbon
+
+    monkeypatch.setattr("xlwings_meter.excel.session.AFTER_CALCULATION_POLL", 0.01)
+    excel = ExcelBackend(tmp_path, monkeypatch)
+    _book(excel, tmp_path)
+    ribbon.read_meters()
+    (text, title), = excel.excel.alerts
+    assert text.splitlines() == [
+        "5 rows: 4 read, 1 no reading.", "0 photos sent to the service, 5 answered from the cache.",
+        "Total consumption -1164.119.",
+        "4 flagged: 2 negative consumption, 1 low confidence, 1 digit count unlike the previous reading, "
+        "1 no reading."]
+    assert len(excel.excel.sheet_state(excel.fullname, SHEET).rules) == 4 and aigen_env.calls == []

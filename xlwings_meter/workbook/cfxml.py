@@ -57,7 +57,7 @@ def fill_format(styles: etree._Element, fill: tuple[int, int, int], font: tuple[
     an equal one already in the styles part is reused, so re-runs add nothing."""
     ns = etree.QName(styles).namespace or ""
     q = (lambda tag: f"{{{ns}}}{tag}") if ns else (lambda tag: tag)
-    dxf = etree.Element(q("dxf"))
+    dxf = etree.Element(q("dxf"), nsmap={None: ns} if ns else None)
     etree.SubElement(etree.SubElement(dxf, q("font")), q("color")).set("rgb", _argb(font))
     pattern = etree.SubElement(etree.SubElement(dxf, q("fill")), q("patternFill"))
     etree.SubElement(pattern, q("bgColor")).set("rgb", _argb(fill))
@@ -67,9 +67,9 @@ def fill_format(styles: etree._Element, fill: tuple[int, int, int], font: tuple[
         following = next((n for n in styles if etree.QName(n).localname in
                           ("tableStyles", "colors", "extLst")), None)
         following.addprevious(dxfs) if following is not None else styles.append(dxfs)
-    wanted = etree.tostring(dxf, method="c14n")
+    wanted = etree.tostring(dxf, method="c14n", exclusive=True)
     for i, known in enumerate(dxfs):
-        if etree.tostring(known, method="c14n") == wanted:
+        if etree.tostring(known, method="c14n", exclusive=True) == wanted:
             return i, False
     dxfs.append(dxf)
     dxfs.set("count", str(len(dxfs)))
