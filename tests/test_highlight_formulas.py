@@ -1,0 +1,64 @@
+"""The highlight rules are spreadsheet formulas: a real spreadsheet program must find the same
+flags on every row as the Check column does (LibreOffice computes them here)."""
+
+from __future__ import annotations
+
+import csv
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from xlwings_meter.reading import Reading, ReadingStatus
+from xlwings_meter.reconcile import FLAG_KINDS, Columns, Limits, RowInput, highlight_rules, reconcile
+
+COLUMNS = Columns(photo="A", value="B", confidence="C", previous="D", corrected="E")
+
+
+def _rows() -> list[tuple[float | None, float, float | None, float | None]]:
+    """(value, confidence, previous, corrected): edge cases, then a random spread."""
+    rows: list[tuple[float | None, float, float | None, float | None]] = [
+        (1000.0, 0.9, 999.5, None), (91000.0, 0.9, 1000, None), (35.1, 0.9, 1234.5, None),
+        (35.1, 0.4, 1234.5, 1235.1), (None, 0.0, 10, 12), (None, 0.0, 10, None), (0.5, 0.9, 0.2, None),
+        (100.0, 0.79, None, None), (100.0, 0.8, 90, None), (160.0, 0.95, 100, None), (150.0, 0.95, 100, None),
+    ]
+    rng = random.Random(7)
+    for _ in range(80):
+        previous = rng.choice([None, round(rng.uniform(0, 3000), 3)])
+        value = rng.choice([None, round(rng.uniform(0, 3100), 3), round((previous or 0) + rng.uniform(-5, 80), 3)])
+        value = None if value is not None and value < 0 else value
+        corrected = rng.choice([None, None, None, round(rng.uniform(0, 3100), 2)])
+        rows.append((value, round(rng.uniform(0.3, 1), 2), previous, corrected))
+    return rows
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+@pytest.mark.slow  # starts LibreOffice
+def test_libreoffice_computes_the_same_flags_as_the_check_column(tmp_path: Path) -> None:
+    rows = _rows()
+    inputs = [RowInput(Reading(ReadingStatus.READ, value=f"{v:.3f}", confidence=c) if v is not None
+                       else Reading.failure(ReadingStatus.NO_READING, "No reading"), p, fix)
+              for v, c, p, fix in rows]
+    limits = Limits(max_consumption=50)
+    checks = reconcile(inputs, limits)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r, (value, confidence, previous, corrected) in enumerate(rows, start=2):
+        for c, v in enumerate(("m.jpg", value, None if value is None else confidence, previous, corrected), start=1):
+            ws.cell(r, c, v)
+        for j, (_, formula) in enumerate(highlight_rules(COLUMNS, r, 50, limits)):
+            ws.cell(r, 6 + j, "=" + formula)
+    wb.save(tmp_path / "rules.xlsx")
+    out = subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo",
+                          "--convert-to", "csv", "--outdir", str(tmp_path), str(tmp_path / "rules.xlsx")],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    computed = list(csv.reader((tmp_path / "rules.csv").read_text().splitlines()))[1:]
+    kinds = [kind for kind, _ in highlight_rules(COLUMNS, 2, 50, limits)]
+    assert set(kinds) == set(FLAG_KINDS)
+    for row, check, cells in zip(rows, checks, computed):
+        by_formula = {kind for kind, shown in zip(kinds, cells[5:]) if float(shown or 0) != 0}
+        assert by_formula == set(check.kinds), (row, check, cells)
