@@ -244,3 +244,22 @@ def test_the_button_says_the_summary_in_its_message_box(
         "4 flagged: 2 negative consumption, 1 low confidence, 1 digit count unlike the previous reading, "
         "1 no reading."]
     assert len(excel.excel.sheet_state(excel.fullname, SHEET).rules) == 4 and aigen_env.calls == []
+
+
+def test_reconciling_in_excel_costs_the_same_calls_for_200_rows_as_for_5(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    costs = []
+    for n in (5, 200):
+        folder = tmp_path / str(n)
+        folder.mkdir()
+        excel = ExcelBackend(folder, monkeypatch)
+        rows = [[make_photo(folder / f"m{i}.jpg", seed=i, size=(64, 48)).name] + [None] * 6 + [100 + i, None]
+                for i in range(n)]
+        book = excel.create(rows, header=HEADER)
+        read_sheet(book, None)  # nothing in the cache: every row says so and is flagged "no reading"
+        excel.excel.sheet_state(excel.fullname, SHEET).values[(5, 9)] = 555.0  # a correction typed by a person
+        before = excel.excel.range_calls
+        result = read_sheet(excel.book, None)
+        costs.append(excel.excel.range_calls - before)
+        assert result.summary is not None and result.summary.flags["no reading"] == n - 1
+    assert costs[0] == costs[1], costs
