@@ -263,3 +263,32 @@ def test_reconciling_in_excel_costs_the_same_calls_for_200_rows_as_for_5(
         costs.append(excel.excel.range_calls - before)
         assert result.summary is not None and result.summary.flags["no reading"] == n - 1
     assert costs[0] == costs[1], costs
+
+
+def test_the_limits_come_from_the_workbooks_settings_and_the_command_line_overrides_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], aigen_env: FakeAigen) -> None:
+    from xlwings_meter.excel import ribbon
+
+    monkeypatch.setattr("xlwings_meter.excel.session.AFTER_CALCULATION_POLL", 0.01)
+    excel = ExcelBackend(tmp_path, monkeypatch)
+    _book(excel, tmp_path)
+    conf = excel.excel.open_books[excel.fullname].sheets
+    from .xlwings_fake import SheetState
+
+    conf.append(SheetState("xlwings.conf", values={(1, 1): "METER_MAX_CONSUMPTION", (1, 2): 20,
+                                                   (2, 1): "METER_MIN_CONFIDENCE", (2, 2): 0.5}))
+    ribbon.read_meters()
+    (text, _), = excel.excel.alerts
+    assert text.splitlines()[3:4] == [("4 flagged: 2 negative consumption, 1 consumption above the limit, "
+                                    "1 digit count unlike the previous reading, 1 no reading.")], text
+
+    file = FileBackend(tmp_path / "f")
+    (tmp_path / "f").mkdir()
+    _book(file, tmp_path / "f")
+    book = openpyxl.load_workbook(file.path)
+    book.create_sheet("xlwings.conf").append(["METER_MAX_CONSUMPTION", 20])
+    book.save(file.path)
+    assert main(["read", str(file.path), "--cache-only", "--max-consumption", "40"]) == 0
+    assert "consumption above the limit" not in capsys.readouterr().out
+    assert main(["read", str(file.path), "--cache-only"]) == 0
+    assert "1 consumption above the limit" in capsys.readouterr().out

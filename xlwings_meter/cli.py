@@ -26,13 +26,13 @@ from xlwings_meter.errors import (
     WorkbookError,
 )
 from xlwings_meter.reading import count_outcomes
-from xlwings_meter.reconcile import DEFAULT_MEDIAN_MULTIPLE, DEFAULT_MIN_CONFIDENCE, Limits
+from xlwings_meter.reconcile import DEFAULT_MEDIAN_MULTIPLE, DEFAULT_MIN_CONFIDENCE
 from xlwings_meter.workbook.batch import DEFAULT_CONCURRENCY, BatchResult
 from xlwings_meter.workbook.files import FileBook
 from xlwings_meter.workbook.job import read_sheet
 from xlwings_meter.workbook.journal import LOCK_WAIT, Journal, locked
 from xlwings_meter.workbook.listing import add_folder, new_listing_book
-from xlwings_meter.workbook.settings import read_workbook_settings
+from xlwings_meter.workbook.settings import limits, read_workbook_settings
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_AUTH, EXIT_QUOTA, EXIT_OFFLINE = 0, 1, 2, 3, 4, 5
 EXIT_INTERNAL, EXIT_INTERRUPTED = 70, 130
@@ -62,10 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="header or letter of the previous readings (default: a column headed 'Previous'); "
                       "with one, Consumption and Check follow Status and flagged rows are highlighted")
     read.add_argument("--max-consumption", type=_non_negative, metavar="AMOUNT",
-                      help="flag a consumption above this (default: above "
-                      f"{DEFAULT_MEDIAN_MULTIPLE:g} times the sheet's median)")
-    read.add_argument("--min-confidence", type=_fraction, default=DEFAULT_MIN_CONFIDENCE, metavar="FRACTION",
-                      help=f"flag a reading less sure than this, 0 to 1 (default {DEFAULT_MIN_CONFIDENCE:g})")
+                      help="flag a consumption above this (default: the workbook's METER_MAX_CONSUMPTION, "
+                      f"else {DEFAULT_MEDIAN_MULTIPLE:g} times the sheet's median)")
+    read.add_argument("--min-confidence", type=_fraction, metavar="FRACTION",
+                      help="flag a reading less sure than this, 0 to 1 (default: the workbook's "
+                      f"METER_MIN_CONFIDENCE, else {DEFAULT_MIN_CONFIDENCE:g})")
     read.add_argument("--output", type=Path, help="save to this file instead of WORKBOOK")
     read.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY,
                       help=f"photos read at once (default {DEFAULT_CONCURRENCY})")
@@ -175,7 +176,7 @@ def _read_locked(args: argparse.Namespace, folder: Path | None) -> int:
             book, engine, sheet_name=args.sheet, column=args.column,
             concurrency=args.concurrency, refresh=args.refresh, progress=progress,
             recovered=recovered, on_record=journal.append, previous=args.previous,
-            limits=Limits(min_confidence=args.min_confidence, max_consumption=args.max_consumption),
+            limits=limits(workbook, args.max_consumption, args.min_confidence),
         )
         saved = book.save(output)
     journal.remove()

@@ -22,6 +22,7 @@ from xlwings_meter.reading import ReadingStatus, count_outcomes
 from xlwings_meter.workbook.batch import BatchResult
 from xlwings_meter.workbook.job import read_sheet
 from xlwings_meter.workbook.journal import entries_saved_in
+from xlwings_meter.workbook.settings import limits
 
 TITLE = "Meter"
 #: Seconds the button waits for a command-line run on the same workbook to finish.
@@ -74,7 +75,7 @@ def run_read(xl_book: Any, *, refresh: bool) -> str:
         chosen: list[tuple[int, int] | None] = list(spans) or [None]  # None: the whole sheet
         results = [
             read_sheet(book, engine, sheet_name=sheet, refresh=refresh, progress=progress,
-                       cache=session.cache, rows=span)
+                       cache=session.cache, rows=span, limits=limits(settings))
             for span in chosen
         ]
     return summary(results, cache_only=engine is None, warnings=settings.warnings)
