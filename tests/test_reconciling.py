@@ -292,3 +292,19 @@ def test_the_limits_come_from_the_workbooks_settings_and_the_command_line_overri
     assert "consumption above the limit" not in capsys.readouterr().out
     assert main(["read", str(file.path), "--cache-only"]) == 0
     assert "1 consumption above the limit" in capsys.readouterr().out
+
+
+def test_an_excel_that_refuses_a_rule_still_gets_consumption_check_and_summary(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from . import xlwings_fake
+
+    def refuse(self, Type: int, Operator: Any = None, Formula1: str = "") -> Any:
+        raise xlwings_fake.FakeComError(-2146827284, "Invalid procedure call or argument")
+
+    excel = ExcelBackend(tmp_path, monkeypatch)
+    _book(excel, tmp_path)
+    monkeypatch.setattr(xlwings_fake._FakeFormatConditions, "Add", refuse)  # e.g. a German Excel
+    result = read_sheet(excel.book, None)
+    assert excel.excel.sheet_state(excel.fullname, SHEET).rules == []
+    assert excel.rows()[2][6] == "negative consumption (-10)" and result.summary is not None
+    assert _summary(excel.rows())["Flagged rows"] == 4

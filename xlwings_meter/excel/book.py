@@ -120,7 +120,14 @@ class ExcelSheet:
             top, left, bottom, right = area
             added = self._sheet.range((top, left), (bottom, right)).api.FormatConditions
             for formula in formulas:
-                condition = added.Add(Type=_XL_EXPRESSION, Formula1="=" + formula)
+                try:
+                    condition = added.Add(Type=_XL_EXPRESSION, Formula1="=" + formula)
+                except Exception as exc:
+                    if is_busy(exc):
+                        raise
+                    # Excel may want the formula in its own language (e.g. UND for AND): the
+                    # rows then go without a highlight, and the Check column still says why.
+                    return
                 condition.Interior.Color = _bgr(FLAG_FILL)
                 condition.Font.Color = _bgr(FLAG_FONT)
                 condition.StopIfTrue = False
