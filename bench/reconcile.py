@@ -10,7 +10,8 @@ every photo on its cache sheet, as a first paid run would have. Then times, on t
    write results, Consumption, Check, the highlight rules, the audit and the summary, save;
 2. the same workbook without its Previous column (no reconciling): the ratio of the two is
    what reconciling adds, measured in this one run;
-3. hashing the photos alone (what a cached run cannot skip: a photo may have changed);
+3. hashing the photos one by one (what a cached run cannot skip, a photo may have changed;
+   ``read`` hashes on every core at once);
 4. ``xlwings-meter read --cache-only`` once in its own process, as a user runs it.
 
 Prints the median and fastest of --repeat runs of 1-3 and the one run of 4.
@@ -123,7 +124,7 @@ def main() -> None:
     print(f"{args.rows} rows, photos of {size / 1e6:.1f} MB, every reading from the cache, "
           f"median (fastest) of {args.repeat} runs:")
     for key, what in (("reconciled", "read with Previous (reconciled)"), ("plain", "read without Previous"),
-                      ("hashing", "hashing the photos alone")):
+                      ("hashing", "hashing the photos, one by one")):
         print(f"  {what:34s} {med[key]:6.2f} s ({min(times[key]):.2f} s), "
               f"{med[key] / args.rows * 1e3:5.1f} ms a row")
     print(f"  reconciling adds {med['reconciled'] / med['plain'] - 1:+.0%} to a cached read "
