@@ -62,3 +62,47 @@ def test_libreoffice_computes_the_same_flags_as_the_check_column(tmp_path: Path)
     for row, check, cells in zip(rows, checks, computed):
         by_formula = {kind for kind, shown in zip(kinds, cells[5:]) if float(shown or 0) != 0}
         assert by_formula == set(check.kinds), (row, check, cells)
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+@pytest.mark.slow  # starts LibreOffice
+def test_libreoffice_highlights_the_flagged_rows_of_a_read_workbook_and_follows_a_later_correction(
+        tmp_path: Path) -> None:
+    import re
+
+    from tests.photos import make_photo
+    from xlwings_meter.photos import file_digest
+    from xlwings_meter.workbook.cache import CACHE_SHEET, CacheEntry, ReadingCache
+    from xlwings_meter.workbook.files import FileBook
+    from xlwings_meter.workbook.job import read_sheet
+
+    readings = [("00935.781", 0.95, 900.5), ("00890.000", 0.97, 900), ("00035.100", 0.96, 1234.5)]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Previous", "Image", None, None, None, None, None, None, "Corrected"])
+    entries = []
+    for i, (value, confidence, previous) in enumerate(readings):
+        photo = make_photo(tmp_path / f"m{i}.jpg", seed=i, size=(64, 48))
+        ws.append([previous, photo.name])
+        entries.append(CacheEntry(file_digest(photo), str(photo), Reading(ReadingStatus.READ, value, confidence, 0.5),
+                                  "2026-11-01T10:00:00Z", "aigen-v2"))
+    book = tmp_path / "bill.xlsx"
+    wb.save(book)
+    with FileBook(book) as fb:
+        cache = ReadingCache(fb.hidden_sheet(CACHE_SHEET))
+        cache.merge(entries)
+        assert read_sheet(fb, None, cache=cache).from_cache == 3
+        fb.save()
+    wb = openpyxl.load_workbook(book)
+    wb.active["I4"] = 1235.1  # a person corrects row 4 after the run, and runs nothing
+    wb.save(book)
+    out = subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo",
+                          "--convert-to", "html", "--outdir", str(tmp_path), str(book)],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    html = (tmp_path / "bill.html").read_text(errors="replace")
+    rows = re.findall(r"<tr.*?</tr>", html, re.S)[1:4]
+    filled = [[bool(re.search(r'bgcolor="#FFC7CE"', a, re.I)) for a in re.findall(r"<td([^>]*)>", r)[:9]] for r in rows]
+    assert filled[0] == [False] * 9, filled
+    assert filled[1] == [False] + [True] * 7 + [False]  # Image to Check: the meter went backwards
+    assert filled[2] == [False] * 9  # highlighted when read; the correction took it away at once
