@@ -296,14 +296,14 @@ def test_the_limits_come_from_the_workbooks_settings_and_the_command_line_overri
 
 def test_an_excel_that_refuses_a_rule_still_gets_consumption_check_and_summary(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from . import xlwings_fake
+    from . import xlwings_fake, xlwings_fake_rules
 
     def refuse(self, Type: int, Operator: Any = None, Formula1: str = "") -> Any:
         raise xlwings_fake.FakeComError(-2146827284, "Invalid procedure call or argument")
 
     excel = ExcelBackend(tmp_path, monkeypatch)
     _book(excel, tmp_path)
-    monkeypatch.setattr(xlwings_fake._FakeFormatConditions, "Add", refuse)  # e.g. a German Excel
+    monkeypatch.setattr(xlwings_fake_rules.FormatConditions, "Add", refuse)  # e.g. a German Excel
     result = read_sheet(excel.book, None)
     assert excel.excel.sheet_state(excel.fullname, SHEET).rules == []
     assert excel.rows()[2][6] == "negative consumption (-10)" and result.summary is not None

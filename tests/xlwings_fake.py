@@ -24,7 +24,10 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .xlwings_fake_rules import RuleState
 
 RPC_E_SERVERCALL_RETRYLATER = -2147418111
 RPC_E_WRONG_THREAD = -2147417842
@@ -51,18 +54,7 @@ class SheetState:
     autofitted: set[int] = field(default_factory=set)  # columns Excel fitted to their content
     fills: dict[tuple[int, int], tuple[int, int, int]] = field(default_factory=dict)  # cell colours
     bold: set[tuple[int, int]] = field(default_factory=set)
-    rules: list[RuleState] = field(default_factory=list)  # conditional formatting, in order
-
-
-@dataclass
-class RuleState:
-    """One conditional-formatting rule (xlExpression) as Excel stores it."""
-
-    area: tuple[int, int, int, int]  # (r1, c1, r2, c2)
-    formula: str
-    fill: int | None = None  # Interior.Color: BGR, as COM has it
-    font: int | None = None
-    stop_if_true: bool = True
+    rules: list[RuleState] = field(default_factory=list)  # conditional formatting (xlwings_fake_rules)
 
 
 @dataclass
@@ -418,8 +410,10 @@ class FakeRange(_Proxy):
     @property
     def api(self) -> Any:
         """COM's Range, here only ``FormatConditions``."""
+        from .xlwings_fake_rules import FormatConditions
+
         self._call("range.api")
-        return type("Range", (), {"FormatConditions": _FakeFormatConditions(self)})()
+        return type("Range", (), {"FormatConditions": FormatConditions(self)})()
 
     @property
     def font(self) -> _FakeFont:
@@ -449,78 +443,6 @@ class FakeRange(_Proxy):
             cells.values.pop(cell, None)
         else:
             cells.values[cell] = float(v) if isinstance(v, int) and not isinstance(v, bool) else v
-
-
-class _FakeFormatConditions:
-    """A range's FormatConditions: the rules that touch the range (1-based Item, as COM)."""
-
-    def __init__(self, rng: FakeRange) -> None:
-        self._rng = rng
-
-    def _here(self) -> list[RuleState]:
-        r1, c1, r2, c2 = self._rng.areas[0]
-        return [rule for rule in self._rng._cells.rules
-                if rule.area[0] <= r2 and rule.area[2] >= r1 and rule.area[1] <= c2 and rule.area[3] >= c1]
-
-    @property
-    def Count(self) -> int:
-        self._rng._call("FormatConditions.Count")
-        return len(self._here())
-
-    def Item(self, index: int) -> FakeFormatCondition:
-        self._rng._call("FormatConditions.Item")
-        return FakeFormatCondition(self._rng, self._here()[index - 1])
-
-    def Add(self, Type: int, Operator: Any = None, Formula1: str = "") -> FakeFormatCondition:
-        self._rng._call("FormatConditions.Add", write=True)
-        if Type != 2 or not Formula1.startswith("="):
-            raise FakeComError(-2146827284, "Invalid procedure call or argument")
-        rule = RuleState(self._rng.areas[0], Formula1)
-        self._rng._cells.rules.append(rule)
-        return FakeFormatCondition(self._rng, rule)
-
-
-class _Colour:
-    def __init__(self, condition: FakeFormatCondition, what: str) -> None:
-        self._condition = condition
-        self._what = what
-
-    @property
-    def Color(self) -> int | None:
-        return getattr(self._condition._state, self._what)  # type: ignore[no-any-return]
-
-    @Color.setter
-    def Color(self, value: int) -> None:
-        self._condition._rng._call("FormatCondition.Color", write=True)
-        setattr(self._condition._state, self._what, value)
-
-
-class FakeFormatCondition:
-    """COM's FormatCondition of type xlExpression, over a RuleState."""
-
-    def __init__(self, rng: FakeRange, state: RuleState) -> None:
-        self._rng = rng
-        self._state = state
-        self.Interior = _Colour(self, "fill")
-        self.Font = _Colour(self, "font")
-
-    @property
-    def Formula1(self) -> str:
-        self._rng._call("FormatCondition.Formula1")
-        return self._state.formula
-
-    @property
-    def StopIfTrue(self) -> bool:
-        return self._state.stop_if_true
-
-    @StopIfTrue.setter
-    def StopIfTrue(self, value: bool) -> None:
-        self._rng._call("FormatCondition.StopIfTrue", write=True)
-        self._state.stop_if_true = value
-
-    def Delete(self) -> None:
-        self._rng._call("FormatCondition.Delete", write=True)
-        self._rng._cells.rules.remove(self._state)
 
 
 class _FakeFont:
