@@ -211,6 +211,9 @@ def test_consumption_needs_its_two_columns_free_before_anything_is_paid(
     assert aigen_env.calls == []
     assert main(["read", str(book), "--previous", "Earlier"]) == 1
     assert "No column headed 'Earlier' in row 1 of sheet 'Photos'" in capsys.readouterr().err
+    assert main(["read", str(book), "--previous", "C"]) == 1
+    assert "--previous C: column C is the photo column or one of the six result columns" in capsys.readouterr().err
+    assert aigen_env.calls == []
 
 
 def test_a_cache_written_before_corrections_is_read_and_gains_the_audit_columns(

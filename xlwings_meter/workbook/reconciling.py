@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from openpyxl.utils import get_column_letter
 
-from xlwings_meter.errors import ColumnNotFoundError, PhotoError
+from xlwings_meter.errors import ColumnNotFoundError, ForeignDataError, PhotoError
 from xlwings_meter.photos import file_digest, resolve_path
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.reconcile import (
@@ -73,6 +73,10 @@ def find_layout(sheet: WorksheetIO, header: int, photo: int, previous: str | Non
     if previous and found is None:
         raise ColumnNotFoundError(f"No column headed {previous!r} in row {header} of sheet {sheet.name!r}",
                                   sheet=sheet.name, column=previous, named=True)
+    if found is not None and photo <= found <= photo + 6 and previous:
+        raise ForeignDataError(
+            f"--previous {previous}: column {get_column_letter(found)} is the photo column or one of the "
+            f"six result columns right of it; name the column of last period's readings")
     corrected = next((c for c, v in enumerate(row, start=1)
                       if isinstance(v, str) and v.strip().casefold() == CORRECTED_HEADER.casefold()), None)
     return Layout(header, photo, found, corrected)
