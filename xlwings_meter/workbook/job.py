@@ -132,9 +132,7 @@ def read_sheet(
     _write_rows(sheet, col + 1, by_row)
     values, formats = result_rows([r for r in by_row.values() if r is not None])
     sheet.dress((header, col), header, col + 1, result_widths(values, formats))
-    if layout.corrected and record_corrections(
-            cache, refs, [row[0] for row in sheet.read_shown(first, layout.corrected, list_end, layout.corrected)]
-            if refs else [], book.folder, book.user_name()):
+    if record_corrections(cache, sheet, layout, first, refs, book):
         cache.flush()
     end = list_end if not rows else header + last_filled_row(
         [row[0] for row in sheet.read_block(header + 1, col, last_row, col)] if last_row > header else [])

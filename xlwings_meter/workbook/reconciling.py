@@ -38,7 +38,7 @@ from xlwings_meter.workbook.columns import (
     RECONCILE_HEADERS,
     header_column,
 )
-from xlwings_meter.workbook.sheet import Cell, WorksheetIO, write_runs
+from xlwings_meter.workbook.sheet import BookIO, Cell, WorksheetIO, write_runs
 
 CONSUMPTION_FORMAT = "#,##0.000"
 #: The first cell of the summary block on the photo sheet: how a re-run finds it.
@@ -135,21 +135,25 @@ def reconcile_sheet(sheet: WorksheetIO, layout: Layout, by_row: dict[int, Readin
     return out
 
 
-def record_corrections(cache: ReadingCache, refs: Sequence[object], corrected: Sequence[Cell],
-                       folder: object, user: str) -> int:
+def record_corrections(cache: ReadingCache, sheet: WorksheetIO, layout: Layout, first: int,
+                       refs: Sequence[object], book: BookIO) -> int:
     """Keep on the cache sheet each correction typed in Corrected (who, when) beside the machine's
     reading of that photo, and forget one taken back; returns how many entries changed.
 
-    Only photos the cache knows are recorded; a photo is hashed only where there is a
-    correction to record or one on record to take back."""
+    ``refs`` are the photo cells of rows ``first``... Only photos the cache knows are recorded; a
+    photo is hashed only where there is a correction to record or one on record to take back."""
+    if not layout.corrected or not refs:
+        return 0
+    corrected = _column(sheet, layout.corrected, first, first + len(refs) - 1)
     on_record = {e.path for e in cache.entries() if e.corrected}
+    user, folder = book.user_name(), book.folder
     changed = 0
     for ref, fix in zip(refs, corrected):
         text = "" if fix is None else str(fix).strip()
         if isinstance(ref, Reading) or ref in (None, ""):
             continue
         try:
-            path = resolve_path(ref, folder)  # type: ignore[arg-type]
+            path = resolve_path(ref, folder)
             if not text and str(path) not in on_record:
                 continue
             digest = file_digest(path)
