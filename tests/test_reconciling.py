@@ -122,6 +122,15 @@ def test_a_correction_wins_is_never_overwritten_and_is_kept_on_the_cache_sheet(
     summary = _summary(rows)
     assert summary["Corrected by hand"] == 2 and "Flagged: no reading" not in summary
 
+    read_sheet(backend.reopen(), None)  # a run that finds the same correction keeps its record
+    again = {e.path.rsplit("/", 1)[-1]: e for e in ReadingCache(backend.book.hidden_sheet(CACHE_SHEET)).entries()}
+    assert again["m4.jpg"] == fixed
+    backend.book.sheet(SHEET).write_block(6, 9, [[None]])  # the person takes the correction back
+    read_sheet(backend.book, None)
+    assert backend.rows()[5][6].startswith("negative consumption (-1199.4)")
+    taken = {e.path.rsplit("/", 1)[-1]: e for e in ReadingCache(backend.book.hidden_sheet(CACHE_SHEET)).entries()}
+    assert (taken["m4.jpg"].corrected, taken["m4.jpg"].corrected_by, taken["m3.jpg"].corrected) == ("", "", "501.25")
+
 
 def test_refresh_never_discards_a_correction(
         backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
