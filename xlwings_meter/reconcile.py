@@ -32,7 +32,9 @@ FLAG_KINDS = (NEGATIVE, ABOVE_LIMIT, LOW_CONFIDENCE, DIGITS, NO_READING)
 #: In every highlight rule this tool writes: how a re-run finds its own rules (and a person
 #: reads what a rule is for in Excel's rules manager). N(text) is 0, so it changes nothing.
 RULE_MARK = "xlwings-meter"
-_FLAG_TEXT = re.compile(r"no reading|negative consumption \(.*\)|consumption \S+ above .+"
+_NUM = r"-?\d+(?:\.\d+)?"
+_FLAG_TEXT = re.compile(rf"no reading|negative consumption \({_NUM}\)"
+                        rf"|consumption {_NUM} above (?:the limit|{_NUM} times the median \({_NUM}\))"
                         r"|confidence \d+% under \d+%|\d+ digits, the previous reading has \d+ \(a lost or extra drum\?\)")
 
 
@@ -74,6 +76,8 @@ def is_flag_text(text: object) -> bool:
 
     >>> is_flag_text("no reading"), is_flag_text("confidence 55% under 80%; no reading"), is_flag_text("ok, Ann")
     (True, True, False)
+    >>> is_flag_text("consumption 200 above 5 times the median (11)"), is_flag_text("consumption 5 above normal")
+    (True, False)
     """
     if text is None or text == "":
         return True
