@@ -181,7 +181,7 @@ def _read_locked(args: argparse.Namespace, folder: Path | None) -> int:
         saved = book.save(output)
     journal.remove()
     print(summarize(result, saved))
-    for line in result.summary.lines()[1:] if result.summary else ():
+    for line in result.summary.lines() if result.summary else ():
         print(line[:1].upper() + line[1:])
     for line in notes(result):
         _say(line)
