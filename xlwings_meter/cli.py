@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the photos listed in a workbook and write Value, Confidence, Angle, Status",
         description="Read the photos whose paths are in the column headed 'Image' (or --column) "
         "and write Value, Confidence, Angle and Status into the four columns to its right. "
-        "Readings are cached on a hidden sheet: a photo is never paid for twice.",
+        "Readings are cached on a hidden sheet: a photo is never paid for twice. With a column "
+        "headed 'Previous', Consumption and Check follow Status, flagged rows are highlighted, "
+        "a value typed under 'Corrected' wins, and a Meter summary block is kept on the sheet.",
     )
     read.add_argument("workbook", type=Path, help=".xlsx or .xlsm file (with --into: a folder of photos)")
     read.add_argument("--into", type=Path, metavar="WORKBOOK",
