@@ -139,6 +139,11 @@ class ReadingCache:
             self._seen = seen
         return True
 
+    @property
+    def sheet(self) -> SheetIO:
+        """The sheet the cache is kept on (the record of Status texts written shares it)."""
+        return self._sheet
+
     def entries(self) -> list[CacheEntry]:
         """Every entry known, the sheet's and those not flushed yet."""
         with self._lock:
@@ -222,7 +227,10 @@ class ReadingCache:
 
     def _read_all(self) -> list[list[Cell]]:
         last_row, _ = self._sheet.extent()
-        return self._sheet.read_block(1, 1, last_row, len(HEADERS)) if last_row else []
+        block = self._sheet.read_block(1, 1, last_row, len(HEADERS)) if last_row else []
+        while block and all(v in (None, "") for v in block[-1]):  # other columns reach further down
+            block.pop()
+        return block
 
     def _write(self, dirty: dict[str, CacheEntry]) -> None:
         block = self._read_all()
