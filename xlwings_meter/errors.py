@@ -30,6 +30,7 @@
         ├── UnreadableWorkbookError   the file cannot be opened as a workbook (one per reason:
         │                             Encrypted, OldExcelFormat, NotAWorkbook, BrokenWorkbook)
         ├── WorkbookInUseError        Excel's lock file is beside it: open in Excel
+        ├── WorkbookChangedError      the file changed (or Excel opened it) during the run: not saved over
         └── TargetCellsError          MergedCellsError, ProtectedSheetError: cells cannot take results
     (ColumnNotFoundError > EmptyPhotoColumnError; PhotoMissingError > WebAddressError,
     UnsavedFormulaError)
@@ -248,6 +249,18 @@ class WorkbookInUseError(WorkbookError):
     def __init__(self, path: Path, lock: Path) -> None:
         super().__init__(f"{path.name} is open in Excel ({lock.name} is beside it): close it "
                          "in Excel first, or write the readings into a copy with --output")
+        self.path = path
+        self.lock = lock
+
+
+class WorkbookChangedError(WorkbookError):
+    """The file was saved by someone else, or opened in Excel (``lock`` appeared beside it), while
+    the photos were read: saving would destroy their work, so it is not overwritten."""
+
+    def __init__(self, path: Path, lock: Path | None = None) -> None:
+        how = (f"was opened in Excel while the photos were read ({lock.name} appeared beside it)"
+               if lock is not None else "was changed by another program while the photos were read")
+        super().__init__(f"{path.name} {how}: it was not overwritten")
         self.path = path
         self.lock = lock
 

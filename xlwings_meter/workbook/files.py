@@ -7,6 +7,7 @@ file (other sheets, charts, pictures, VBA, whatever Excel wrote) is copied byte 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
 import tempfile
@@ -17,7 +18,12 @@ from pathlib import Path
 
 from lxml import etree
 
-from xlwings_meter.errors import ColumnNotFoundError, WorkbookError, WorkbookInUseError
+from xlwings_meter.errors import (
+    ColumnNotFoundError,
+    WorkbookChangedError,
+    WorkbookError,
+    WorkbookInUseError,
+)
 from xlwings_meter.workbook.cache import CACHE_SHEET
 from xlwings_meter.workbook.package import WORKSHEET_REL, WORKSHEET_TYPE, Package
 from xlwings_meter.workbook.sheet import Cell
@@ -105,6 +111,8 @@ class FileBook:
         self.folder: Path | None = self.path.resolve().parent
         self._pkg = Package(self.path)
         pkg = self._pkg
+        # What each file save() may replace held when it was last seen (None: no file there).
+        self._seen: dict[Path, str | None] = {self.path.resolve(): pkg.digest}
         self._wb_part = pkg.workbook_part
         self._wb = pkg.xml(self._wb_part)
         self._ns = etree.QName(self._wb).namespace or ""
@@ -224,6 +232,7 @@ class FileBook:
         lock = target.with_name("~$" + target.name)
         if lock.exists():
             raise WorkbookInUseError(target, lock)
+        self._seen.setdefault(target.resolve(), _digest(target))
         if target.is_file() and target.resolve() != self.path.resolve() and not _written_by_us(target):
             raise WorkbookError(f"{target.name} exists already and is not a copy this tool wrote: "
                                 "name another --output file; nothing was overwritten")
@@ -242,9 +251,12 @@ class FileBook:
 
         The package is built in memory, written to a temporary file in the same folder, flushed
         to disk, then renamed over the target: a crash or a full disk leaves the old file whole.
+        Raises WorkbookChangedError, overwriting nothing, if the target changed since it was
+        opened (or checked), or Excel's lock file appeared beside it, meanwhile: someone's work.
         """
         target = self._target(path)
         data = self._pkg.to_bytes()
+        self._check_unchanged(target)
         with self._writing(target):
             fd, name = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=target.suffix, dir=target.parent)
             tmp = Path(name)
@@ -260,9 +272,18 @@ class FileBook:
                 # replaces, or, for a new copy, those of the original.
                 os.chmod(tmp, (target if target.exists() else self.path).stat().st_mode & 0o7777)
                 os.replace(tmp, target)
+                self._seen[target.resolve()] = hashlib.sha256(data).hexdigest()  # now our own
             finally:
                 tmp.unlink(missing_ok=True)
         return target
+
+    def _check_unchanged(self, target: Path) -> None:
+        lock = target.with_name("~$" + target.name)
+        if lock.exists():
+            raise WorkbookChangedError(target, lock)
+        key = target.resolve()
+        if key in self._seen and _digest(target) != self._seen[key]:
+            raise WorkbookChangedError(target)
 
     def _target(self, path: Path | None) -> Path:
         target = Path(path or self.path)
@@ -296,6 +317,14 @@ _AFTER_CALC = ("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "s
 
 def _rels_of(part: str) -> str:
     return posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+
+
+def _digest(path: Path) -> str | None:
+    """SHA-256 of a file's content; None when there is no file to read."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()  # as Package reads it: whole
+    except OSError:
+        return None
 
 
 def _written_by_us(path: Path) -> bool:
