@@ -184,14 +184,22 @@ class ReadingCache:
                 self._dirty[digest] = entry
 
     def merge(self, entries: Iterable[CacheEntry]) -> int:
-        """Add entries recovered from elsewhere (a journal) that the sheet lacks; returns how many."""
+        """Add entries recovered from elsewhere (a journal, the file a command-line run saved)
+        that the sheet lacks, or that read its photo again since; returns how many."""
         added = 0
         for entry in entries:
-            if entry.digest not in self._entries and entry.reading.status.is_final:
-                with self._lock:
+            if not entry.reading.status.is_final:
+                continue
+            with self._lock:
+                known = self._entries.get(entry.digest)
+                # Times are to the second: at a tie, a reading this process made itself is the
+                # newer one, and a recovered one is newer than the sheet's.
+                newer = known is None or entry.read_at > known.read_at or (
+                    entry.read_at == known.read_at and entry.digest not in self._dirty)
+                if newer and entry != known:
                     self._entries[entry.digest] = entry
                     self._dirty[entry.digest] = entry
-                added += 1
+                    added += 1
         return added
 
     def flush(self) -> None:
