@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -13,7 +14,9 @@ import pytest
 from tests.fake_aigen import FakeAigen, Reply
 from tests.photos import make_photo
 from xlwings_meter.cli import main
+from xlwings_meter.workbook.journal import Journal
 
+from .workbooks import photo_book
 from .xlsxbooks import xlsxwriter_book
 
 
@@ -83,3 +86,28 @@ def test_a_workbook_opened_in_excel_during_the_run_is_not_overwritten(
     lock.unlink()  # Ann closed it
     assert main(["read", str(book)]) == 0
     assert openpyxl.load_workbook(book)["Photos"]["B3"].value == 3245.01 and len(aigen_env.calls) == 2
+
+
+@pytest.mark.parametrize("writer", ["xlsxwriter", "openpyxl"])
+def test_a_workbook_reached_through_a_link_stays_a_link(tmp_path: Path, aigen_env: FakeAigen,
+                                                        capsys: pytest.CaptureFixture[str], writer: str) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = [[make_photo(data / "m0.jpg").name]]
+    real = (xlsxwriter_book(data / "march.xlsx", rows) if writer == "xlsxwriter"
+            else photo_book(data / "march.xlsx", rows))
+    link = tmp_path / "book.xlsx"
+    link.symlink_to(Path("data") / "march.xlsx")
+
+    assert main(["read", str(link)]) == 0
+    assert link.is_symlink() and os.readlink(link) == str(Path("data") / "march.xlsx")
+    assert openpyxl.load_workbook(real)["Photos"]["B2"].value == 3245.01
+    # The journal and the run lock sit beside the real file, whichever link leads to it.
+    assert Journal.beside(link).path == data / ".march.xlsx.meter-journal"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "data"]
+    assert sorted(p.name for p in data.iterdir()) == ["m0.jpg", "march.xlsx"]
+
+    (data / "~$march.xlsx").write_bytes(b"\x0bAnn Smith" + bytes(150))  # Excel opened the real file
+    capsys.readouterr()
+    assert main(["read", str(link)]) == 1
+    assert "book.xlsx is open in Excel (~$march.xlsx is beside it)" in capsys.readouterr().err

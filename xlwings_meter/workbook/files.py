@@ -229,8 +229,8 @@ class FileBook:
         """
         target = self._target(path)
         self._pkg.check_parts()
-        lock = target.with_name("~$" + target.name)
-        if lock.exists():
+        lock = _excel_lock(target)
+        if lock is not None:
             raise WorkbookInUseError(target, lock)
         self._seen.setdefault(target.resolve(), _digest(target))
         if target.is_file() and target.resolve() != self.path.resolve() and not _written_by_us(target):
@@ -241,7 +241,7 @@ class FileBook:
                 if not target.is_file():
                     raise WorkbookError(f"Cannot write {target.name}: it is not a file")
                 open(target, "r+b").close()  # read-only, or locked by Excel on Windows
-            fd, name = tempfile.mkstemp(prefix=f".~{target.stem}.", dir=target.parent)
+            fd, name = tempfile.mkstemp(prefix=f".~{target.stem}.", dir=target.resolve().parent)
             os.close(fd)
             os.unlink(name)
         return target
@@ -251,14 +251,16 @@ class FileBook:
 
         The package is built in memory, written to a temporary file in the same folder, flushed
         to disk, then renamed over the target: a crash or a full disk leaves the old file whole.
+        A target reached through a symbolic link stays a link: the file it leads to is replaced.
         Raises WorkbookChangedError, overwriting nothing, if the target changed since it was
         opened (or checked), or Excel's lock file appeared beside it, meanwhile: someone's work.
         """
         target = self._target(path)
         data = self._pkg.to_bytes()
         self._check_unchanged(target)
+        real = target.resolve()
         with self._writing(target):
-            fd, name = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=target.suffix, dir=target.parent)
+            fd, name = tempfile.mkstemp(prefix=f".~{real.stem}.", suffix=real.suffix, dir=real.parent)
             tmp = Path(name)
             try:
                 try:
@@ -270,16 +272,16 @@ class FileBook:
                     os.close(fd)
                 # mkstemp makes a private file: give it the permissions of the file it
                 # replaces, or, for a new copy, those of the original.
-                os.chmod(tmp, (target if target.exists() else self.path).stat().st_mode & 0o7777)
-                os.replace(tmp, target)
-                self._seen[target.resolve()] = hashlib.sha256(data).hexdigest()  # now our own
+                os.chmod(tmp, (real if real.exists() else self.path).stat().st_mode & 0o7777)
+                os.replace(tmp, real)
+                self._seen[real] = hashlib.sha256(data).hexdigest()  # now our own
             finally:
                 tmp.unlink(missing_ok=True)
         return target
 
     def _check_unchanged(self, target: Path) -> None:
-        lock = target.with_name("~$" + target.name)
-        if lock.exists():
+        lock = _excel_lock(target)
+        if lock is not None:
             raise WorkbookChangedError(target, lock)
         key = target.resolve()
         if key in self._seen and _digest(target) != self._seen[key]:
@@ -317,6 +319,16 @@ _AFTER_CALC = ("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "s
 
 def _rels_of(part: str) -> str:
     return posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+
+
+def _excel_lock(target: Path) -> Path | None:
+    """Excel's lock file ``~$NAME`` of a workbook, if there is one: beside the path Excel was
+    given, or beside the file a link leads to."""
+    for path in (target, target.resolve()):
+        lock = path.with_name("~$" + path.name)
+        if lock.exists():
+            return lock
+    return None
 
 
 def _digest(path: Path) -> str | None:

@@ -46,7 +46,10 @@ class Journal:
 
     @classmethod
     def beside(cls, workbook: Path) -> Journal:
-        """The journal of a workbook file: a hidden file next to it."""
+        """The journal of a workbook file: a hidden file next to it. For a workbook reached
+        through a symbolic link, next to the file the link leads to, as is its lock: every
+        link to one file shares one journal and one lock."""
+        workbook = Path(workbook).resolve()
         return cls(workbook.parent / f".{workbook.name}.meter-journal", workbook)
 
     def lock(self, wait: float = LOCK_WAIT, holder: str = "xlwings-meter read") -> RunLock:
