@@ -311,9 +311,10 @@ class WebAddressError(PhotoMissingError):
 
 
 class UnsavedFormulaError(PhotoMissingError):
-    """The cell's formula has no value saved with it (the file was never saved by Excel)."""
+    """The cell's formula was never computed: no value is saved with it (openpyxl), or only the
+    placeholder a writer puts there for the spreadsheet program to replace (xlsxwriter's 0)."""
 
     def __init__(self, formula: str) -> None:
-        super().__init__("This formula has no value saved in the file: open the workbook in "
-                         "Excel, save it, and run again")
+        super().__init__("This formula has not been computed yet: open the workbook in Excel (or "
+                         "LibreOffice), save it, and run again")
         self.formula = formula

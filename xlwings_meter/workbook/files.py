@@ -120,6 +120,8 @@ class FileBook:
         self._styles_part = next((t for t, k in rels.values() if k.endswith("/styles")), None)
         strings_part = next((t for t, k in rels.values() if k.endswith("/sharedStrings")), None)
         self._strings = shared_strings(pkg.xml(strings_part) if strings_part and pkg.has(strings_part) else None)
+        calc = self._wb.find(f"{{{self._ns}}}calcPr")
+        self._recalculated = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")  # as opened
         self._styles: StylesXml | None = None
         self._sheets: dict[str, tuple[str, etree._Element, str | None]] = {}
         for node in self._sheets_node():
@@ -177,7 +179,7 @@ class FileBook:
             links = {rid: target for rid, (target, kind) in self._pkg.relations(_rels_of(part)).items()
                      if kind.endswith("/hyperlink")}
             xml = SheetXml(self._pkg.xml(part), self._strings, self._styles_xml(), links,
-                           on_change=lambda: self._changed(part))
+                           on_change=lambda: self._changed(part), recalculated=self._recalculated)
             self._open[title] = FileSheet(title, xml)
         return self._open[title]
 
