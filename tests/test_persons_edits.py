@@ -59,3 +59,31 @@ def test_a_note_below_a_shortened_list_is_kept(tmp_path: Path, aigen_env: FakeAi
     ws = openpyxl.load_workbook(book)["Photos"]
     assert ws["E3"].value == "File not found, asked tenant"
     assert [ws[f"{c}4"].value for c in "BCDE"] == [None] * 4  # the tool's old reading went with the list
+
+
+def test_text_typed_into_value_confidence_or_angle_is_kept_and_listed(
+        backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
+    engine = AigenEngine(fast_settings)
+    book = backend.create([[make_photo(tmp_path / f"m{i}.jpg", seed=i).name] for i in range(3)])
+    read_sheet(book, engine)
+    book = backend.reopen()
+    sheet = book.sheet(SHEET)
+    sheet.write_block(2, 2, [["see photo"]])
+    sheet.write_block(3, 3, [["n/a"]])
+
+    result = read_sheet(book, engine, refresh=True)
+    got = backend.rows()
+    assert got[1][1] == "see photo" and got[2][2] == "n/a"
+    assert result.kept == [2, 3] and got[3][1] == 3245.01
+    assert len(aigen_server.calls) == 4  # only row 4's photo was read again
+
+
+def test_a_note_typed_in_the_value_column_of_a_new_row_is_kept(
+        tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]) -> None:
+    make_photo(tmp_path / "m0.jpg")
+    rows = [["m0.jpg"], ["m0.jpg", "meter hidden", None, "n/a"]]
+    book = xlsxwriter_book(tmp_path / "book.xlsx", rows, header=("Image", "Value", "Confidence", "Angle", "Status"))
+    assert main(["read", str(book)]) == 0
+    assert "left alone: row 3, whose results were changed by hand" in capsys.readouterr().err
+    ws = openpyxl.load_workbook(book)["Photos"]
+    assert (ws["B2"].value, ws["B3"].value, ws["D3"].value) == (3245.01, "meter hidden", "n/a")
