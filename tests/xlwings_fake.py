@@ -1,7 +1,7 @@
 """A small stand-in for Excel as xlwings shows it, because Excel cannot run here.
 
 It implements only what ``xlwings_meter.excel.book``, ``udfs`` and ``ribbon`` touch (Book,
-Sheets, Sheet, Range with ``.value``, ``.formula``, ``.options``, ``.number_format``,
+Sheets, Sheet, Range with ``.value``, ``.formula``, ``.hyperlink``, ``.options``, ``.number_format``,
 ``.used_range``, ``.visible``, ``sheets.add``; App with ``status_bar``, ``alert`` and the
 calculation state), over in-memory cells, and it behaves like Excel where that matters:
 
@@ -49,6 +49,7 @@ class SheetState:
     autofitted: set[int] = field(default_factory=set)  # columns Excel fitted to their content
     fills: dict[tuple[int, int], tuple[int, int, int]] = field(default_factory=dict)  # cell colours
     bold: set[tuple[int, int]] = field(default_factory=set)
+    links: dict[tuple[int, int], str] = field(default_factory=dict)  # Insert > Link: Hyperlinks(1).Address
 
 
 @dataclass
@@ -354,6 +355,37 @@ class FakeRange(_Proxy):
 
         rows = tuple(tuple(text((r, c)) for c in range(c1, c2 + 1)) for r in range(r1, r2 + 1))
         return rows[0][0] if r1 == r2 and c1 == c2 else rows
+
+    @property
+    def api(self) -> Any:
+        """The COM Range, here only ``Hyperlinks.Count``: how many links lie in the range."""
+        self._call("range.api")
+        rng = self
+
+        class Hyperlinks:
+            @property
+            def Count(self) -> int:  # COM's name
+                rng._call("range.api.Hyperlinks.Count")
+                return sum(1 for r1, c1, r2, c2 in rng.areas for (r, c) in rng._cells.links
+                           if r1 <= r <= r2 and c1 <= c <= c2)
+
+        return type("Range", (), {"Hyperlinks": Hyperlinks()})()
+
+    @property
+    def hyperlink(self) -> str:
+        """xlwings: the address of a lone cell's hyperlink, raising a plain Exception when it has
+        none; for a formula cell, as xlwings does, the formula's first quoted text instead."""
+        formula = self.formula  # xlwings asks for it first: one more round trip
+        if isinstance(formula, str) and formula.startswith("="):
+            match = re.search(r'"(.+?)"', formula)
+            if match is None:
+                raise Exception("The cell doesn't seem to contain a hyperlink!")
+            return match.group(1)
+        self._call("range.hyperlink")
+        r1, c1, _, _ = self.areas[0]
+        if (r1, c1) not in self._cells.links:
+            raise Exception("The cell doesn't seem to contain a hyperlink!")
+        return self._cells.links[(r1, c1)]
 
     @property
     def number_format(self) -> str | None:
