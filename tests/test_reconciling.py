@@ -118,7 +118,7 @@ def test_a_correction_wins_is_never_overwritten_and_is_kept_on_the_cache_sheet(
     fixed = entries["m4.jpg"]
     assert (fixed.reading.value, fixed.corrected, fixed.corrected_by) == ("00035.100", "1235.1", user)
     assert fixed.corrected_at.startswith("20") and entries["m3.jpg"].corrected == "501.25"
-    assert backend.rows(CACHE_SHEET)[0][10:17] == [None] * 4 + ["Corrected to", "Corrected by", "Corrected at (UTC)"]
+    assert backend.rows(CACHE_SHEET)[0][14:17] == ["Corrected to", "Corrected by", "Corrected at (UTC)"]
     summary = _summary(rows)
     assert summary["Corrected by hand"] == 2 and "Flagged: no reading" not in summary
 
@@ -232,7 +232,7 @@ def test_a_cache_written_before_corrections_is_read_and_gains_the_audit_columns_
                   "Digit boxes", "Status", "Read at (UTC)", "Engine"]
     old_row = [file_digest(photo), str(photo), "00935.781", 935.781, 0.9, 0.5, "[]", "read",
                "2026-10-01T08:00:00Z", "aigen-v2"]
-    record = [["Sheet", "Status written by xlwings-meter"], ["Photos", "Not read"]]  # issue 9's, at L:M
+    record = [["Sheet", "Status written by xlwings-meter"], ["March", "Not read"]]  # issue 9's, at L:M
     backend.create([["m0.jpg", None, None, None, None, None, None, 900, 936]], header=HEADER,
                    extra_sheets={CACHE_SHEET: [old_header + [None] + record[0], old_row + [None] + record[1]]})
     result = read_sheet(backend.book, None)

@@ -23,6 +23,7 @@ from xlwings_meter.errors import (
     MeterError,
     OfflineError,
     QuotaError,
+    WorkbookChangedError,
     WorkbookError,
 )
 from xlwings_meter.reading import count_outcomes
@@ -282,6 +283,13 @@ def error_message(exc: MeterError) -> str:
     """How the command line words an error that stopped it (one line, with the option to use)."""
     if isinstance(exc, ColumnNotFoundError) and exc.column is not None and not exc.named:
         return f"{exc}; name the column of photo paths with --column"
+    if isinstance(exc, WorkbookChangedError):
+        journal = Journal.beside(exc.path)
+        read = len(journal.entries())
+        kept = (f"the {_count(read, 'reading')} paid for are kept in {journal.path.name} beside it "
+                "and go in at the next run, with nothing paid again" if read else "no new reading was lost")
+        close = "close it in Excel, then " if exc.lock is not None else ""
+        return f"{exc}; {kept}: {close}run again (or use --output to write a copy)"
     return str(exc)
 
 

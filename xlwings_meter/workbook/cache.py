@@ -157,6 +157,11 @@ class ReadingCache:
             self._seen = seen
         return True
 
+    @property
+    def sheet(self) -> SheetIO:
+        """The sheet the cache is kept on (the record of Status texts written shares it)."""
+        return self._sheet
+
     def entries(self) -> list[CacheEntry]:
         """Every entry known, the sheet's and those not flushed yet."""
         with self._lock:
@@ -216,14 +221,22 @@ class ReadingCache:
         return True
 
     def merge(self, entries: Iterable[CacheEntry]) -> int:
-        """Add entries recovered from elsewhere (a journal) that the sheet lacks; returns how many."""
+        """Add entries recovered from elsewhere (a journal, the file a command-line run saved)
+        that the sheet lacks, or that read its photo again since; returns how many."""
         added = 0
         for entry in entries:
-            if entry.digest not in self._entries and entry.reading.status.is_final:
-                with self._lock:
+            if not entry.reading.status.is_final:
+                continue
+            with self._lock:
+                known = self._entries.get(entry.digest)
+                # Times are to the second: at a tie, a reading this process made itself is the
+                # newer one, and a recovered one is newer than the sheet's.
+                newer = known is None or entry.read_at > known.read_at or (
+                    entry.read_at == known.read_at and entry.digest not in self._dirty)
+                if newer and entry != known:
                     self._entries[entry.digest] = entry
                     self._dirty[entry.digest] = entry
-                added += 1
+                    added += 1
         return added
 
     def flush(self) -> None:
@@ -261,7 +274,10 @@ class ReadingCache:
         """Each row's reading and audit cells (what lies between them is another record's)."""
         last_row, _ = self._sheet.extent()
         block = self._sheet.read_block(1, 1, last_row, AUDIT_COLUMN + len(AUDIT_HEADERS) - 1) if last_row else []
-        return [row[: len(HEADERS)] + row[AUDIT_COLUMN - 1:] for row in block]
+        block = [row[: len(HEADERS)] + row[AUDIT_COLUMN - 1:] for row in block]
+        while block and all(v in (None, "") for v in block[-1]):  # other columns reach further down
+            block.pop()
+        return block
 
     def _write(self, dirty: dict[str, CacheEntry]) -> None:
         block = self._read_all()
