@@ -1,9 +1,11 @@
 """The readings cache, kept on a hidden sheet of the workbook itself.
 
-One row per photo content (SHA-256 of the file), so a recalculation, a second run or a
-colleague opening the workbook never pays twice for the same photo, whatever it is called now.
-The sheet is the source of truth: delete a row and that photo is read again. Only final
-outcomes (a reading, or "no reading") are stored; a failure is tried again next time.
+One row per photo content (SHA-256 of the file) and engine, so a recalculation, a second run or
+a colleague opening the workbook never pays twice for the same photo, whatever it is called now,
+and reading it with another engine keeps the reading paid for beside the new one. A row without
+an engine (written before the cache recorded it) counts as any engine's. The sheet is the
+source of truth: delete a row and that photo is read again. Only final outcomes (a reading, or
+"no reading") are stored; a failure is tried again next time.
 
 Beside the machine's reading, a row keeps the audit of a person's correction of it (the value
 typed in the Corrected column, who typed it, when): reading the photo again never discards it.
@@ -49,6 +51,8 @@ FIELDS = ("digest", "path", "value", "number", "confidence", "angle", "boxes", "
 #: Lines without "v" were written before it and are keyed by HEADERS.
 JOURNAL_VERSION = 1
 _TEXT = "@"
+#: (photo SHA-256, engine): one entry each.
+Key = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,11 @@ class CacheEntry:
     corrected: str = ""  # a person's correction of the reading, as typed; "" when none
     corrected_by: str = ""  # the user name of who typed it
     corrected_at: str = ""  # when this tool first saw it, ISO 8601, UTC
+
+    @property
+    def key(self) -> Key:
+        """What the cache keeps the entry under: the photo's content and the engine."""
+        return self.digest, self.engine
 
     def to_row(self) -> list[Cell]:
         """The entry as one row of the cache sheet."""
@@ -121,8 +130,8 @@ class ReadingCache:
         self._on_record = on_record
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()  # Excel flushes from two threads: never interleave
-        self._entries: dict[str, CacheEntry] = {}
-        self._dirty: dict[str, CacheEntry] = {}
+        self._entries: dict[Key, CacheEntry] = {}
+        self._dirty: dict[Key, CacheEntry] = {}
         self._seen: str | None = None  # fingerprint of the sheet's content when memory last matched it
         self._flushing = False
         self._flushes = 0  # how many flushes have ended: sync() notices one that ran meanwhile
@@ -150,9 +159,9 @@ class ReadingCache:
                 # A flush wrote meanwhile, so what was read may miss its rows: forget nothing,
                 # only add what the sheet has and memory lacks; the full swap waits for next time.
                 for e in entries:
-                    self._entries.setdefault(e.digest, e)
+                    self._entries.setdefault(e.key, e)
                 return False
-            self._entries = {e.digest: e for e in entries}
+            self._entries = {e.key: e for e in entries}
             self._entries.update(self._dirty)
             self._seen = seen
         return True
@@ -175,50 +184,59 @@ class ReadingCache:
 
         With ``engine``, only an outcome that engine produced: one engine's "no reading" (or
         reading) is never served as another's. An entry without an engine (written before the
-        cache recorded it) counts as any engine's.
+        cache recorded it) counts as any engine's. Without ``engine``, the latest outcome of any.
         """
-        entry = self._entries.get(digest)
-        if entry is not None and engine is not None and entry.engine and entry.engine != engine:
-            return None
-        return entry
+        with self._lock:
+            if engine is not None:
+                return self._entries.get((digest, engine)) or self._entries.get((digest, ""))
+            mine = [e for e in self._entries.values() if e.digest == digest]
+        return max(mine, key=lambda e: e.read_at, default=None)
+
+    def _of(self, digest: str) -> list[CacheEntry]:
+        """Every engine's entry for a photo content (call holding the lock)."""
+        return [e for e in self._entries.values() if e.digest == digest]
 
     def record(self, entry: CacheEntry) -> None:
         """Remember an entry (only final outcomes are kept); it reaches the sheet at flush()."""
         if not entry.reading.status.is_final:
             return
         with self._lock:
-            known = self._entries.get(entry.digest)
-            if known is not None and known.corrected and not entry.corrected:  # a re-reading keeps it
+            # A correction is of the photo: a re-reading, by any engine, keeps it.
+            known = next((e for e in self._of(entry.digest) if e.corrected), None)
+            if known is not None and not entry.corrected:
                 entry = replace(entry, corrected=known.corrected, corrected_by=known.corrected_by,
                                 corrected_at=known.corrected_at)
-            self._entries[entry.digest] = entry
-            self._dirty[entry.digest] = entry
+            self._entries[entry.key] = entry
+            self._dirty[entry.key] = entry
         if self._on_record is not None:
             self._on_record(entry)
 
     def seen_at(self, digest: str, path: str) -> None:
         """Note that a cached photo now lives at ``path`` (a renamed or copied photo)."""
         with self._lock:
-            entry = self._entries.get(digest)
-            if entry is not None and entry.path != path:
-                entry = replace(entry, path=path)
-                self._entries[digest] = entry
-                self._dirty[digest] = entry
+            for entry in self._of(digest):
+                if entry.path != path:
+                    entry = replace(entry, path=path)
+                    self._entries[entry.key] = entry
+                    self._dirty[entry.key] = entry
 
     def correct(self, digest: str, corrected: str, user: str, when: str) -> bool:
         """Record a person's correction of a photo's reading ("" when it was taken back);
-        True if that changed the entry. A photo the cache does not know is not recorded."""
+        True if that changed the entry. A photo the cache does not know is not recorded; the
+        correction is of the photo, so every engine's entry for it carries it."""
         with self._lock:
-            entry = self._entries.get(digest)
-            if entry is None or entry.corrected == corrected:
-                return False
-            entry = replace(entry, corrected=corrected, corrected_by=user if corrected else "",
-                            corrected_at=when if corrected else "")
-            self._entries[digest] = entry
-            self._dirty[digest] = entry
+            changed = []
+            for entry in self._of(digest):
+                if entry.corrected != corrected:
+                    entry = replace(entry, corrected=corrected, corrected_by=user if corrected else "",
+                                    corrected_at=when if corrected else "")
+                    self._entries[entry.key] = entry
+                    self._dirty[entry.key] = entry
+                    changed.append(entry)
         if self._on_record is not None:
-            self._on_record(entry)
-        return True
+            for entry in changed:
+                self._on_record(entry)
+        return bool(changed)
 
     def merge(self, entries: Iterable[CacheEntry]) -> int:
         """Add entries recovered from elsewhere (a journal, the file a command-line run saved)
@@ -228,14 +246,14 @@ class ReadingCache:
             if not entry.reading.status.is_final:
                 continue
             with self._lock:
-                known = self._entries.get(entry.digest)
+                known = self._entries.get(entry.key)
                 # Times are to the second: at a tie, a reading this process made itself is the
                 # newer one, and a recovered one is newer than the sheet's.
                 newer = known is None or entry.read_at > known.read_at or (
-                    entry.read_at == known.read_at and entry.digest not in self._dirty)
+                    entry.read_at == known.read_at and entry.key not in self._dirty)
                 if newer and entry != known:
-                    self._entries[entry.digest] = entry
-                    self._dirty[entry.digest] = entry
+                    self._entries[entry.key] = entry
+                    self._dirty[entry.key] = entry
                     added += 1
         return added
 
@@ -256,8 +274,8 @@ class ReadingCache:
                 self._write(dirty)
             except BaseException:
                 with self._lock:
-                    for digest, entry in dirty.items():
-                        self._dirty.setdefault(digest, entry)
+                    for key, entry in dirty.items():
+                        self._dirty.setdefault(key, entry)
                 raise
             finally:
                 with self._lock:
@@ -279,11 +297,11 @@ class ReadingCache:
             block.pop()
         return block
 
-    def _write(self, dirty: dict[str, CacheEntry]) -> None:
+    def _write(self, dirty: dict[Key, CacheEntry]) -> None:
         block = self._read_all()
         last_row = len(block)
         matched = _fingerprint(block) == self._seen  # nobody else changed the sheet since our load
-        where = {row[0].lower(): i for i, row in enumerate(block[1:], start=2)
+        where = {(row[0].lower(), _as_text(_padded(row)[9])): i for i, row in enumerate(block[1:], start=2)
                  if row and isinstance(row[0], str)}
         if last_row == 0:
             self._sheet.write_block(1, 1, [list(HEADERS)])
@@ -292,13 +310,13 @@ class ReadingCache:
             bool(block) and _padded(block[0])[len(HEADERS):] == list(AUDIT_HEADERS))
         if audit and (not block or _padded(block[0])[len(HEADERS):] != list(AUDIT_HEADERS)):
             self._sheet.write_block(1, AUDIT_COLUMN, [list(AUDIT_HEADERS)])
-        changed = {where[d]: e for d, e in dirty.items() if d in where}
+        changed = {where[k]: e for k, e in dirty.items() if k in where}
         if changed:
             top, bottom = min(changed), max(changed)
             rows = [changed[r].to_row() if r in changed else _padded(block[r - 1])
                     for r in range(top, bottom + 1)]
             self._write_rows(top, rows, audit)
-        appended = [e for d, e in dirty.items() if d not in where]
+        appended = [e for k, e in dirty.items() if k not in where]
         if appended:
             top = last_row + 1
             self._write_rows(top, [e.to_row() for e in appended], audit)

@@ -62,7 +62,10 @@ def verify_sheet(book: BookIO, engine_label: str, *, sheet_name: str | None = No
                  if corrected_col and listed else [None] * len(cells))
     names = book.sheet_names()
     entries = ReadingCache(book.hidden_sheet(CACHE_SHEET)).entries() if CACHE_SHEET in names else []
-    cache = {e.digest: e for e in entries}
+    cache: dict[str, CacheEntry] = {}
+    for e in entries:  # the chosen engine's entry for a photo, else another's to name it
+        if e.digest not in cache or e.engine == engine_label:
+            cache[e.digest] = e
     by_path: dict[str, CacheEntry] = {}
     for entry in cache.values():
         by_path.setdefault(entry.path, entry)
