@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from tests.backends import SHEET
-from tests.fake_aigen import FakeAigen
+from tests.fake_aigen import FakeAigen, Reply
 from tests.photos import make_photo
 from xlwings_meter.cli import main
 from xlwings_meter.engines.aigen.client import AigenEngine
@@ -87,3 +87,20 @@ def test_a_note_typed_in_the_value_column_of_a_new_row_is_kept(
     assert "left alone: row 3, whose results were changed by hand" in capsys.readouterr().err
     ws = openpyxl.load_workbook(book)["Photos"]
     assert (ws["B2"].value, ws["B3"].value, ws["D3"].value) == (3245.01, "meter hidden", "n/a")
+
+
+def test_a_reading_a_refresh_replaced_is_still_the_tools_on_another_sheet(
+        backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
+    engine = AigenEngine(fast_settings)
+    photo = make_photo(tmp_path / "m0.jpg")
+    aigen_server.on(photo, Reply.success("100.5", 0.8, 1.0), Reply.success("200.5", 0.85, 2.0))
+    book = backend.create([["m0.jpg"]], extra_sheets={"Feb": [["Image"], ["m0.jpg"]]})
+    read_sheet(book, engine)
+    read_sheet(backend.reopen(), engine, sheet_name="Feb")
+    read_sheet(backend.reopen(), engine, refresh=True)  # the first sheet's photo, read again
+    book = backend.reopen()
+    assert backend.rows("Feb")[1][1] == 100.5 and len(aigen_server.calls) == 2
+
+    result = read_sheet(book, engine, sheet_name="Feb")  # shows the old reading the tool wrote
+    assert result.kept == [] and backend.rows("Feb")[1][1] == 200.5
+    assert len(aigen_server.calls) == 2  # from the cache

@@ -238,7 +238,8 @@ def test_a_cache_written_before_corrections_is_read_and_gains_the_audit_columns_
     result = read_sheet(backend.book, None)
     assert result.from_cache == 1 and backend.rows()[1][1] == 935.781 and backend.rows()[1][5] == 36
     cache = backend.rows(CACHE_SHEET)  # columns L:M hold another record (the Status texts written)
-    assert cache[0] == old_header + [None, *record[0], None, "Corrected to", "Corrected by", "Corrected at (UTC)"]
+    assert cache[0] == old_header + [None, *record[0], None, "Corrected to", "Corrected by", "Corrected at (UTC)",
+                        "Readings it replaced"]
     assert cache[1][:10] == old_row and cache[1][11:13] == record[1] and cache[1][14] == "936"
 
 

@@ -20,7 +20,6 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Any
 
 from xlwings_meter.reading import NO_READING_MESSAGE, Reading, ReadingStatus
 from xlwings_meter.workbook.sheet import Cell, SheetIO
@@ -43,13 +42,15 @@ HEADERS = (
 #: columns it always had, and one written before the audit existed reads as it is.
 AUDIT_HEADERS = ("Corrected to", "Corrected by", "Corrected at (UTC)")
 AUDIT_COLUMN = len(HEADERS) + 5  # O
-_WIDTH = len(HEADERS) + len(AUDIT_HEADERS)
+#: Column R: the readings of this photo a refresh replaced, as the tool wrote them into sheets
+#: (JSON [[value, confidence, angle], ...]): another sheet still showing one is the tool's, not
+#: a person's edit, and gets the new reading.
+EARLIER_HEADER = "Readings it replaced"
+_TAIL = (*AUDIT_HEADERS, EARLIER_HEADER)
+_WIDTH = len(HEADERS) + len(_TAIL)
 #: The same columns by name, as the journal stores them: renaming a header never costs a reading.
 FIELDS = ("digest", "path", "value", "number", "confidence", "angle", "boxes", "status", "read_at", "engine",
-          "corrected", "corrected_by", "corrected_at")
-#: The journal's format. Version 1: one JSON object per line, keyed by FIELDS, with "v": 1.
-#: Lines without "v" were written before it and are keyed by HEADERS.
-JOURNAL_VERSION = 1
+          "corrected", "corrected_by", "corrected_at", "earlier")
 _TEXT = "@"
 #: (photo SHA-256, engine): one entry each.
 Key = tuple[str, str]
@@ -67,6 +68,20 @@ class CacheEntry:
     corrected: str = ""  # a person's correction of the reading, as typed; "" when none
     corrected_by: str = ""  # the user name of who typed it
     corrected_at: str = ""  # when this tool first saw it, ISO 8601, UTC
+    earlier: tuple[tuple[str, float | None, float | None], ...] = ()  # readings a refresh replaced
+
+    def earlier_readings(self) -> list[Reading]:
+        """The readings of this photo by this engine that a refresh replaced."""
+        return [Reading(ReadingStatus.READ, value=v, confidence=c, angle=a) for v, c, a in self.earlier]
+
+    def replacing(self, known: CacheEntry) -> CacheEntry:
+        """This entry, remembering ``known`` (the entry it replaces) and what that replaced."""
+        earlier = list(known.earlier)
+        r = known.reading
+        if r.status is ReadingStatus.READ and r != self.reading:
+            earlier.append((r.value or "", r.confidence, r.angle))
+        earlier += [e for e in self.earlier if e not in earlier]
+        return replace(self, earlier=tuple(dict.fromkeys(earlier)))
 
     @property
     def key(self) -> Key:
@@ -77,8 +92,10 @@ class CacheEntry:
         """The entry as one row of the cache sheet."""
         r = self.reading
         boxes = json.dumps([[[round(x, 6), round(y, 6)] for x, y in q] for q in r.boxes])
+        earlier = json.dumps([list(e) for e in self.earlier]) if self.earlier else ""
         return [self.digest, self.path, r.value, r.number, r.confidence, r.angle, boxes,
-                r.status.value, self.read_at, self.engine, self.corrected, self.corrected_by, self.corrected_at]
+                r.status.value, self.read_at, self.engine, self.corrected, self.corrected_by, self.corrected_at,
+                earlier]
 
     @classmethod
     def from_row(cls, row: list[Cell]) -> CacheEntry | None:
@@ -105,11 +122,11 @@ class CacheEntry:
                     return None
         except (ValueError, TypeError):
             return None
-        corrected, by, at = (_as_text(v) for v in audit)
+        corrected, by, at = (_as_text(v) for v in audit[:3])
         if not corrected:  # who and when mean nothing without the correction itself
             by = at = ""
         return cls(digest.lower(), str(path or ""), reading, str(read_at or ""), str(engine or ""),
-                   corrected, by, at)
+                   corrected, by, at, _parse_earlier(audit[3]))
 
 
 def now_utc() -> str:
@@ -206,6 +223,8 @@ class ReadingCache:
             if known is not None and not entry.corrected:
                 entry = replace(entry, corrected=known.corrected, corrected_by=known.corrected_by,
                                 corrected_at=known.corrected_at)
+            if (replaced := self._entries.get(entry.key)) is not None:  # a refresh
+                entry = entry.replacing(replaced)
             self._entries[entry.key] = entry
             self._dirty[entry.key] = entry
         if self._on_record is not None:
@@ -252,6 +271,7 @@ class ReadingCache:
                 newer = known is None or entry.read_at > known.read_at or (
                     entry.read_at == known.read_at and entry.key not in self._dirty)
                 if newer and entry != known:
+                    entry = entry.replacing(known) if known is not None else entry
                     self._entries[entry.key] = entry
                     self._dirty[entry.key] = entry
                     added += 1
@@ -291,7 +311,7 @@ class ReadingCache:
     def _read_all(self) -> list[list[Cell]]:
         """Each row's reading and audit cells (what lies between them is another record's)."""
         last_row, _ = self._sheet.extent()
-        block = self._sheet.read_block(1, 1, last_row, AUDIT_COLUMN + len(AUDIT_HEADERS) - 1) if last_row else []
+        block = self._sheet.read_block(1, 1, last_row, AUDIT_COLUMN + len(_TAIL) - 1) if last_row else []
         block = [row[: len(HEADERS)] + row[AUDIT_COLUMN - 1:] for row in block]
         while block and all(v in (None, "") for v in block[-1]):  # other columns reach further down
             block.pop()
@@ -306,10 +326,10 @@ class ReadingCache:
         if last_row == 0:
             self._sheet.write_block(1, 1, [list(HEADERS)])
             last_row = 1
-        audit = any(e.corrected or e.corrected_by for e in dirty.values()) or (
-            bool(block) and _padded(block[0])[len(HEADERS):] == list(AUDIT_HEADERS))
-        if audit and (not block or _padded(block[0])[len(HEADERS):] != list(AUDIT_HEADERS)):
-            self._sheet.write_block(1, AUDIT_COLUMN, [list(AUDIT_HEADERS)])
+        audit = any(e.corrected or e.corrected_by or e.earlier for e in dirty.values()) or (
+            bool(block) and _padded(block[0])[len(HEADERS)] == AUDIT_HEADERS[0])
+        if audit and (not block or _padded(block[0])[len(HEADERS):] != list(_TAIL)):
+            self._sheet.write_block(1, AUDIT_COLUMN, [list(_TAIL)])
         changed = {where[k]: e for k, e in dirty.items() if k in where}
         if changed:
             top, bottom = min(changed), max(changed)
@@ -332,38 +352,13 @@ class ReadingCache:
             self._sheet.write_block(top, AUDIT_COLUMN, [r[n:] for r in rows], [formats[n:]] * len(rows))
 
 
-def entry_to_json(entry: CacheEntry) -> str:
-    """One journal line for an entry (format JOURNAL_VERSION)."""
-    return json.dumps({"v": JOURNAL_VERSION, **dict(zip(FIELDS, entry.to_row()))}, ensure_ascii=False)
-
-
-def entry_from_json(line: str) -> CacheEntry | None:
-    """Parse a journal line; None for a line that is not a usable entry (e.g. cut by a crash)."""
-    try:
-        data: dict[str, Any] = json.loads(line)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    version = data.get("v")
-    if version is None:  # written before the format had a version: keyed by the headers of then
-        return CacheEntry.from_row([data.get(h) for h in _HEADERS_V0])
-    if version != JOURNAL_VERSION:  # from a newer xlwings-meter: not guessed at
-        return None
-    return CacheEntry.from_row([data.get(f) for f in FIELDS])
-
-
-_HEADERS_V0 = ("Photo SHA-256", "Path last seen", "Value as read", "Number", "Confidence", "Angle",
-               "Digit boxes", "Status", "Read at (UTC)", "Engine")
-
-
 def _fingerprint(block: list[list[Cell]]) -> str:
     return hashlib.sha256(repr(block).encode("utf-8")).hexdigest()
 
 
 def _formats() -> list[str | None]:
     # The hash, path, value and boxes must stay text: "00935.781" would otherwise become a number.
-    return [_TEXT, _TEXT, _TEXT, None, None, None, _TEXT, _TEXT, _TEXT, _TEXT, _TEXT, _TEXT, _TEXT]
+    return [_TEXT, _TEXT, _TEXT, None, None, None, _TEXT, _TEXT, _TEXT, _TEXT, _TEXT, _TEXT, _TEXT, _TEXT]
 
 
 def _padded(row: list[Cell]) -> list[Cell]:
@@ -378,6 +373,14 @@ def _as_text(value: Cell) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return "" if value is None else str(value)
+
+
+def _parse_earlier(text: Cell) -> tuple[tuple[str, float | None, float | None], ...]:
+    try:
+        data = json.loads(str(text)) if text else []
+        return tuple((str(v), _optional_float(c), _optional_float(a)) for v, c, a in data)
+    except (ValueError, TypeError):  # a mangled cell costs only the memory of old readings
+        return ()
 
 
 def _parse_boxes(text: Cell) -> tuple:

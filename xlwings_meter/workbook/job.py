@@ -104,7 +104,8 @@ def read_sheet(
     if cache is None:
         cache = ReadingCache(book.hidden_sheet(CACHE_SHEET), on_record=on_record)
     cache.merge(recovered)
-    known = fingerprints(e.reading for e in cache.entries())
+    # A reading a refresh replaced is still the tool's where another sheet shows it.
+    known = fingerprints(r for e in cache.entries() for r in (e.reading, *e.earlier_readings()))
     written = WrittenStatuses(cache.sheet)
     statuses = written.of(sheet.name)
     current = {header + i: row for i, row in enumerate(results)}

@@ -11,6 +11,7 @@ at once would each pay for every photo the other is paying for.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -19,18 +20,16 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import openpyxl
 
 from xlwings_meter.errors import JournalError, WorkbookBusyError
-from xlwings_meter.workbook.cache import (
-    CACHE_SHEET,
-    CacheEntry,
-    entry_from_json,
-    entry_to_json,
-)
+from xlwings_meter.workbook.cache import CACHE_SHEET, FIELDS, CacheEntry
 
+#: The journal's format. Version 1: one JSON object per line, keyed by FIELDS, with "v": 1.
+#: Lines without "v" were written before it and are keyed by HEADERS.
+JOURNAL_VERSION = 1
 #: Seconds a second run waits for the first to finish before it gives up with a message.
 LOCK_WAIT = 5.0
 _LOCK_POLL = 0.05
@@ -255,3 +254,28 @@ def _identity(entry: CacheEntry) -> tuple[object, ...]:
     """What makes two entries the same reading (the path a photo was last seen at does not)."""
     r = entry.reading
     return (entry.digest, entry.engine, entry.read_at, r.status, r.value, r.confidence, r.angle)
+
+
+def entry_to_json(entry: CacheEntry) -> str:
+    """One journal line for an entry (format JOURNAL_VERSION)."""
+    return json.dumps({"v": JOURNAL_VERSION, **dict(zip(FIELDS, entry.to_row()))}, ensure_ascii=False)
+
+
+def entry_from_json(line: str) -> CacheEntry | None:
+    """Parse a journal line; None for a line that is not a usable entry (e.g. cut by a crash)."""
+    try:
+        data: dict[str, Any] = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    version = data.get("v")
+    if version is None:  # written before the format had a version: keyed by the headers of then
+        return CacheEntry.from_row([data.get(h) for h in _HEADERS_V0])
+    if version != JOURNAL_VERSION:  # from a newer xlwings-meter: not guessed at
+        return None
+    return CacheEntry.from_row([data.get(f) for f in FIELDS])
+
+
+_HEADERS_V0 = ("Photo SHA-256", "Path last seen", "Value as read", "Number", "Confidence", "Angle",
+               "Digit boxes", "Status", "Read at (UTC)", "Engine")
