@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,17 @@ class FileBackend:
         self._session = None
         return self._book
 
+    def rename_sheet(self, old: str, new: str, copy: str | None = None) -> BookIO:
+        """Rename a sheet as a person would (and, with ``copy``, add a copy of it by that name)."""
+        if self._book is not None:
+            self._book.save()
+        wb = openpyxl.load_workbook(self.path)
+        wb[old].title = new
+        if copy is not None:
+            wb.copy_worksheet(wb[new]).title = copy
+        wb.save(self.path)
+        return self.reopen(save=False)
+
     def rows(self, sheet: str = SHEET) -> list[list[Any]]:
         if self._book is None:
             ws = openpyxl.load_workbook(self.path)[sheet]
@@ -142,6 +154,16 @@ class ExcelBackend:
             self.excel.save(self.fullname)
         self.excel.close(self.fullname)
         self.excel.open(self.fullname)
+        return self.book
+
+    def rename_sheet(self, old: str, new: str, copy: str | None = None) -> BookIO:
+        state = self.excel.open_books[self.fullname]
+        sheet = next(s for s in state.sheets if s.name == old)
+        sheet.name = new
+        if copy is not None:
+            twin = deepcopy(sheet)
+            twin.name = copy
+            state.sheets.append(twin)
         return self.book
 
     def rows(self, sheet: str = SHEET) -> list[list[Any]]:

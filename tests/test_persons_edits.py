@@ -104,3 +104,21 @@ def test_a_reading_a_refresh_replaced_is_still_the_tools_on_another_sheet(
     result = read_sheet(book, engine, sheet_name="Feb")  # shows the old reading the tool wrote
     assert result.kept == [] and backend.rows("Feb")[1][1] == 200.5
     assert len(aigen_server.calls) == 2  # from the cache
+
+
+def test_the_tools_messages_are_still_its_own_after_the_sheet_is_renamed_or_copied(
+        backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
+    engine = AigenEngine(fast_settings)
+    make_photo(tmp_path / "m0.jpg")
+    backend.create([["m0.jpg"], ["gone.jpg"]])
+    read_sheet(backend.book, engine)
+    book = backend.rename_sheet(SHEET, "Q3 Meters", copy="Q4 Meters")
+    for name in ("Q3 Meters", "Q4 Meters"):
+        book.sheet(name).write_block(3, 1, [["m1.jpg"]])  # the right photo, typed over the wrong path
+    make_photo(tmp_path / "m1.jpg", seed=1)
+
+    for name in ("Q3 Meters", "Q4 Meters"):
+        result = read_sheet(book, engine, sheet_name=name)
+        got = backend.rows(name)[2]
+        assert result.kept == [] and got[1] == 3245.01 and got[4] in (None, "")  # the message gave way
+    assert len(aigen_server.calls) == 2  # m1 once, for both sheets

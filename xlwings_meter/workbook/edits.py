@@ -3,7 +3,7 @@
 The tool writes either a reading (Value, Confidence, Angle, and no Status) or a reason
 (only Status). A row is still the tool's own when its cells are empty, when they hold a
 reading the cache knows (the same value, confidence and angle), or when they hold only a
-Status whose text is exactly one the tool wrote into that sheet (``written.WrittenStatuses``):
+Status whose text is exactly one the tool wrote into this workbook (``written.WrittenStatuses``):
 never judged by how a text begins, since a person's note may begin like a message. Anything
 else (a corrected number, a note in Status, a value or text typed into an empty row) is a
 person's, and wins: it is never overwritten.

@@ -107,7 +107,7 @@ def read_sheet(
     # A reading a refresh replaced is still the tool's where another sheet shows it.
     known = fingerprints(r for e in cache.entries() for r in (e.reading, *e.earlier_readings()))
     written = WrittenStatuses(cache.sheet)
-    statuses = written.of(sheet.name)
+    statuses = written.texts()
     current = {header + i: row for i, row in enumerate(results)}
     scope_end = bottom if not rows else list_end  # below a selection, nothing is cleared
     kept = [r for r in range(first, scope_end + 1)
