@@ -15,7 +15,7 @@ from tests.photos import make_photo
 from xlwings_meter.cli import main
 from xlwings_meter.engines.aigen.client import AigenEngine
 from xlwings_meter.engines.aigen.config import ClientSettings
-from xlwings_meter.errors import MergedCellsError
+from xlwings_meter.errors import MergedCellsError, NoHeaderError
 from xlwings_meter.reading import NO_READING_MESSAGE, Reading, ReadingStatus
 from xlwings_meter.workbook.cache import CACHE_SHEET, CacheEntry, ReadingCache
 from xlwings_meter.workbook.files import FileBook
@@ -128,6 +128,34 @@ def test_an_empty_column_is_refused_and_nothing_is_written_beside_it(
     assert main(["read", str(book), "--column", "Z"]) == 1
     assert "column Z of sheet 'Photos' is empty" in capsys.readouterr().err
     assert book.read_bytes() == before  # nothing in AA1:AD1
+
+
+def test_a_column_without_a_header_is_refused_before_paying(
+        tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]) -> None:
+    import xlsxwriter
+
+    rows = _photos(tmp_path, 3)
+    book = tmp_path / "book.xlsx"
+    wb = xlsxwriter.Workbook(str(book))
+    ws = wb.add_worksheet("Photos")
+    for i, (name,) in enumerate(rows):  # paths from A1: no header
+        ws.write(i, 0, str(tmp_path / str(name)))
+    wb.close()
+    before = book.read_bytes()
+    assert main(["read", str(book), "--column", "A"]) == 1
+    err = capsys.readouterr().err
+    assert "column A of sheet 'Photos' has no header: A1 is already a photo path" in err
+    assert "insert a row above it" in err
+    assert book.read_bytes() == before and aigen_env.calls == []
+
+
+def test_a_column_without_a_header_is_refused_in_either_backend(
+        backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
+    book = backend.create(_photos(tmp_path, 2), header=(None,))
+    with pytest.raises(NoHeaderError) as caught:
+        read_sheet(book, AigenEngine(fast_settings), column="A")
+    assert caught.value.row == 2 and aigen_server.calls == []
+    assert backend.rows()[1][1:] in ([], [None] * len(backend.rows()[1][1:]))
 
 
 def test_the_header_is_found_under_a_title(tmp_path: Path, aigen_env: FakeAigen) -> None:

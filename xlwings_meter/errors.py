@@ -301,6 +301,20 @@ class EmptyPhotoColumnError(ColumnNotFoundError):
         self.column = column
 
 
+class NoHeaderError(ColumnNotFoundError):
+    """The photo column has no header: its first filled cell is already a photo path.
+
+    Refused rather than guessed: taking the first photo for the header would leave it unread,
+    and inserting a row would move the person's cells. ``row`` is that first photo's row.
+    """
+
+    def __init__(self, sheet: str, column: str, row: int, path: str) -> None:
+        super().__init__(f"column {column} of sheet {sheet!r} has no header: {column}{row} is already a "
+                         f"photo path ({path}); insert a row above it and type a header such as Image "
+                         "there, then run again", sheet=sheet, column=column)
+        self.row = row
+
+
 class WebAddressError(PhotoMissingError):
     """The cell holds a web address, not a path on this computer."""
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from pathlib import PurePath
 
 from openpyxl.utils import column_index_from_string, get_column_letter
 
-from xlwings_meter.errors import ColumnNotFoundError, EmptyPhotoColumnError, ForeignDataError
+from xlwings_meter.errors import ColumnNotFoundError, EmptyPhotoColumnError, ForeignDataError, NoHeaderError
+from xlwings_meter.folder import PHOTO_SUFFIXES
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.workbook.sheet import Cell, SheetIO
 
@@ -74,12 +76,19 @@ def locate_photo_column(sheet: SheetIO, wanted: str | None) -> tuple[int, int, l
 
 
 def header_row(cells: Sequence[Cell], sheet_name: str, letter: str) -> int:
-    """The row (1-based) of a column's header: the non-empty cell just above its first path."""
+    """The row (1-based) of a column's header: the non-empty cell just above its first path.
+
+    Raises NoHeaderError when the first non-empty cell is itself a photo path (an image file
+    name): there is no header, and the first photo would otherwise never be read.
+    """
     filled = [i for i, v in enumerate(cells, start=1) if not _blank(v)]
     if not filled:
         raise EmptyPhotoColumnError(sheet_name, letter)
     first_path = next((i for i in filled if _PATH_LIKE.search(str(cells[i - 1]))), None)
     above = [i for i in filled if first_path is not None and i < first_path]
+    first = str(cells[filled[0] - 1]).strip()
+    if not above and PurePath(first).suffix.lower() in PHOTO_SUFFIXES:  # a photo, not a header
+        raise NoHeaderError(sheet_name, letter, filled[0], first)
     return above[-1] if above else filled[0]
 
 
