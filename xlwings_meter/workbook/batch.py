@@ -60,7 +60,7 @@ class BatchResult:
     """What a batch produced: one reading per input cell, in order, and how it went."""
 
     readings: list[Reading]
-    sent: int = 0  # photos given to the engine in this run
+    sent: int = 0  # photos uploaded at least once (for a local engine: read) in this run
     from_cache: int = 0  # photos answered from the cache
     stopped: BatchStopError | None = None  # why the batch stopped early, if it did
     interrupted: bool = False  # stopped by the user (Ctrl+C)
@@ -269,8 +269,9 @@ class PhotoReader:
             return failure_for(exc)
         if self.stop.is_set():
             raise _Skipped()
-        with self._lock:
-            self.result.sent += 1
+        if not self.engine.sends_photos:
+            with self._lock:
+                self.result.sent += 1
         try:
             reading = self._ask(photo)
         except BatchStopError:
@@ -288,24 +289,32 @@ class PhotoReader:
             self._stopped_by(exc)
         return reading
 
-    def _uploaded(self, size: int) -> None:
-        with self._lock:
-            self.result.uploads += 1
-            self.result.bytes_uploaded += size
-
     def _ask(self, photo: Photo) -> Reading:
-        """The engine's reading; several photos in a row that cannot connect mean no network."""
+        """The engine's reading; several photos that cannot connect, none reached, mean no network.
+
+        A photo counts as sent once the engine reports its first upload (a refused connection
+        or an unknown host uploads nothing), each upload counted too.
+        """
+        first = threading.Event()
+
+        def uploaded(size: int) -> None:
+            with self._lock:
+                self.result.sent += not first.is_set()
+                self.result.uploads += 1
+                self.result.bytes_uploaded += size
+            first.set()
+
         try:
-            reading = self.engine.read(photo, cancel=self.stop, on_upload=self._uploaded)
+            reading = self.engine.read(photo, cancel=self.stop, on_upload=uploaded)
         except UnreachableError as exc:
             with self._lock:
                 self._unreachable += 1
                 offline = self._unreachable >= OFFLINE_AFTER and not self._reached.is_set()
-            if offline:
-                raise OfflineError(
+            if offline:  # this photo failed like the others: its row says so, and the batch stops
+                self._stopped_by(OfflineError(
                     f"cannot reach the OCR service ({str(exc)[:1].lower()}{str(exc)[1:]}, "
-                    f"{OFFLINE_AFTER} photos in a row); check the network connection"
-                ) from exc
+                    f"for {OFFLINE_AFTER} photos); check the network connection"))
+                return failure_for(exc)
             raise
         self._reached.set()
         return reading
