@@ -15,7 +15,7 @@ from tests.photos import make_photo
 from xlwings_meter.cli import main
 from xlwings_meter.engines.aigen.client import AigenEngine
 from xlwings_meter.engines.aigen.config import ClientSettings
-from xlwings_meter.errors import MergedCellsError, NoHeaderError
+from xlwings_meter.errors import MergedCellsError, NoHeaderError, NoRoomError
 from xlwings_meter.reading import NO_READING_MESSAGE, Reading, ReadingStatus
 from xlwings_meter.workbook.cache import CACHE_SHEET, CacheEntry, ReadingCache
 from xlwings_meter.workbook.files import FileBook
@@ -156,6 +156,33 @@ def test_a_column_without_a_header_is_refused_in_either_backend(
         read_sheet(book, AigenEngine(fast_settings), column="A")
     assert caught.value.row == 2 and aigen_server.calls == []
     assert backend.rows()[1][1:] in ([], [None] * len(backend.rows()[1][1:]))
+
+
+def test_results_that_would_run_past_excels_last_column_are_refused_before_paying(
+        tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]) -> None:
+    import xlsxwriter
+
+    make_photo(tmp_path / "m0.jpg")
+    book = tmp_path / "book.xlsx"
+    wb = xlsxwriter.Workbook(str(book))
+    ws = wb.add_worksheet("Photos")
+    ws.write(0, 16381, "Image")  # XFB: the results would take XFC:XFF
+    ws.write(1, 16381, "m0.jpg")
+    wb.close()
+    before = book.read_bytes()
+    assert main(["read", str(book), "--column", "XFB"]) == 1
+    err = capsys.readouterr().err
+    assert "no room for the results" in err and "XFC:XFF" in err and "past Excel's last column XFD" in err
+    assert book.read_bytes() == before and aigen_env.calls == []
+
+
+def test_no_room_past_the_last_column_in_either_backend(
+        backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
+    make_photo(tmp_path / "m0.jpg")
+    book = backend.create([[None] * 16382 + ["m0.jpg"]], header=(None,) * 16382 + ("Image",))  # in XFC
+    with pytest.raises(NoRoomError):
+        read_sheet(book, AigenEngine(fast_settings))
+    assert aigen_server.calls == []
 
 
 def test_the_header_is_found_under_a_title(tmp_path: Path, aigen_env: FakeAigen) -> None:

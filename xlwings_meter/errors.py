@@ -283,6 +283,15 @@ class MergedCellsError(TargetCellsError):
                          sheet, area)
 
 
+class NoRoomError(TargetCellsError):
+    """The result columns would run past Excel's last column (XFD)."""
+
+    def __init__(self, sheet: str, area: str, needed: int) -> None:
+        super().__init__(f"sheet {sheet!r} has no room for the results: they take {needed} columns right "
+                         f"of the photo paths ({area}), past Excel's last column XFD; move the photo "
+                         "column further left and run again", sheet, area)
+
+
 class ProtectedSheetError(TargetCellsError):
     """The sheet is protected, so its cells cannot be written."""
 

@@ -16,6 +16,7 @@ from openpyxl.utils import get_column_letter
 from xlwings_meter.engines.base import Engine
 from xlwings_meter.errors import (
     MergedCellsError,
+    NoRoomError,
     PhotoMissingError,
     ProtectedSheetError,
 )
@@ -30,6 +31,7 @@ from xlwings_meter.workbook.batch import (
 from xlwings_meter.workbook.cache import CACHE_SHEET, CacheEntry, ReadingCache
 from xlwings_meter.workbook.columns import (
     HEADER_ROWS,
+    MAX_COLUMN,
     RECONCILE_HEADERS,
     RESULT_HEADERS,
     check_result_columns,
@@ -84,6 +86,9 @@ def read_sheet(
         top, column, sheet.name,
         lambda c: [r[0] for r in sheet.read_block(1, c, last_row, c)] if last_row else [])
     layout = find_layout(sheet, header, col, previous)
+    if col + layout.width > MAX_COLUMN:
+        raise NoRoomError(sheet.name, f"{get_column_letter(col + 1)}:{get_column_letter(col + layout.width)}",
+                          layout.width)
     first, last = header + 1, last_row
     if rows:
         first, last = max(rows[0], first), min(rows[1], last_row)
