@@ -246,6 +246,23 @@ def test_paths_are_what_the_person_sees_formulas_and_links(tmp_path: Path, aigen
     assert ws["E5"].value.startswith(WEB) and ws["E6"].value.startswith(WEB)
 
 
+def test_cells_that_cannot_name_a_photo_say_what_they_are(tmp_path: Path, aigen_env: FakeAigen) -> None:
+    def cells(wb, ws) -> None:  # type: ignore[no-untyped-def]
+        ws.write_formula("A2", "=1/0", None, "#DIV/0!")
+        ws.write_url("A3", "mailto:ann@example.com", string="Ann")
+        ws.write_url("A4", "internal:Photos!G1", string="see G1")
+        ws.write_formula("A5", '=HYPERLINK("#Photos!G1","see G1")', None, "see G1")
+
+    book = xlsxwriter_book(tmp_path / "book.xlsx", [], setup=cells)
+    assert main(["read", str(book)]) == 0
+    ws = openpyxl.load_workbook(book)["Photos"]
+    status = [ws[f"E{r}"].value for r in range(2, 6)]
+    assert status[0].startswith("The cell shows an error (#DIV/0!), not a photo path")
+    assert status[1].startswith("This is an e-mail address (ann@example.com), not a photo path")
+    assert all(s.startswith("This links to a place in the workbook (Photos!G1)") for s in status[2:])
+    assert not any("File not found" in s for s in status) and aigen_env.calls == []
+
+
 def test_hyperlink_formulas_and_web_addresses_in_either_backend(
         backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
     make_photo(tmp_path / "m1.jpg")

@@ -333,6 +333,20 @@ class WebAddressError(PhotoMissingError):
         self.url = url
 
 
+class NotAPathError(PhotoMissingError):
+    """The cell holds something that cannot name a photo: a formula's error value (``#DIV/0!``),
+    an e-mail address (``mailto:``), a link to a place in the workbook. ``kind`` says which
+    ("error", "email", "place"), ``text`` what the cell holds."""
+
+    _WHY = {"error": "The cell shows an error ({}), not a photo path: correct its formula",
+            "email": "This is an e-mail address ({}), not a photo path",
+            "place": "This links to a place in the workbook ({}), not to a photo: put the photo's path here"}
+
+    def __init__(self, kind: str, text: str) -> None:
+        super().__init__(self._WHY[kind].format(text))
+        self.kind, self.text = kind, text
+
+
 class UnsavedFormulaError(PhotoMissingError):
     """The cell's formula was never computed: no value is saved with it (openpyxl), or only the
     placeholder a writer puts there for the spreadsheet program to replace (xlsxwriter's 0)."""

@@ -146,12 +146,15 @@ class SheetXml:
         return int(number) if number.is_integer() and re.fullmatch(r"-?\d+", text.strip()) else number
 
     def link(self, row: int, col: int) -> str | None:
-        """Where a hyperlink on the cell (Insert > Link) leads: a file, a web address; or None."""
+        """Where a hyperlink on the cell (Insert > Link) leads: a file, a web address, a place in
+        the workbook ("#Sheet2!A1"); or None."""
         if self._hyperlinks is None:
             self._hyperlinks = {}
             node = self.root.find(self._q("hyperlinks"))
             for h in node if node is not None else ():
                 target = self._links.get(h.get(REL_ID, ""))
+                if target is None and h.get("location"):
+                    target = "#" + str(h.get("location"))
                 try:
                     top, left, bottom, right = area(h.get("ref", ""))
                 except ValueError:
