@@ -372,6 +372,12 @@ def test_a_wrong_output_is_refused_before_anything_is_paid_and_a_copy_keeps_the_
     assert main(["read", str(book), "--output", str(tmp_path / "no folder" / "out.xlsx")]) == 1
     err = capsys.readouterr().err
     assert "same extension (.xlsx), not .xlsm" in err and "does not exist" in err
+    (tmp_path / "out").mkdir()
+    assert main(["read", str(book), "--output", str(tmp_path / "out")]) == 1
+    assert main(["read", str(book), "--output", str(tmp_path / "copy")]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'out'} is a folder: name a file in it" in err
+    assert "same extension (.xlsx), not none (copy)" in err
     assert aigen_env.calls == []
 
     assert main(["read", str(book), "--output", str(tmp_path / "out.xlsx")]) == 0

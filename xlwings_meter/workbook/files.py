@@ -308,9 +308,13 @@ class FileBook:
 
     def _target(self, path: Path | None) -> Path:
         target = Path(path or self.path)
+        if target.is_dir():
+            raise WorkbookError(f"{target} is a folder: name a file in it to save to, such as "
+                                f"{target / (self.path.stem + '-read' + self.path.suffix)}")
         if target.suffix.lower() != self.path.suffix.lower():
             raise WorkbookError(
-                f"Save {self.path.name} with the same extension ({self.path.suffix}), not {target.suffix}"
+                f"Save {self.path.name} with the same extension ({self.path.suffix}), not "
+                + (target.suffix if target.suffix else f"none ({target.name})")
             )
         if not target.parent.is_dir():
             raise WorkbookError(f"Cannot write {target.name}: the folder {target.parent} does not exist")
