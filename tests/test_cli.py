@@ -425,7 +425,7 @@ def test_an_output_that_cannot_be_replaced_is_refused_before_paying(tmp_path: Pa
     book = _book_of_photos(tmp_path, 1)
     (tmp_path / "out.xlsx").mkdir()
     assert main(["read", str(book), "--output", str(tmp_path / "out.xlsx")]) == 1
-    assert "Cannot write out.xlsx: it is not a file" in capsys.readouterr().err
+    assert f"{tmp_path / 'out.xlsx'} is a folder: name a file in it" in capsys.readouterr().err
     assert aigen_env.calls == []
 
 
