@@ -122,3 +122,20 @@ def test_the_tools_messages_are_still_its_own_after_the_sheet_is_renamed_or_copi
         got = backend.rows(name)[2]
         assert result.kept == [] and got[1] == 3245.01 and got[4] in (None, "")  # the message gave way
     assert len(aigen_server.calls) == 2  # m1 once, for both sheets
+
+
+def test_a_number_format_a_person_gave_a_reading_stays_at_the_next_run(
+        backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
+    engine = AigenEngine(fast_settings)
+    make_photo(tmp_path / "m0.jpg")
+    book = backend.create([["m0.jpg"]])
+    read_sheet(book, engine)
+    book = backend.reopen()
+    book.sheet(SHEET).write_block(2, 2, [[3245.01]], [["#,##0.0 \"m3\""]])  # Ann's format, same value
+    read_sheet(backend.reopen(), engine)
+    backend.reopen()
+    if backend.name == "file":
+        shown = openpyxl.load_workbook(backend.path)[SHEET]["B2"].number_format
+    else:
+        shown = backend.excel.open_books[backend.fullname].sheets[0].formats.get((2, 2))
+    assert shown == '#,##0.0 "m3"' and backend.rows()[1][1] == 3245.01

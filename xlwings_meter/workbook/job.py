@@ -138,7 +138,7 @@ def read_sheet(
     for r in range(list_end + 1, scope_end + 1):  # old results below the list go with it
         if r not in kept and any(v not in (None, "") for v in current.get(r, ())):
             by_row[r] = None
-    _write_rows(sheet, col + 1, by_row)
+    _write_rows(sheet, col + 1, by_row, current)
     new_rows, _ = result_rows(list(by_row.values()))
     shown = {r: row[3] if len(row) > 3 else None for r, row in current.items()}
     shown.update((r, row[3]) for r, row in zip(by_row, new_rows))
@@ -168,7 +168,14 @@ def _check_obstacles(sheet: WorksheetIO, header: int, col: int, bottom: int, wid
             sheet.name, f"{get_column_letter(col + 1)}{header}:{get_column_letter(col + width)}{bottom}")
 
 
-def _write_rows(sheet: WorksheetIO, left: int, by_row: dict[int, Reading | None]) -> None:
-    """Write the rows, one block per run of consecutive rows (kept rows break a run)."""
+def _write_rows(sheet: WorksheetIO, left: int, by_row: dict[int, Reading | None],
+                current: dict[int, list[Cell]]) -> None:
+    """Write the rows, one block per run of consecutive rows (kept rows break a run). A row that
+    already shows what it would get is not written: a number format a person gave it stays."""
     values, formats = result_rows(list(by_row.values()))
-    write_runs(sheet, left, {r: (v, f) for r, v, f in zip(by_row, values, formats)})
+    write_runs(sheet, left, {r: (v, f) for r, v, f in zip(by_row, values, formats)
+                             if [_blank_as_none(x) for x in current.get(r, [])[:4]] != v})
+
+
+def _blank_as_none(value: Cell) -> Cell:
+    return None if value == "" else value
