@@ -81,6 +81,20 @@ def test_a_shorter_list_takes_its_old_results_with_it(backend, tmp_path: Path, a
     assert len(result.readings) == 2 and result.kept == []
 
 
+def test_a_note_below_a_shorter_list_stays_but_the_reading_beside_it_goes(
+        backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
+    book = backend.create(_photos(tmp_path, 4))
+    read_sheet(book, AigenEngine(fast_settings))
+    book = backend.reopen()
+    book.sheet(SHEET).write_block(4, 5, [["meter replaced in May"]])  # Ann's note beside a reading
+    book.sheet(SHEET).write_block(4, 1, [[None]] * 2)  # then the list is two photos long
+    result = read_sheet(book, AigenEngine(fast_settings))
+    got = backend.rows()
+    assert got[3][1:5] in ([None, None, None, "meter replaced in May"], ["", "", "", "meter replaced in May"])
+    assert all(v in (None, "") for row in got[4:] for v in row[1:5])  # a SUM of B counts two
+    assert result.kept == [4]
+
+
 def test_merged_cells_in_the_result_columns_are_refused_before_paying(
         backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
     book = backend.create(_photos(tmp_path, 3))

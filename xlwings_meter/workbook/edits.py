@@ -41,7 +41,13 @@ def is_tool_row(cells: Sequence[Cell], known: set[Fingerprint], statuses: Collec
     if all(_empty(v) for v in numbers):
         return _empty(status) or (isinstance(status, str) and status in statuses)
     # Confidence and angle are optional in a reply: the tool leaves them empty when absent.
-    if not _empty(status) or not _is_number(value) or not all(_is_number(v) or _empty(v) for v in numbers):
+    return _empty(status) and holds_reading(numbers, known)
+
+
+def holds_reading(cells: Sequence[Cell], known: set[Fingerprint]) -> bool:
+    """True when Value, Confidence and Angle hold a reading in ``known`` as the tool wrote it."""
+    value, confidence, angle = (list(cells) + [None] * 3)[:3]
+    if not _is_number(value) or not all(_is_number(v) or _empty(v) for v in (confidence, angle)):
         return False
     key = _key(value, None if _empty(confidence) else confidence,  # type: ignore[arg-type]
                None if _empty(angle) else angle)  # type: ignore[arg-type]

@@ -40,7 +40,7 @@ from xlwings_meter.workbook.columns import (
     result_rows,
     result_widths,
 )
-from xlwings_meter.workbook.edits import fingerprints, is_tool_row
+from xlwings_meter.workbook.edits import fingerprints, holds_reading, is_tool_row
 from xlwings_meter.workbook.reconciling import (
     find_layout,
     reconcile_sheet,
@@ -138,6 +138,9 @@ def read_sheet(
     for r in range(list_end + 1, scope_end + 1):  # old results below the list go with it
         if r not in kept and any(v not in (None, "") for v in current.get(r, ())):
             by_row[r] = None
+        elif r in kept and holds_reading(current.get(r, [])[:3], known):  # a note stays, the reading goes
+            sheet.write_block(r, col + 1, [[None, None, None]])
+            current[r] = [None, None, None, *current[r][3:]]
     _write_rows(sheet, col + 1, by_row, current)
     new_rows, _ = result_rows(list(by_row.values()))
     shown = {r: row[3] if len(row) > 3 else None for r, row in current.items()}
