@@ -95,6 +95,40 @@ def test_a_note_below_a_shorter_list_stays_but_the_reading_beside_it_goes(
     assert result.kept == [4]
 
 
+@pytest.mark.parametrize("kind", ["sum", "table"])
+def test_a_total_row_under_the_list_ends_it_and_is_left_alone(tmp_path: Path, aigen_env: FakeAigen,
+                                                              kind: str) -> None:
+    rows = _photos(tmp_path, 2)
+
+    def total(wb, ws) -> None:  # type: ignore[no-untyped-def]
+        if kind == "sum":
+            ws.write("A4", "Total")
+            ws.write_formula("B4", "=SUM(B2:B3)", None, 0)
+        else:
+            ws.add_table("A1:E4", {"total_row": True, "data": rows, "columns": [
+                {"header": "Image", "total_string": "Total"}, {"header": "Value", "total_function": "sum"},
+                {"header": "Confidence"}, {"header": "Angle"}, {"header": "Status"}]})
+        ws.write("A6", "checked by Ann")
+
+    book = xlsxwriter_book(tmp_path / "book.xlsx", rows, header=("Image", "Value", "Confidence", "Angle", "Status"),
+                           setup=total)
+    assert main(["read", str(book)]) == 0
+    ws = openpyxl.load_workbook(book)["Photos"]
+    assert [ws["B2"].value, ws["B3"].value] == [3245.01, 3245.01] and len(aigen_env.calls) == 2
+    assert ws["A4"].value == "Total" and str(ws["B4"].value).startswith(("=SUM(B2:B3)", "=SUBTOTAL(109,"))
+    assert ws["E4"].value is None and ws["A6"].value == "checked by Ann" and ws["E6"].value is None
+
+
+def test_a_total_row_ends_the_list_in_either_backend(
+        backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
+    book = backend.create([*_photos(tmp_path, 2), ["Total", "=SUM(B2:B3)"]])
+    result = read_sheet(book, AigenEngine(fast_settings))
+    got = backend.rows()
+    assert len(result.readings) == 2 and [got[1][1], got[2][1]] == [3245.01, 3245.01]
+    assert book.sheet(SHEET).read_block(4, 1, 4, 5)[0] in (["Total", "=SUM(B2:B3)", None, None, None],
+                                                          ["Total", "=SUM(B2:B3)", "", "", ""])
+
+
 def test_merged_cells_in_the_result_columns_are_refused_before_paying(
         backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
     book = backend.create(_photos(tmp_path, 3))

@@ -120,6 +120,23 @@ def header_column(row: Sequence[Cell], wanted: str) -> int | None:
     return None
 
 
+def total_row(photos: Sequence[Cell], results: Sequence[Sequence[Cell]]) -> int | None:
+    """Index (0-based) of a total row under the list, else None: the first row whose result
+    cells hold a formula (``=SUM(B2:B9)``, a table's total) and whose photo cell names no photo
+    (empty, or a label such as "Total"). The list ends above it; it and what lies below are the
+    person's and left alone.
+
+    >>> total_row(["m1.jpg", "Total"], [[1.5, None], ["=SUM(B2:B2)", None]]), total_row(["m1.jpg"], [["=1"]])
+    (1, None)
+    """
+    for i, (photo, row) in enumerate(zip(photos, results)):
+        if any(isinstance(v, str) and v.startswith("=") for v in row):
+            text = "" if photo is None else str(photo).strip()
+            named = text.startswith("=") or bool(text and _PATH_LIKE.search(text))
+            return None if named else i
+    return None
+
+
 def check_result_columns(block: Sequence[Sequence[Cell]], first_column: int, sheet_name: str,
                          first_row: int = 1, headers: Sequence[str] = RESULT_HEADERS) -> None:
     """Refuse (ForeignDataError) unless the result columns are empty or this tool's own:
@@ -158,8 +175,9 @@ def check_result_columns(block: Sequence[Sequence[Cell]], first_column: int, she
         for i, value in below:
             if isinstance(value, str) and value.startswith("="):
                 raise ForeignDataError(
-                    f"{letter}{i} holds {value!r}, which this tool did not write; "
-                    f"nothing was changed"
+                    f"{letter}{i} holds {value!r}, which this tool did not write; nothing was changed: "
+                    "move the formula out of the result columns (a total may stay under the last "
+                    "photo, beside an empty or labelled photo cell such as Total)"
                 )
 
 

@@ -39,6 +39,7 @@ from xlwings_meter.workbook.columns import (
     last_filled_row,
     result_rows,
     result_widths,
+    total_row,
 )
 from xlwings_meter.workbook.edits import fingerprints, holds_reading, is_tool_row
 from xlwings_meter.workbook.reconciling import (
@@ -89,6 +90,7 @@ def read_sheet(
     if col + layout.width > MAX_COLUMN:
         raise NoRoomError(sheet.name, f"{get_column_letter(col + 1)}:{get_column_letter(col + layout.width)}",
                           layout.width)
+    last_row = _above_a_total(sheet, header, col, layout.width, last_row)
     first, last = header + 1, last_row
     if rows:
         first, last = max(rows[0], first), min(rows[1], last_row)
@@ -159,6 +161,16 @@ def read_sheet(
         block = summary_block(reconciled.summary, result.sent, result.from_cache, result.on_this_machine)
         result.summary_blocked = not write_summary(sheet, (header, col), block, HEADER_ROWS)
     return result
+
+
+def _above_a_total(sheet: WorksheetIO, header: int, col: int, width: int, last_row: int) -> int:
+    """The last row the run works on: ``last_row``, or the row above a total under the list
+    (``total_row``), which is left alone with everything below it."""
+    if last_row <= header:
+        return last_row
+    photos = [r[0] for r in sheet.read_block(header + 1, col, last_row, col)]
+    found = total_row(photos, sheet.read_block(header + 1, col + 1, last_row, col + width))
+    return last_row if found is None else header + found
 
 
 def _check_obstacles(sheet: WorksheetIO, header: int, col: int, bottom: int, width: int) -> None:
