@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .xlwings_fake_pictures import FakePictures, PictureState
     from .xlwings_fake_rules import RuleState
 
 RPC_E_SERVERCALL_RETRYLATER = -2147418111
@@ -55,6 +56,9 @@ class SheetState:
     fills: dict[tuple[int, int], tuple[int, int, int]] = field(default_factory=dict)  # cell colours
     bold: set[tuple[int, int]] = field(default_factory=set)
     rules: list[RuleState] = field(default_factory=list)  # conditional formatting (xlwings_fake_rules)
+    pictures: list[PictureState] = field(default_factory=list)  # (xlwings_fake_pictures)
+    row_heights: dict[int, float] = field(default_factory=dict)
+    column_widths: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -279,6 +283,17 @@ class FakeSheet(_Proxy):
         return FakeRange(self, first, last)
 
     @property
+    def pictures(self) -> FakePictures:
+        from .xlwings_fake_pictures import FakePictures
+
+        return FakePictures(self)
+
+    def clear(self) -> None:
+        from .xlwings_fake_pictures import clear
+
+        clear(self)
+
+    @property
     def api(self) -> Any:
         """COM's Worksheet, here only ``Cells`` (the whole sheet, for its FormatConditions)."""
         self._call("sheet.api")
@@ -422,6 +437,26 @@ class FakeRange(_Proxy):
 
     def _each(self) -> list[tuple[int, int]]:
         return [(r, c) for r1, c1, r2, c2 in self.areas for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)]
+
+    @property
+    def row_height(self) -> float:
+        return self._cells.row_heights.get(self.areas[0][0], 15.0)
+
+    @row_height.setter
+    def row_height(self, points: float) -> None:
+        from .xlwings_fake_pictures import set_row_height
+
+        set_row_height(self, points)
+
+    @property
+    def column_width(self) -> float:
+        return self._cells.column_widths.get(self.areas[0][1], 8.43)
+
+    @column_width.setter
+    def column_width(self, chars: float) -> None:
+        from .xlwings_fake_pictures import set_column_width
+
+        set_column_width(self, chars)
 
     @property
     def columns(self) -> _FakeColumns:

@@ -88,6 +88,8 @@ class Reconciled:
 
     kept: list[int] = field(default_factory=list)  # rows whose Check holds a person's note
     summary: Summary = field(default_factory=Summary)
+    readings: dict[int, Reading] = field(default_factory=dict)  # each row's reading, as written or shown
+    checks: dict[int, Check] = field(default_factory=dict)  # each row's Check (with a Previous column)
 
 
 def reconcile_sheet(sheet: WorksheetIO, layout: Layout, by_row: dict[int, Reading | None],
@@ -103,7 +105,7 @@ def reconcile_sheet(sheet: WorksheetIO, layout: Layout, by_row: dict[int, Readin
     rows = list(range(first, end + 1))
     readings = [by_row.get(r) or shown_reading(current.get(r, ())) for r in rows]
     corrected = _column(sheet, layout.corrected, first, end)
-    out = Reconciled()
+    out = Reconciled(readings=dict(zip(rows, readings)))
     statuses = sorted((KEPT_LABEL if r in kept else reading.status.label for r, reading in zip(rows, readings)),
                       key=_ORDER.index)
     if not layout.previous:
@@ -112,6 +114,7 @@ def reconcile_sheet(sheet: WorksheetIO, layout: Layout, by_row: dict[int, Readin
     inputs = [RowInput(reading, previous, fix) for reading, previous, fix
               in zip(readings, _column(sheet, layout.previous, first, end), corrected)]
     checks = reconcile(inputs, limits)
+    out.checks = dict(zip(rows, checks))
     writes: dict[int, tuple[list[Cell], list[str | None]]] = {}
     for r, check in zip(rows, checks):
         if is_flag_text(_check_cell(current.get(r, ()))):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -39,6 +40,30 @@ def login_name() -> str:
         return getpass.getuser()
     except Exception:  # no login name known (a bare container, a service account)
         return "unknown user"
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A JPEG placed on a sheet with its top-left corner in cell (row, col), at its pixel size."""
+
+    name: str  # unique on the sheet; a re-run replaces the picture of the same name
+    data: bytes
+    width: int
+    height: int
+    row: int
+    col: int
+
+
+@dataclass
+class Page:
+    """A sheet the tool owns wholly and writes anew on every run: cells from A1, links, pictures."""
+
+    cells: list[list[Cell]]
+    formats: list[list[str | None]]
+    widths: list[float]  # of columns A, B..., in characters
+    row_height: float | None = None  # of every row but the first, in points
+    links: dict[tuple[int, int], str] = field(default_factory=dict)  # cell -> file or web address
+    pictures: list[Picture] = field(default_factory=list)
 
 
 class SheetIO(Protocol):
@@ -116,6 +141,11 @@ class BookIO(Protocol):
 
     def user_name(self) -> str:
         """Who is making changes: Excel's user name, or the login name for a file."""
+        ...
+
+    def write_page(self, name: str, page: Page, prefix: str) -> None:
+        """Make sheet ``name`` (visible, added at the end if absent) show ``page``: its old cells
+        and the pictures whose name starts with ``prefix`` go; other sheets are not touched."""
         ...
 
 
