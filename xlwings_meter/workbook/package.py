@@ -97,6 +97,11 @@ class Package:
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
             raise BrokenWorkbookError(self.path, name) from exc
 
+    def names(self) -> list[str]:
+        """Every part the saved package will hold."""
+        found = [n for n in self._names.values() if n not in self._removed]
+        return found + [n for n in self._changed if n not in found]
+
     def check_parts(self) -> None:
         """Read every part once, so a damaged one is found now, not when saving (after paying)."""
         for info in self._zip.infolist():

@@ -23,7 +23,6 @@ IMAGE_REL = DOC_REL + "/image"
 HYPERLINK_REL = DOC_REL + "/hyperlink"
 DRAWING_TYPE = "application/vnd.openxmlformats-officedocument.drawing+xml"
 JPEG = ("jpeg", "image/jpeg")
-#: Media parts this tool wrote: only these are deleted with an old drawing.
 MEDIA_PATTERN = "xl/media/xlwings-meter-{}.jpeg"
 _EMU_PER_PIXEL = 9525
 _OFFSET = 4 * _EMU_PER_PIXEL  # a picture's distance from its cell's top-left corner
@@ -65,19 +64,24 @@ def write_page_part(pkg: Package, part: str, ns: str, styles: StylesXml, page: P
 
 
 def _drop_old(pkg: Package, part: str) -> None:
-    """Remove the sheet's relationships, its drawings and the media this tool put in them."""
+    """Remove the sheet's relationships, its drawings, and their pictures that no other part
+    uses (Excel renames media when it saves, and may share one picture between sheets)."""
     rels = rels_of(part)
+    media: set[str] = set()
     for target, kind in pkg.relations(rels).values():
         if kind != DRAWING_REL or not pkg.has(target):
             continue
-        for media, _ in pkg.relations(rels_of(target)).values():
-            if media.startswith(MEDIA_PATTERN.split("{")[0]) and pkg.has(media):
-                pkg.remove(media)
+        media |= {m for m, k in pkg.relations(rels_of(target)).values() if k == IMAGE_REL}
         if pkg.has(rels_of(target)):
             pkg.remove(rels_of(target))
         pkg.remove(target)
     if pkg.has(rels):
         pkg.remove(rels)
+    if media:
+        used = {t for name in pkg.names() if name.endswith(".rels") for t, _ in pkg.relations(name).values()}
+        for name in media - used:
+            if pkg.has(name):
+                pkg.remove(name)
 
 
 def _drawing(pkg: Package, drawing: str, pictures: list[Picture]) -> etree._Element:

@@ -9,7 +9,9 @@ alone. The sheet is the tool's: it is written anew on every run, its old picture
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,12 +81,16 @@ def review_page(items: Sequence[ReviewItem], folder: Path | None, pictures: bool
     formats: list[list[str | None]] = [[None] * len(HEADERS)]
     placed: list[Picture] = []
     links = {}
+    shown = list(items[:max_rows]) if pictures else []
+    # Decoding the photos is most of the work; Pillow lets go of the GIL while it decodes.
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        made_for = list(pool.map(lambda n_item: _pictures(n_item[1], n_item[0], folder), enumerate(shown, start=2)))
     for n, item in enumerate(items, start=2):
         reading = item.reading
         link = str(item.photo) if isinstance(item.photo, (str, int, float)) and item.photo != "" else None
         note: Cell = None
-        if pictures and n - 2 < max_rows:
-            made = _pictures(item, n, folder)
+        if n - 2 < len(made_for):
+            made = made_for[n - 2]
             placed += made
             note = None if made else "(no photo)"
         elif pictures:
