@@ -118,7 +118,7 @@ def test_a_correction_wins_is_never_overwritten_and_is_kept_on_the_cache_sheet(
     fixed = entries["m4.jpg"]
     assert (fixed.reading.value, fixed.corrected, fixed.corrected_by) == ("00035.100", "1235.1", user)
     assert fixed.corrected_at.startswith("20") and entries["m3.jpg"].corrected == "501.25"
-    assert backend.rows(CACHE_SHEET)[0][10:13] == ["Corrected to", "Corrected by", "Corrected at (UTC)"]
+    assert backend.rows(CACHE_SHEET)[0][14:17] == ["Corrected to", "Corrected by", "Corrected at (UTC)"]
     summary = _summary(rows)
     assert summary["Corrected by hand"] == 2 and "Flagged: no reading" not in summary
 
@@ -225,20 +225,21 @@ def test_consumption_needs_its_two_columns_free_before_anything_is_paid(
     assert aigen_env.calls == []
 
 
-def test_a_cache_written_before_corrections_is_read_and_gains_the_audit_columns(
+def test_a_cache_written_before_corrections_is_read_and_gains_the_audit_columns_past_other_records(
         backend, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     photo = make_photo(tmp_path / "m0.jpg", seed=0, size=(64, 48))
     old_header = ["Photo SHA-256", "Path last seen", "Value as read", "Number", "Confidence", "Angle",
                   "Digit boxes", "Status", "Read at (UTC)", "Engine"]
     old_row = [file_digest(photo), str(photo), "00935.781", 935.781, 0.9, 0.5, "[]", "read",
                "2026-10-01T08:00:00Z", "aigen-v2"]
+    record = [["Sheet", "Status written by xlwings-meter"], ["March", "Not read"]]  # issue 9's, at L:M
     backend.create([["m0.jpg", None, None, None, None, None, None, 900, 936]], header=HEADER,
-                   extra_sheets={CACHE_SHEET: [old_header, old_row]})
+                   extra_sheets={CACHE_SHEET: [old_header + [None] + record[0], old_row + [None] + record[1]]})
     result = read_sheet(backend.book, None)
     assert result.from_cache == 1 and backend.rows()[1][1] == 935.781 and backend.rows()[1][5] == 36
-    cache = backend.rows(CACHE_SHEET)
-    assert cache[0] == old_header + ["Corrected to", "Corrected by", "Corrected at (UTC)"]
-    assert cache[1][:10] == old_row and cache[1][10] == "936"
+    cache = backend.rows(CACHE_SHEET)  # columns L:M hold another record (the Status texts written)
+    assert cache[0] == old_header + [None, *record[0], None, "Corrected to", "Corrected by", "Corrected at (UTC)"]
+    assert cache[1][:10] == old_row and cache[1][11:13] == record[1] and cache[1][14] == "936"
 
 
 def test_the_button_says_the_summary_in_its_message_box(

@@ -200,6 +200,25 @@ def test_hyperlink_formulas_and_web_addresses_in_either_backend(
     assert result.readings[1].message.startswith(WEB) and len(aigen_server.calls) == 1
 
 
+def test_links_put_on_photo_cells_in_either_backend(
+        backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
+    make_photo(tmp_path / "m1.jpg")
+    links = {2: "m1.jpg", 3: "https://example.com/m2.jpg"}  # Insert > Link on "meter 1", "meter 2"
+    book = backend.create([["meter 1"], ["meter 2"], ["m1.jpg"]])
+    if backend.name == "file":
+        wb = openpyxl.load_workbook(backend.path)
+        for row, target in links.items():
+            wb[SHEET].cell(row, 1).hyperlink = target
+        wb.save(backend.path)
+        book = backend.reopen(save=False)
+    else:
+        backend.excel.sheet_state(backend.fullname, SHEET).links.update({(r, 1): t for r, t in links.items()})
+    result = read_sheet(book, AigenEngine(fast_settings))
+    assert result.readings[0].status is ReadingStatus.READ and result.readings[2].status is ReadingStatus.READ
+    assert result.readings[1].message.startswith(WEB)
+    assert len(aigen_server.calls) == 1  # one photo content, read once
+
+
 def test_the_result_columns_fit_what_they_hold_under_headers_like_the_users(backend, tmp_path: Path, aigen_server: FakeAigen,  # type: ignore[no-untyped-def]
                                                fast_settings: ClientSettings) -> None:
     book = backend.create(_photos(tmp_path, 1) + [["a photo that is not there.jpg"]])
@@ -219,14 +238,20 @@ def test_the_result_columns_fit_what_they_hold_under_headers_like_the_users(back
         assert ws.column_dimensions["B"].width >= len("Value") + 2
 
 
-def test_a_formula_no_program_computed_says_how_to_get_its_value(tmp_path: Path, aigen_env: FakeAigen) -> None:
+@pytest.mark.parametrize("writer", ["openpyxl", "xlsxwriter"])
+def test_a_formula_no_program_computed_says_how_to_get_its_value(tmp_path: Path, aigen_env: FakeAigen,
+                                                                 writer: str) -> None:
     from .workbooks import photo_book
 
     make_photo(tmp_path / "m0.jpg")
-    book = photo_book(tmp_path / "book.xlsx", [['=G1&"m0.jpg"']])  # openpyxl saves no value with it
+    if writer == "openpyxl":  # saves no value with a formula
+        book = photo_book(tmp_path / "book.xlsx", [['=G1&"m0.jpg"']])
+    else:  # saves <v>0</v>, for Excel to replace when it recalculates on opening (fullCalcOnLoad)
+        book = xlsxwriter_book(tmp_path / "book.xlsx", [],
+                               setup=lambda wb, ws: ws.write_formula("A2", '=G1&"m0.jpg"'))
     assert main(["read", str(book)]) == 0
     status = openpyxl.load_workbook(book)["Photos"]["E2"].value
-    assert status.startswith("This formula has no value saved in the file: open the workbook in Excel")
+    assert status.startswith("This formula has not been computed yet: open the workbook in Excel")
     assert aigen_env.calls == []
 
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .xlwings_fake import FakeComError
+from .xlwings_fake_range import FakeComError
 
 if TYPE_CHECKING:
-    from .xlwings_fake import FakeRange, FakeSheet
+    from .xlwings_fake import FakeSheet
+    from .xlwings_fake_range import FakeRange
 
 
 @dataclass

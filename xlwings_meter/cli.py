@@ -23,6 +23,7 @@ from xlwings_meter.errors import (
     MeterError,
     OfflineError,
     QuotaError,
+    WorkbookChangedError,
     WorkbookError,
 )
 from xlwings_meter.reading import count_outcomes
@@ -51,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the photos listed in a workbook and write Value, Confidence, Angle, Status",
         description="Read the photos whose paths are in the column headed 'Image' (or --column) "
         "and write Value, Confidence, Angle and Status into the four columns to its right. "
-        "Readings are cached on a hidden sheet: a photo is never paid for twice.",
+        "Readings are cached on a hidden sheet: a photo is never paid for twice. With a column "
+        "headed 'Previous', Consumption and Check follow Status, flagged rows are highlighted, "
+        "a value typed under 'Corrected' wins, and a Meter summary block is kept on the sheet.",
     )
     read.add_argument("workbook", type=Path, help=".xlsx or .xlsm file (with --into: a folder of photos)")
     read.add_argument("--into", type=Path, metavar="WORKBOOK",
@@ -187,7 +190,7 @@ def _read_locked(args: argparse.Namespace, folder: Path | None) -> int:
         saved = book.save(output)
     journal.remove()
     print(summarize(result, saved))
-    for line in result.summary.lines()[1:] if result.summary else ():
+    for line in result.summary.lines() if result.summary else ():
         print(line[:1].upper() + line[1:])
     for line in notes(result):
         _say(line)
@@ -291,6 +294,13 @@ def error_message(exc: MeterError) -> str:
     """How the command line words an error that stopped it (one line, with the option to use)."""
     if isinstance(exc, ColumnNotFoundError) and exc.column is not None and not exc.named:
         return f"{exc}; name the column of photo paths with --column"
+    if isinstance(exc, WorkbookChangedError):
+        journal = Journal.beside(exc.path)
+        read = len(journal.entries())
+        kept = (f"the {_count(read, 'reading')} paid for are kept in {journal.path.name} beside it "
+                "and go in at the next run, with nothing paid again" if read else "no new reading was lost")
+        close = "close it in Excel, then " if exc.lock is not None else ""
+        return f"{exc}; {kept}: {close}run again (or use --output to write a copy)"
     return str(exc)
 
 

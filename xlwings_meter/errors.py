@@ -30,6 +30,7 @@
         ├── UnreadableWorkbookError   the file cannot be opened as a workbook (one per reason:
         │                             Encrypted, OldExcelFormat, NotAWorkbook, BrokenWorkbook)
         ├── WorkbookInUseError        Excel's lock file is beside it: open in Excel
+        ├── WorkbookChangedError      the file changed (or Excel opened it) during the run: not saved over
         └── TargetCellsError          MergedCellsError, ProtectedSheetError: cells cannot take results
     (ColumnNotFoundError > EmptyPhotoColumnError; PhotoMissingError > WebAddressError,
     UnsavedFormulaError)
@@ -252,6 +253,18 @@ class WorkbookInUseError(WorkbookError):
         self.lock = lock
 
 
+class WorkbookChangedError(WorkbookError):
+    """The file was saved by someone else, or opened in Excel (``lock`` appeared beside it), while
+    the photos were read: saving would destroy their work, so it is not overwritten."""
+
+    def __init__(self, path: Path, lock: Path | None = None) -> None:
+        how = (f"was opened in Excel while the photos were read ({lock.name} appeared beside it)"
+               if lock is not None else "was changed by another program while the photos were read")
+        super().__init__(f"{path.name} {how}: it was not overwritten")
+        self.path = path
+        self.lock = lock
+
+
 class TargetCellsError(WorkbookError):
     """The cells the results go into cannot take them; ``sheet`` and ``area`` say where."""
 
@@ -298,9 +311,10 @@ class WebAddressError(PhotoMissingError):
 
 
 class UnsavedFormulaError(PhotoMissingError):
-    """The cell's formula has no value saved with it (the file was never saved by Excel)."""
+    """The cell's formula was never computed: no value is saved with it (openpyxl), or only the
+    placeholder a writer puts there for the spreadsheet program to replace (xlsxwriter's 0)."""
 
     def __init__(self, formula: str) -> None:
-        super().__init__("This formula has no value saved in the file: open the workbook in "
-                         "Excel, save it, and run again")
+        super().__init__("This formula has not been computed yet: open the workbook in Excel (or "
+                         "LibreOffice), save it, and run again")
         self.formula = formula

@@ -216,9 +216,9 @@ class Summary:
     consumption: float | None = None  # total over the rows that have one; None without Previous
 
     def lines(self) -> list[str]:
-        """The summary in words, one fact a line, for the terminal and the message box."""
-        out = [f"{self.rows} row{'' if self.rows == 1 else 's'}: "
-               + ", ".join(f"{n} {label}" for label, n in self.statuses.items())]
+        """What the counts per outcome do not say, one fact a line, for the terminal and the
+        message box: corrections, total consumption, flagged rows per flag."""
+        out = []
         if self.corrected:
             out.append(f"{self.corrected} corrected by hand (Corrected column)")
         if self.consumption is not None:

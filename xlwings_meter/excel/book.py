@@ -80,8 +80,40 @@ class ExcelSheet:
         return [[plain(v) for v in row] for row in values]
 
     def links(self, top: int, left: int, bottom: int, right: int) -> dict[tuple[int, int], str]:
-        """Hyperlinks put on cells are not asked for (one call per cell); =HYPERLINK is read."""
-        return {}
+        """Targets of the hyperlinks put on cells of the rectangle (Insert > Link).
+
+        xlwings answers one cell at a time (``Range.hyperlink``), so Excel is first asked how
+        many links the rectangle holds (one call): none, the usual case, costs nothing more;
+        else only cells showing text are asked (a link shows its text), until all are found.
+        A formula's =HYPERLINK is read from the formula by the caller, and xlwings would give a
+        formula's first quoted text as its "hyperlink", so formulas are skipped.
+        """
+        if bottom < top or right < left:
+            return {}
+        rng = self._sheet.range((top, left), (bottom, right))
+        count = _link_count(rng)
+        if count == 0:
+            return {}
+        with excel_calls():
+            values = rng.options(ndim=2).value
+            formulas = _grid(rng.formula, bottom - top + 1, right - left + 1)
+        found: dict[tuple[int, int], str] = {}
+        for i, (vrow, frow) in enumerate(zip(values, formulas)):
+            for j, (value, formula) in enumerate(zip(vrow, frow)):
+                if not isinstance(value, str) or (isinstance(formula, str) and formula.startswith("=")):
+                    continue
+                with excel_calls():
+                    try:
+                        target = self._sheet.range((top + i, left + j)).hyperlink
+                    except Exception as exc:  # xlwings raises a plain Exception: no hyperlink
+                        if is_busy(exc):
+                            raise
+                        continue
+                if target:  # a link to a place in the workbook has no address
+                    found[(top + i, left + j)] = str(target)
+                if count is not None and len(found) >= count:
+                    return found
+        return found
 
     def obstacles(self, top: int, left: int, bottom: int, right: int) -> tuple[bool, list[str]]:
         """Merged cells in the rectangle (one call); Excel itself refuses a protected sheet."""
@@ -271,6 +303,18 @@ class ExcelBook:
                 raise WorkbookError(f"{self.fullname} is no longer open in Excel")
             here = self._elsewhere.book = ExcelBook(found)
         return here
+
+
+def _link_count(rng: Any) -> int | None:
+    """How many hyperlinks a range holds, in one call (COM's ``Range.Hyperlinks.Count``);
+    None where Excel cannot say so (not Windows): then every cell is asked."""
+    try:
+        with excel_calls():
+            return int(rng.api.Hyperlinks.Count)
+    except ExcelBusyError:
+        raise
+    except Exception:
+        return None
 
 
 def open_books() -> Iterable[Any]:

@@ -122,7 +122,7 @@ def summary(results: Sequence[BatchResult], *, cache_only: bool, warnings: Seque
         f"{sent} photo{'s' if sent != 1 else ''} {how}, {cached} answered from the cache.",
     ]
     sheet = next((r.summary for r in reversed(results) if r.summary is not None), None)
-    lines += [f"{line[:1].upper()}{line[1:]}." for line in (sheet.lines()[1:] if sheet else [])]
+    lines += [f"{line[:1].upper()}{line[1:]}." for line in (sheet.lines() if sheet else [])]
     if cache_only:
         lines.append("Cache only (METER_CACHE_ONLY on the xlwings.conf sheet): nothing was sent.")
     stopped = next((r.stopped for r in results if r.stopped is not None), None)

@@ -35,10 +35,13 @@ HEADERS = (
     "Status",
     "Read at (UTC)",
     "Engine",
-    "Corrected to",
-    "Corrected by",
-    "Corrected at (UTC)",
 )
+#: A person's correction of a reading, in the entry's row but columns of their own, past the
+#: record of Status texts (``written``, columns L:M): a cache without corrections keeps the ten
+#: columns it always had, and one written before the audit existed reads as it is.
+AUDIT_HEADERS = ("Corrected to", "Corrected by", "Corrected at (UTC)")
+AUDIT_COLUMN = len(HEADERS) + 5  # O
+_WIDTH = len(HEADERS) + len(AUDIT_HEADERS)
 #: The same columns by name, as the journal stores them: renaming a header never costs a reading.
 FIELDS = ("digest", "path", "value", "number", "confidence", "angle", "boxes", "status", "read_at", "engine",
           "corrected", "corrected_by", "corrected_at")
@@ -94,6 +97,8 @@ class CacheEntry:
         except (ValueError, TypeError):
             return None
         corrected, by, at = (_as_text(v) for v in audit)
+        if not corrected:  # who and when mean nothing without the correction itself
+            by = at = ""
         return cls(digest.lower(), str(path or ""), reading, str(read_at or ""), str(engine or ""),
                    corrected, by, at)
 
@@ -151,6 +156,11 @@ class ReadingCache:
             self._entries.update(self._dirty)
             self._seen = seen
         return True
+
+    @property
+    def sheet(self) -> SheetIO:
+        """The sheet the cache is kept on (the record of Status texts written shares it)."""
+        return self._sheet
 
     def entries(self) -> list[CacheEntry]:
         """Every entry known, the sheet's and those not flushed yet."""
@@ -211,14 +221,22 @@ class ReadingCache:
         return True
 
     def merge(self, entries: Iterable[CacheEntry]) -> int:
-        """Add entries recovered from elsewhere (a journal) that the sheet lacks; returns how many."""
+        """Add entries recovered from elsewhere (a journal, the file a command-line run saved)
+        that the sheet lacks, or that read its photo again since; returns how many."""
         added = 0
         for entry in entries:
-            if entry.digest not in self._entries and entry.reading.status.is_final:
-                with self._lock:
+            if not entry.reading.status.is_final:
+                continue
+            with self._lock:
+                known = self._entries.get(entry.digest)
+                # Times are to the second: at a tie, a reading this process made itself is the
+                # newer one, and a recovered one is newer than the sheet's.
+                newer = known is None or entry.read_at > known.read_at or (
+                    entry.read_at == known.read_at and entry.digest not in self._dirty)
+                if newer and entry != known:
                     self._entries[entry.digest] = entry
                     self._dirty[entry.digest] = entry
-                added += 1
+                    added += 1
         return added
 
     def flush(self) -> None:
@@ -253,8 +271,13 @@ class ReadingCache:
             return len(self._dirty)
 
     def _read_all(self) -> list[list[Cell]]:
+        """Each row's reading and audit cells (what lies between them is another record's)."""
         last_row, _ = self._sheet.extent()
-        return self._sheet.read_block(1, 1, last_row, len(HEADERS)) if last_row else []
+        block = self._sheet.read_block(1, 1, last_row, AUDIT_COLUMN + len(AUDIT_HEADERS) - 1) if last_row else []
+        block = [row[: len(HEADERS)] + row[AUDIT_COLUMN - 1:] for row in block]
+        while block and all(v in (None, "") for v in block[-1]):  # other columns reach further down
+            block.pop()
+        return block
 
     def _write(self, dirty: dict[str, CacheEntry]) -> None:
         block = self._read_all()
@@ -262,21 +285,33 @@ class ReadingCache:
         matched = _fingerprint(block) == self._seen  # nobody else changed the sheet since our load
         where = {row[0].lower(): i for i, row in enumerate(block[1:], start=2)
                  if row and isinstance(row[0], str)}
-        if last_row == 0 or _padded(block[0]) != list(HEADERS):  # new, or written before the audit columns
+        if last_row == 0:
             self._sheet.write_block(1, 1, [list(HEADERS)])
-            last_row = max(last_row, 1)
+            last_row = 1
+        audit = any(e.corrected or e.corrected_by for e in dirty.values()) or (
+            bool(block) and _padded(block[0])[len(HEADERS):] == list(AUDIT_HEADERS))
+        if audit and (not block or _padded(block[0])[len(HEADERS):] != list(AUDIT_HEADERS)):
+            self._sheet.write_block(1, AUDIT_COLUMN, [list(AUDIT_HEADERS)])
         changed = {where[d]: e for d, e in dirty.items() if d in where}
         if changed:
             top, bottom = min(changed), max(changed)
             rows = [changed[r].to_row() if r in changed else _padded(block[r - 1])
                     for r in range(top, bottom + 1)]
-            self._sheet.write_block(top, 1, rows, [_formats()] * len(rows))
+            self._write_rows(top, rows, audit)
         appended = [e for d, e in dirty.items() if d not in where]
         if appended:
             top = last_row + 1
-            self._sheet.write_block(top, 1, [e.to_row() for e in appended], [_formats()] * len(appended))
+            self._write_rows(top, [e.to_row() for e in appended], audit)
         if matched:  # our own rows are no reason to reload
             self._seen = _fingerprint(self._read_all())
+
+    def _write_rows(self, top: int, rows: list[list[Cell]], audit: bool) -> None:
+        """Rows of entries from ``top``: the reading's columns, and the audit's when ``audit``."""
+        n = len(HEADERS)
+        formats = _formats()
+        self._sheet.write_block(top, 1, [r[:n] for r in rows], [formats[:n]] * len(rows))
+        if audit:
+            self._sheet.write_block(top, AUDIT_COLUMN, [r[n:] for r in rows], [formats[n:]] * len(rows))
 
 
 def entry_to_json(entry: CacheEntry) -> str:
@@ -314,7 +349,7 @@ def _formats() -> list[str | None]:
 
 
 def _padded(row: list[Cell]) -> list[Cell]:
-    return (list(row) + [None] * len(HEADERS))[: len(HEADERS)]
+    return (list(row) + [None] * _WIDTH)[:_WIDTH]
 
 
 def _optional_float(value: Cell) -> float | None:

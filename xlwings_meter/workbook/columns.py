@@ -1,8 +1,9 @@
 """Where the photo paths are and where the results go (pure: works on values, not sheets).
 
 The results take the four columns right of the photo column: Value, Confidence, Angle,
-Status. The tool writes into them only when they are empty or hold its own output, judged by
-their header and by the kind of every value below it.
+Status. The tool writes into them only when they are headed as it heads them (or empty) and
+hold no formula; a value a person typed there (a number, a note, "see photo") is theirs, and
+the job leaves its row alone (see ``edits``).
 """
 
 from __future__ import annotations
@@ -112,7 +113,8 @@ def header_column(row: Sequence[Cell], wanted: str) -> int | None:
 
 def check_result_columns(block: Sequence[Sequence[Cell]], first_column: int, sheet_name: str,
                          first_row: int = 1, headers: Sequence[str] = RESULT_HEADERS) -> None:
-    """Refuse (ForeignDataError) unless the result columns are empty or this tool's own.
+    """Refuse (ForeignDataError) unless the result columns are empty or this tool's own:
+    headed as the tool heads them, with no formula below (typed values are a person's edits).
 
     ``block`` holds rows ``first_row`` (the header row) to the last used row of the result
     columns right of the photo column (``headers`` says which); ``first_column`` is the 1-based
@@ -145,19 +147,11 @@ def check_result_columns(block: Sequence[Sequence[Cell]], first_column: int, she
                 f"so it is left untouched; insert {room}"
             )
         for i, value in below:
-            if not _looks_like_ours(expected, value):
+            if isinstance(value, str) and value.startswith("="):
                 raise ForeignDataError(
                     f"{letter}{i} holds {value!r}, which this tool did not write; "
                     f"nothing was changed"
                 )
-
-
-def _looks_like_ours(header: str, value: Cell) -> bool:
-    if isinstance(value, str) and value.startswith("="):
-        return False
-    if header in ("Status", "Check"):
-        return isinstance(value, str)
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def result_rows(readings: Sequence[Reading | None]) -> tuple[list[list[Cell]], list[list[str | None]]]:

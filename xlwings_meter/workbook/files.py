@@ -7,6 +7,7 @@ file (other sheets, charts, pictures, VBA, whatever Excel wrote) is copied byte 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
 import tempfile
@@ -17,7 +18,12 @@ from pathlib import Path
 
 from lxml import etree
 
-from xlwings_meter.errors import ColumnNotFoundError, WorkbookError, WorkbookInUseError
+from xlwings_meter.errors import (
+    ColumnNotFoundError,
+    WorkbookChangedError,
+    WorkbookError,
+    WorkbookInUseError,
+)
 from xlwings_meter.workbook.cache import CACHE_SHEET
 from xlwings_meter.workbook.cfxml import fill_format, replace_rules
 from xlwings_meter.workbook.package import WORKSHEET_REL, WORKSHEET_TYPE, Package, rels_of
@@ -119,6 +125,8 @@ class FileBook:
         self.folder: Path | None = self.path.resolve().parent
         self._pkg = Package(self.path)
         pkg = self._pkg
+        # What each file save() may replace held when it was last seen (None: no file there).
+        self._seen: dict[Path, str | None] = {self.path.resolve(): pkg.digest}
         self._wb_part = pkg.workbook_part
         self._wb = pkg.xml(self._wb_part)
         self._ns = etree.QName(self._wb).namespace or ""
@@ -126,6 +134,8 @@ class FileBook:
         self._styles_part = next((t for t, k in rels.values() if k.endswith("/styles")), None)
         strings_part = next((t for t, k in rels.values() if k.endswith("/sharedStrings")), None)
         self._strings = shared_strings(pkg.xml(strings_part) if strings_part and pkg.has(strings_part) else None)
+        calc = self._wb.find(f"{{{self._ns}}}calcPr")
+        self._recalculated = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")  # as opened
         self._styles: StylesXml | None = None
         self._sheets: dict[str, tuple[str, etree._Element, str | None]] = {}
         for node in self._sheets_node():
@@ -201,7 +211,7 @@ class FileBook:
             links = {rid: target for rid, (target, kind) in self._pkg.relations(rels_of(part)).items()
                      if kind.endswith("/hyperlink")}
             xml = SheetXml(self._pkg.xml(part), self._strings, self._styles_xml(), links,
-                           on_change=lambda: self._changed(part))
+                           on_change=lambda: self._changed(part), recalculated=self._recalculated)
             self._open[title] = FileSheet(title, xml, self._styles_xml())
         return self._open[title]
 
@@ -257,9 +267,10 @@ class FileBook:
         """
         target = self._target(path)
         self._pkg.check_parts()
-        lock = target.with_name("~$" + target.name)
-        if lock.exists():
+        lock = _excel_lock(target)
+        if lock is not None:
             raise WorkbookInUseError(target, lock)
+        self._seen.setdefault(target.resolve(), _digest(target))
         if target.is_file() and target.resolve() != self.path.resolve() and not _written_by_us(target):
             raise WorkbookError(f"{target.name} exists already and is not a copy this tool wrote: "
                                 "name another --output file; nothing was overwritten")
@@ -268,7 +279,7 @@ class FileBook:
                 if not target.is_file():
                     raise WorkbookError(f"Cannot write {target.name}: it is not a file")
                 open(target, "r+b").close()  # read-only, or locked by Excel on Windows
-            fd, name = tempfile.mkstemp(prefix=f".~{target.stem}.", dir=target.parent)
+            fd, name = tempfile.mkstemp(prefix=f".~{target.stem}.", dir=target.resolve().parent)
             os.close(fd)
             os.unlink(name)
         return target
@@ -278,11 +289,16 @@ class FileBook:
 
         The package is built in memory, written to a temporary file in the same folder, flushed
         to disk, then renamed over the target: a crash or a full disk leaves the old file whole.
+        A target reached through a symbolic link stays a link: the file it leads to is replaced.
+        Raises WorkbookChangedError, overwriting nothing, if the target changed since it was
+        opened (or checked), or Excel's lock file appeared beside it, meanwhile: someone's work.
         """
         target = self._target(path)
         data = self._pkg.to_bytes()
+        self._check_unchanged(target)
+        real = target.resolve()
         with self._writing(target):
-            fd, name = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=target.suffix, dir=target.parent)
+            fd, name = tempfile.mkstemp(prefix=f".~{real.stem}.", suffix=real.suffix, dir=real.parent)
             tmp = Path(name)
             try:
                 try:
@@ -294,11 +310,20 @@ class FileBook:
                     os.close(fd)
                 # mkstemp makes a private file: give it the permissions of the file it
                 # replaces, or, for a new copy, those of the original.
-                os.chmod(tmp, (target if target.exists() else self.path).stat().st_mode & 0o7777)
-                os.replace(tmp, target)
+                os.chmod(tmp, (real if real.exists() else self.path).stat().st_mode & 0o7777)
+                os.replace(tmp, real)
+                self._seen[real] = hashlib.sha256(data).hexdigest()  # now our own
             finally:
                 tmp.unlink(missing_ok=True)
         return target
+
+    def _check_unchanged(self, target: Path) -> None:
+        lock = _excel_lock(target)
+        if lock is not None:
+            raise WorkbookChangedError(target, lock)
+        key = target.resolve()
+        if key in self._seen and _digest(target) != self._seen[key]:
+            raise WorkbookChangedError(target)
 
     def _target(self, path: Path | None) -> Path:
         target = Path(path or self.path)
@@ -328,6 +353,24 @@ _R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 #: Elements of a workbook part that come after calcPr, in the order the format prescribes.
 _AFTER_CALC = ("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
                "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst")
+
+
+def _excel_lock(target: Path) -> Path | None:
+    """Excel's lock file ``~$NAME`` of a workbook, if there is one: beside the path Excel was
+    given, or beside the file a link leads to."""
+    for path in (target, target.resolve()):
+        lock = path.with_name("~$" + path.name)
+        if lock.exists():
+            return lock
+    return None
+
+
+def _digest(path: Path) -> str | None:
+    """SHA-256 of a file's content; None when there is no file to read."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()  # as Package reads it: whole
+    except OSError:
+        return None
 
 
 def _written_by_us(path: Path) -> bool:

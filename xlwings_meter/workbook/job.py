@@ -49,6 +49,7 @@ from xlwings_meter.workbook.reconciling import (
 from xlwings_meter.workbook.references import photo_cells
 from xlwings_meter.workbook.review import review_items, write_review
 from xlwings_meter.workbook.sheet import BookIO, Cell, WorksheetIO, write_runs
+from xlwings_meter.workbook.written import WrittenStatuses
 
 
 def read_sheet(
@@ -109,10 +110,12 @@ def read_sheet(
         cache = ReadingCache(book.hidden_sheet(CACHE_SHEET), on_record=on_record)
     cache.merge(recovered)
     known = fingerprints(e.reading for e in cache.entries())
+    written = WrittenStatuses(cache.sheet)
+    statuses = written.of(sheet.name)
     current = {header + i: row for i, row in enumerate(results)}
     scope_end = bottom if not rows else list_end  # below a selection, nothing is cleared
     kept = [r for r in range(first, scope_end + 1)
-            if r in current and not is_tool_row(current[r], known)]
+            if r in current and not is_tool_row(current[r], known, statuses)]
 
     readings: list[Reading | None] = [None] * len(refs)
     todo = [i for i, ref in enumerate(refs) if first + i not in kept and not isinstance(ref, Reading)]
@@ -135,6 +138,10 @@ def read_sheet(
         if r not in kept and any(v not in (None, "") for v in current.get(r, ())):
             by_row[r] = None
     _write_rows(sheet, col + 1, by_row)
+    new_rows, _ = result_rows(list(by_row.values()))
+    shown = {r: row[3] if len(row) > 3 else None for r, row in current.items()}
+    shown.update((r, row[3]) for r, row in zip(by_row, new_rows))
+    written.update(sheet.name, shown.values(), [row[3] for row in new_rows if isinstance(row[3], str)])
     values, formats = result_rows([r for r in by_row.values() if r is not None])
     sheet.dress((header, col), header, col + 1, result_widths(values, formats))
     if record_corrections(cache, sheet, layout, first, refs, book):

@@ -46,7 +46,10 @@ class Journal:
 
     @classmethod
     def beside(cls, workbook: Path) -> Journal:
-        """The journal of a workbook file: a hidden file next to it."""
+        """The journal of a workbook file: a hidden file next to it. For a workbook reached
+        through a symbolic link, next to the file the link leads to, as is its lock: every
+        link to one file shares one journal and one lock."""
+        workbook = Path(workbook).resolve()
         return cls(workbook.parent / f".{workbook.name}.meter-journal", workbook)
 
     def lock(self, wait: float = LOCK_WAIT, holder: str = "xlwings-meter read") -> RunLock:
@@ -61,15 +64,17 @@ class Journal:
     def unsaved(self) -> list[CacheEntry]:
         """The entries the saved workbook file does not hold yet; the journal keeps only those.
 
-        An entry whose photo is on the cache sheet of the file as saved is safe there and is
-        cut from the journal. Any other may have been paid for and never saved (a crash, a
-        close without saving), whatever the file's date says: it is kept, to be merged back.
+        An entry is safe in the file when its cache sheet holds that very reading: the same
+        photo, engine, time and outcome. Any other may have been paid for and never saved (a
+        crash, a close without saving, a kill during ``--refresh``, whose new reading of a photo
+        the sheet holds an older reading of), whatever the file's date says: it is kept, to be
+        merged back.
         """
         if self.workbook is None or not self.path.exists():
             return self.entries()
-        saved = digests_saved_in(self.workbook)
+        saved = {_identity(e) for e in entries_saved_in(self.workbook)}
         entries = self.entries()  # read after the slow part: a line appended meanwhile is kept
-        keep = [e for e in entries if e.digest not in saved]
+        keep = [e for e in entries if _identity(e) not in saved]
         if len(keep) < len(entries):
             self._rewrite(keep)
         return keep
@@ -246,18 +251,7 @@ def entries_saved_in(workbook: Path) -> list[CacheEntry]:
         wb.close()
 
 
-def digests_saved_in(workbook: Path) -> set[str]:
-    """The photo hashes on the cache sheet of a workbook file as saved; empty if unreadable."""
-    try:
-        wb = openpyxl.load_workbook(workbook, read_only=True)
-    except Exception:  # missing, being written, not a workbook: nothing is known to be saved
-        return set()
-    try:
-        if CACHE_SHEET not in wb.sheetnames:
-            return set()
-        rows = wb[CACHE_SHEET].iter_rows(min_row=2, max_col=1, values_only=True)
-        return {str(row[0]).lower() for row in rows if row and row[0]}
-    except Exception:  # a damaged sheet part: read lazily, so it fails here
-        return set()
-    finally:
-        wb.close()
+def _identity(entry: CacheEntry) -> tuple[object, ...]:
+    """What makes two entries the same reading (the path a photo was last seen at does not)."""
+    r = entry.reading
+    return (entry.digest, entry.engine, entry.read_at, r.status, r.value, r.confidence, r.angle)

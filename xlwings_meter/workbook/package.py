@@ -14,6 +14,7 @@ is broken or carries a document type (the only way an "XML bomb" works; a workbo
 
 from __future__ import annotations
 
+import hashlib
 import io
 import posixpath
 import zipfile
@@ -48,6 +49,7 @@ class Package:
     def __init__(self, path: Path) -> None:
         self.path = path
         data = _read_file(path)
+        self.digest = hashlib.sha256(data).hexdigest()  # the file as opened, to notice a change
         if data.startswith(_OLE_MAGIC):
             if _ENCRYPTION_INFO in data:
                 raise EncryptedWorkbookError(path)

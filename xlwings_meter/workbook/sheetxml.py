@@ -58,8 +58,11 @@ class SheetXml:
     """One worksheet's XML tree, with its cells indexed by (row, column)."""
 
     def __init__(self, root: etree._Element, strings: list[str], styles: StylesXml,
-                 links: dict[str, str], on_change: Callable[[], None]) -> None:
+                 links: dict[str, str], on_change: Callable[[], None], *, recalculated: bool = False) -> None:
         self.root = root
+        # The workbook asks to be recomputed when opened (fullCalcOnLoad): a writer that cannot
+        # compute formulas (xlsxwriter) leaves 0 as their value for Excel to replace.
+        self._recalculated = recalculated
         self.ns = etree.QName(root).namespace or ""
         self._strings = strings
         self._styles = styles
@@ -132,6 +135,8 @@ class SheetXml:
                 return None
         if kind in ("str", "e", "d"):
             return text
+        if self._recalculated and text.strip() == "0" and cell.find(self._q("f")) is not None:
+            return None  # a placeholder, not a value: the formula was never computed
         if kind == "b":
             return text.strip() in ("1", "true")
         try:
