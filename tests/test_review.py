@@ -74,11 +74,11 @@ def test_each_photo_gets_its_thumbnail_and_upright_digit_window_beside_reading_c
     result = read_sheet(backend.book, None)
     assert (result.review, result.pictures) == (REVIEW_SHEET, 4)
     rows = backend.rows(REVIEW_SHEET)
-    assert rows[0][:7] == list(HEADERS)
+    assert rows[0][:8] == list(HEADERS)
     assert [r[0] for r in rows[1:5]] == [2, 3, 4, 5]  # the photo sheet's rows
     assert [r[3] for r in rows[1:5]][:2] == [12345, 935.5]
-    assert [r[4] for r in rows[1:5]][:2] == [0.95, 0.55]
-    assert rows[2][5] == "confidence 55% under 80%" and rows[3][5] == "no reading"
+    assert [r[5] for r in rows[1:5]][:2] == [0.95, 0.55]
+    assert rows[2][6] == "confidence 55% under 80%" and rows[3][6] == "no reading"
     pictures = _pictures(backend)
     # The turned meter: thumbnail and window; the others: the thumbnail alone; the missing photo: none.
     assert sorted(pictures) == [(2, 2), (2, 3), (3, 2), (4, 2)]
@@ -89,13 +89,28 @@ def test_each_photo_gets_its_thumbnail_and_upright_digit_window_beside_reading_c
     assert _colour_share(left, RED) > 0.15 and _colour_share(right, BLUE) > 0.15  # first digit on the left
     if isinstance(backend, FileBackend):
         ws = openpyxl.load_workbook(backend.path)[REVIEW_SHEET]
-        assert ws["G2"].hyperlink.target == "turned.jpg" and ws["G2"].value == "turned.jpg"
+        assert ws["H2"].hyperlink.target == "turned.jpg" and ws["H2"].value == "turned.jpg"
         assert ws.row_dimensions[2].height / 0.75 > pictures[(2, 2)].height  # the row holds its pictures (points)
     else:
         state = backend.excel.sheet_state(backend.fullname, REVIEW_SHEET)
-        assert state.formulas[(2, 7)] == '=HYPERLINK("turned.jpg","turned.jpg")'
+        assert state.formulas[(2, 8)] == '=HYPERLINK("turned.jpg","turned.jpg")'
         assert state.row_heights[2] / 0.75 > pictures[(2, 2)].height and all(p.name.startswith(PICTURE_PREFIX) for p in state.pictures)
         assert backend.excel.open_books[backend.fullname].sheets[0].name == SHEET  # the person's sheet stays shown
+
+
+def test_a_correction_shows_beside_the_machines_reading_and_its_check_follows_it(
+        backend, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    listed = _photos(tmp_path)[:2]
+    backend.create([[n] + [None] * 6 + [p, None if i == 0 else 936.5] for i, (n, _, p) in enumerate(listed)],
+                   header=HEADER + ("Corrected",))
+    cache = ReadingCache(backend.book.hidden_sheet(CACHE_SHEET))
+    cache.merge(CacheEntry(file_digest(tmp_path / n), str(tmp_path / n), r, "2026-11-01T10:00:00Z", "aigen-v2")
+                for n, r, _ in listed if r is not None)
+    cache.flush()
+    backend.reopen()
+    read_sheet(backend.book, None)
+    row = backend.rows(REVIEW_SHEET)[2]
+    assert row[3:7] == [935.5, 936.5, 0.55, None]  # the unsure reading, corrected: no flag left
 
 
 def test_a_rerun_replaces_the_review_pictures_and_a_shorter_list_takes_its_old_ones_away(
@@ -105,10 +120,12 @@ def test_a_rerun_replaces_the_review_pictures_and_a_shorter_list_takes_its_old_o
     backend.reopen()
     if isinstance(backend, FileBackend):
         before = sorted(parts(backend.path))
+        formats = parts(backend.path)["xl/styles.xml"].count(b"<xf ")
     read_sheet(backend.book, None)
     assert len(_pictures(backend)) == 4
     if isinstance(backend, FileBackend):
         assert sorted(parts(backend.path)) == before  # the same parts: nothing piled up
+        assert parts(backend.path)["xl/styles.xml"].count(b"<xf ") == formats  # nor cell formats
         media = [n for n in before if n.startswith("xl/media/")]
         assert len(media) == 4
     _clear_rows(backend, from_row=3)  # the list is now one photo long
@@ -178,7 +195,7 @@ def test_a_sheet_of_yours_called_review_is_never_overwritten(backend, tmp_path: 
     result = read_sheet(backend.book, None)
     assert result.review == OTHER_NAME
     assert backend.rows("Review")[0][:2] == ["Reviewed by", "Ann"]
-    assert backend.rows(OTHER_NAME)[0][:7] == list(HEADERS)
+    assert backend.rows(OTHER_NAME)[0][:8] == list(HEADERS)
 
 
 def test_no_pictures_leaves_a_small_review_and_takes_earlier_pictures_away(tmp_path: Path,
@@ -205,7 +222,7 @@ def test_a_sheet_without_previous_gets_a_review_only_when_asked(tmp_path: Path) 
     assert REVIEW_SHEET not in backend.book.sheet_names()
     result = read_sheet(backend.book, None, review=True)
     assert result.review == REVIEW_SHEET
-    assert backend.rows(REVIEW_SHEET)[3][5] == "no reading"  # flags without a Previous column: its own
+    assert backend.rows(REVIEW_SHEET)[3][6] == "no reading"  # flags without a Previous column: its own
 
 
 def test_pictures_add_a_few_kilobytes_a_row(tmp_path: Path) -> None:

@@ -158,7 +158,7 @@ def read_sheet(
         listed = refs if not rows else photo_cells(sheet, header + 1, end, col)
         readings_now = {r: by_row.get(r) or reconciled.readings.get(r) for r in range(header + 1, end + 1)}
         items = review_items(header + 1, listed, {r: x for r, x in readings_now.items() if x is not None},
-                             reconciled.checks, cache.entries(), book.folder)
+                             reconciled.checks, cache.entries(), book.folder, reconciled.corrected)
         result.review, result.pictures = write_review(book, items, pictures)
         result.review_blocked = result.review is None
     return result

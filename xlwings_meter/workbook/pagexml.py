@@ -8,6 +8,7 @@ the pictures instead of piling them up. Nothing outside this sheet's own parts c
 
 from __future__ import annotations
 
+import copy
 import posixpath
 
 from lxml import etree
@@ -40,6 +41,11 @@ def write_page_part(pkg: Package, part: str, ns: str, styles: StylesXml, page: P
     for r, (values, formats) in enumerate(zip(page.cells, page.formats), start=1):
         for c, (value, fmt) in enumerate(zip(values, formats), start=1):
             xml.write(r, c, value, fmt)
+    top: dict[int, int] = {}
+    for cell in xml.cells.values():  # text beside a picture reads best at the picture's top
+        base = int(cell.get("s") or 0)
+        top[base] = top[base] if base in top else _top_aligned(styles, base)
+        cell.set("s", str(top[base]))
     for c, width in enumerate(page.widths, start=1):
         xml.widen(c, width)
     if page.row_height:
@@ -61,6 +67,19 @@ def write_page_part(pkg: Package, part: str, ns: str, styles: StylesXml, page: P
         pkg.add_part(drawing, _drawing(pkg, drawing, page.pictures), DRAWING_TYPE)
         etree.SubElement(root, q + "drawing").set(f"{{{DOC_REL}}}id",
                                                   pkg.add_relation(part, drawing, DRAWING_REL))
+
+
+def _top_aligned(styles: StylesXml, base: int) -> int:
+    """The index of a cell format like ``base``, its content at the top of the cell."""
+    xfs = styles.root.find(f"{{{styles.ns}}}cellXfs")
+    if xfs is None or not len(xfs):
+        return base
+    xf = copy.deepcopy(xfs[base] if base < len(xfs) else xfs[0])
+    for old in xf.findall(f"{{{styles.ns}}}alignment"):
+        xf.remove(old)
+    xf.insert(0, etree.Element(f"{{{styles.ns}}}alignment", vertical="top"))  # first child of xf
+    xf.set("applyAlignment", "1")
+    return styles.add_xf(xf)
 
 
 def _drop_old(pkg: Package, part: str) -> None:

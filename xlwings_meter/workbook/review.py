@@ -30,7 +30,7 @@ REVIEW_SHEET = "Review"
 OTHER_NAME = "Meter review"
 #: Every picture this tool places starts with this name: how a re-run finds (and replaces) its own.
 PICTURE_PREFIX = "xlwings-meter "
-HEADERS = ("Row", "Photo", "Digit window", "Reading", "Confidence", "Check", "Photo file")
+HEADERS = ("Row", "Photo", "Digit window", "Reading", "Corrected", "Confidence", "Check", "Photo file")
 PHOTO_COL, WINDOW_COL = 2, 3
 #: Rows past this many are listed without pictures: 500 rows of ~6 KB keep a workbook near 3 MB.
 MAX_PICTURE_ROWS = 500
@@ -52,11 +52,12 @@ class ReviewItem:
     photo: object  # the photo cell's text, or the failure it already is (a missing file)
     reading: Reading
     check: Check | None = None
+    corrected: Cell = None  # a person's correction, as typed in Corrected
 
 
 def review_items(first: int, refs: Sequence[object], readings: Mapping[int, Reading],
                  checks: Mapping[int, Check], cached: Iterable[CacheEntry],
-                 folder: Path | None) -> list[ReviewItem]:
+                 folder: Path | None, corrected: Mapping[int, Cell] | None = None) -> list[ReviewItem]:
     """The Review rows of photo rows ``first``... (``refs``: their photo cells).
 
     ``readings`` are the rows' readings as written (this run's, or what a row shows); a row
@@ -72,8 +73,9 @@ def review_items(first: int, refs: Sequence[object], readings: Mapping[int, Read
             known = by_path.get(str(_path(ref, folder)))
             if known is not None and known.number == reading.number:
                 reading = known
-        check = checks.get(row) or reconcile([RowInput(reading)])[0]
-        items.append(ReviewItem(row, ref, reading, check))
+        fix = (corrected or {}).get(row)
+        check = checks.get(row) or reconcile([RowInput(reading, None, fix)])[0]
+        items.append(ReviewItem(row, ref, reading, check, fix))
     return items
 
 
@@ -99,19 +101,19 @@ def review_page(items: Sequence[ReviewItem], folder: Path | None, pictures: bool
         elif pictures:
             note = f"(past {max_rows} rows: no picture)"
         value: Cell = reading.number if reading.number is not None else reading.message or reading.status.label
-        cells.append([item.row, note, None, value, reading.confidence, item.check.text if item.check else None,
-                      link or (reading.message or None)])
+        cells.append([item.row, note, None, value, item.corrected, reading.confidence,
+                      (item.check.text or None) if item.check else None, link or (reading.message or None)])
         formats.append([None, None, None, reading.number_format if reading.number is not None else None,
-                        _CONFIDENCE_FORMAT, None, None])
+                        None, _CONFIDENCE_FORMAT, None, None])
         if link:
             links[(n, len(HEADERS))] = link
     height = max((p.height for p in placed), default=0)
     row_height = (height + 2 * _PADDING) * _POINTS_PER_PIXEL if placed else None
     thumb_width = max((p.width for p in placed if p.col == PHOTO_COL), default=evidence.THUMB_SIDE)
     window_width = max((p.width for p in placed if p.col == WINDOW_COL), default=80)
-    widths = [6.0, _chars(thumb_width), _chars(window_width), 14.0, 11.0,
-              float(min(max([len(str(c[5] or "")) for c in cells] + [8]), 60)) + 2,
-              float(min(max(len(str(c[6] or "")) for c in cells), 60)) + 2]
+    widths = [6.0, _chars(thumb_width), _chars(window_width), 14.0, 11.0, 11.0,
+              float(min(max([len(str(c[6] or "")) for c in cells] + [8]), 60)) + 2,
+              float(min(max(len(str(c[7] or "")) for c in cells), 60)) + 2]
     return Page(cells, formats, widths, row_height, links, placed)
 
 
