@@ -248,3 +248,24 @@ def test_libreoffice_opens_the_review_and_keeps_its_pictures(tmp_path: Path) -> 
     assert len(again[REVIEW_SHEET]._images) == 4  # LibreOffice read our drawing and wrote it back
     with zipfile.ZipFile(tmp_path / "lo-out" / backend.path.name) as z:
         assert len([n for n in z.namelist() if n.startswith("xl/media/")]) == 4
+
+
+def test_a_cached_rerun_of_a_file_reuses_its_pictures_and_a_changed_photo_gets_new_ones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xlwings_meter.workbook import review
+
+    decoded: list[Path] = []
+    real = review.upright_image
+    monkeypatch.setattr(review, "upright_image", lambda path, side: decoded.append(path) or real(path, side))
+    backend = FileBackend(tmp_path)
+    _book(backend, tmp_path)
+    read_sheet(backend.book, None)
+    first = _pictures(backend)
+    assert len(decoded) == 3  # the three photos there are
+    read_sheet(backend.book, None)
+    again = _pictures(backend)
+    assert len(decoded) == 3 and {k: v.tobytes() for k, v in again.items()} == {k: v.tobytes() for k, v in first.items()}
+    make_photo(tmp_path / "plain.jpg", seed=5, size=(320, 240))  # the photo replaced by another
+    read_sheet(backend.book, None)
+    assert decoded[3:] == [tmp_path / "plain.jpg"]
+    assert _pictures(backend)[(3, 2)].tobytes() != first[(3, 2)].tobytes()

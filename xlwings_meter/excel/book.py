@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from xlwings_meter.errors import ColumnNotFoundError, WorkbookError
-from xlwings_meter.workbook.sheet import FLAG_FILL, FLAG_FONT, Cell, Page, login_name, plain
+from xlwings_meter.workbook.sheet import FLAG_FILL, FLAG_FONT, Cell, Page, Picture, login_name, plain
 
 TEXT_FORMAT = "@"
 #: Excel refuses an address longer than this in one Range("...") call.
@@ -246,6 +246,10 @@ class ExcelBook:
             sheet.visible = False
             active.activate()  # adding a sheet shows it; give the user back their sheet
         return ExcelSheet(sheet)
+
+    def page_pictures(self, name: str) -> dict[str, Picture]:
+        """None to reuse: Excel does not hand a picture's bytes back through xlwings."""
+        return {}
 
     def write_page(self, name: str, page: Page, prefix: str) -> None:
         """Make sheet ``name`` show ``page`` (see BookIO): cleared, written in one block, links as

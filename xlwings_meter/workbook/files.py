@@ -27,8 +27,8 @@ from xlwings_meter.errors import (
 from xlwings_meter.workbook.cache import CACHE_SHEET
 from xlwings_meter.workbook.cfxml import fill_format, replace_rules
 from xlwings_meter.workbook.package import WORKSHEET_REL, WORKSHEET_TYPE, Package, rels_of
-from xlwings_meter.workbook.pagexml import write_page_part
-from xlwings_meter.workbook.sheet import FLAG_FILL, FLAG_FONT, Cell, Page, login_name
+from xlwings_meter.workbook.pagexml import keyed_pictures, write_page_part
+from xlwings_meter.workbook.sheet import FLAG_FILL, FLAG_FONT, Cell, Page, Picture, login_name
 from xlwings_meter.workbook.sheetxml import (
     SheetXml,
     StylesXml,
@@ -173,6 +173,11 @@ class FileBook:
             return self._sheet(name)
         self._add_sheet(name, hidden=True)
         return self._sheet(name)
+
+    def page_pictures(self, name: str) -> dict[str, Picture]:
+        """The keyed pictures the sheet's drawing holds (see pagexml.keyed_pictures)."""
+        part = next((p for t, (_, _, p) in self._sheets.items() if p and t.casefold() == name.casefold()), None)
+        return keyed_pictures(self._pkg, part) if part else {}
 
     def write_page(self, name: str, page: Page, prefix: str) -> None:
         """Make sheet ``name`` show ``page`` (see BookIO): its part is written anew with its

@@ -69,6 +69,28 @@ def write_page_part(pkg: Package, part: str, ns: str, styles: StylesXml, page: P
                                                   pkg.add_relation(part, drawing, DRAWING_REL))
 
 
+def keyed_pictures(pkg: Package, part: str) -> dict[str, Picture]:
+    """The pictures of the sheet part's drawings that carry a key (in their title), by key: a
+    re-run reuses those its photos and readings would make again, without decoding a photo."""
+    found = {}
+    for drawing, kind in pkg.relations(rels_of(part)).values():
+        if kind != DRAWING_REL or not pkg.has(drawing):
+            continue
+        media = pkg.relations(rels_of(drawing))
+        for anchor in pkg.xml(drawing):
+            props = anchor.find(f".//{{{XDR}}}cNvPr")
+            blip = anchor.find(f".//{{{A}}}blip")
+            ext = anchor.find(f"{{{XDR}}}ext")
+            if props is None or blip is None or ext is None or not props.get("title"):
+                continue
+            target = media.get(blip.get(f"{{{DOC_REL}}}embed", ""), ("", ""))[0]
+            if target and pkg.has(target):
+                found[props.get("title", "")] = Picture(
+                    "", pkg.read(target), int(ext.get("cx", 0)) // _EMU_PER_PIXEL,
+                    int(ext.get("cy", 0)) // _EMU_PER_PIXEL, 0, 0, props.get("title", ""))
+    return found
+
+
 def _top_aligned(styles: StylesXml, base: int) -> int:
     """The index of a cell format like ``base``, its content at the top of the cell."""
     xfs = styles.root.find(f"{{{styles.ns}}}cellXfs")
@@ -117,7 +139,7 @@ def _drawing(pkg: Package, drawing: str, pictures: list[Picture]) -> etree._Elem
         _el(anchor, XDR, "ext", cx=cx, cy=cy)
         shape = etree.SubElement(anchor, f"{{{XDR}}}pic")
         nv = etree.SubElement(shape, f"{{{XDR}}}nvPicPr")
-        _el(nv, XDR, "cNvPr", id=n, name=pic.name, descr=pic.name)
+        _el(nv, XDR, "cNvPr", id=n, name=pic.name, descr=pic.name, **({"title": pic.key} if pic.key else {}))
         _el(etree.SubElement(nv, f"{{{XDR}}}cNvPicPr"), A, "picLocks", noChangeAspect=1)
         fill = etree.SubElement(shape, f"{{{XDR}}}blipFill")
         _el(fill, A, "blip").set(f"{{{DOC_REL}}}embed", rid)

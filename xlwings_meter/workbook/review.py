@@ -9,6 +9,9 @@ alone. The sheet is the tool's: it is written anew on every run, its old picture
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -80,8 +83,10 @@ def review_items(first: int, refs: Sequence[object], readings: Mapping[int, Read
 
 
 def review_page(items: Sequence[ReviewItem], folder: Path | None, pictures: bool = True,
-                max_rows: int = MAX_PICTURE_ROWS) -> Page:
-    """The Review sheet for ``items``; with ``pictures``, the first ``max_rows`` rows get theirs."""
+                max_rows: int = MAX_PICTURE_ROWS, reuse: Mapping[str, Picture] | None = None) -> Page:
+    """The Review sheet for ``items``; with ``pictures``, the first ``max_rows`` rows get theirs.
+    ``reuse`` holds pictures made before, by key: one made of the same photo file and reading is
+    taken as it is, its photo not decoded again."""
     cells: list[list[Cell]] = [list(HEADERS)]
     formats: list[list[str | None]] = [[None] * len(HEADERS)]
     placed: list[Picture] = []
@@ -89,7 +94,8 @@ def review_page(items: Sequence[ReviewItem], folder: Path | None, pictures: bool
     shown = list(items[:max_rows]) if pictures else []
     # Decoding the photos is most of the work; Pillow lets go of the GIL while it decodes.
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        made_for = list(pool.map(lambda n_item: _pictures(n_item[1], n_item[0], folder), enumerate(shown, start=2)))
+        made_for = list(pool.map(lambda n_item: _pictures(n_item[1], n_item[0], folder, reuse or {}),
+                                 enumerate(shown, start=2)))
     for n, item in enumerate(items, start=2):
         reading = item.reading
         link = str(item.photo) if isinstance(item.photo, (str, int, float)) and item.photo != "" else None
@@ -123,7 +129,8 @@ def write_review(book: BookIO, items: Sequence[ReviewItem], pictures: bool = Tru
     name = review_sheet_name(book)
     if name is None:
         return None, 0
-    page = review_page(items, book.folder, pictures)
+    reuse = book.page_pictures(name) if name.casefold() in {n.casefold() for n in book.sheet_names()} else {}
+    page = review_page(items, book.folder, pictures, reuse=reuse)
     book.write_page(name, page, PICTURE_PREFIX)
     return name, len(page.pictures)
 
@@ -151,19 +158,40 @@ def evidence_images(path: Path, reading: Reading) -> tuple[Image.Image, Image.Im
     return evidence.thumbnail(image), window
 
 
-def _pictures(item: ReviewItem, n: int, folder: Path | None) -> list[Picture]:
+def _pictures(item: ReviewItem, n: int, folder: Path | None, reuse: Mapping[str, Picture]) -> list[Picture]:
     path = _path(item.photo, folder)
-    if path is None:
+    keys = _keys(path, item.reading) if path is not None else None
+    if path is None or keys is None:
         return []
+    thumb_key, window_key = keys
+    wanted = [thumb_key] + ([window_key] if item.reading.boxes else [])
+    if all(k in reuse for k in wanted):
+        return [dataclasses.replace(reuse[k], name=f"{PICTURE_PREFIX}{kind} {n}", row=n, col=col)
+                for k, kind, col in zip(wanted, ("photo", "digits"), (PHOTO_COL, WINDOW_COL))]
     try:
         thumb, window = evidence_images(path, item.reading)
     except (PhotoError, OSError, ValueError):  # a photo gone or changed since: the row says so
         return []
-    placed = [Picture(f"{PICTURE_PREFIX}photo {n}", evidence.jpeg_bytes(thumb), *thumb.size, n, PHOTO_COL)]
+    placed = [Picture(f"{PICTURE_PREFIX}photo {n}", evidence.jpeg_bytes(thumb), *thumb.size, n, PHOTO_COL,
+                      thumb_key)]
     if window is not None:
         placed.append(Picture(f"{PICTURE_PREFIX}digits {n}", evidence.jpeg_bytes(window), *window.size,
-                              n, WINDOW_COL))
+                              n, WINDOW_COL, window_key))
     return placed
+
+
+def _keys(path: Path, reading: Reading) -> tuple[str, str] | None:
+    """Keys of the thumbnail and the digit window: the photo file as it is now (path, size, time
+    of change), the reading's geometry and the pictures' sizes; None for a photo not there."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    made = json.dumps([str(path), st.st_size, st.st_mtime_ns, EVIDENCE_SIDE, evidence.THUMB_SIDE,
+                       evidence.WINDOW_HEIGHT, WINDOW_MAX_WIDTH, evidence.JPEG_QUALITY])
+    window = json.dumps([made, reading.angle, reading.boxes])
+    return ("photo " + hashlib.sha256(made.encode()).hexdigest()[:24],
+            "digits " + hashlib.sha256(window.encode()).hexdigest()[:24])
 
 
 def _path(ref: object, folder: Path | None) -> Path | None:

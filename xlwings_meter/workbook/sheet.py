@@ -52,6 +52,7 @@ class Picture:
     height: int
     row: int
     col: int
+    key: str = ""  # what it was made from (photo file, reading): an equal key, an equal picture
 
 
 @dataclass
@@ -141,6 +142,10 @@ class BookIO(Protocol):
 
     def user_name(self) -> str:
         """Who is making changes: Excel's user name, or the login name for a file."""
+        ...
+
+    def page_pictures(self, name: str) -> dict[str, Picture]:
+        """The pictures sheet ``name`` holds that carry a key, by key (a file's; Excel gives none)."""
         ...
 
     def write_page(self, name: str, page: Page, prefix: str) -> None:
