@@ -269,3 +269,24 @@ def test_a_cached_rerun_of_a_file_reuses_its_pictures_and_a_changed_photo_gets_n
     read_sheet(backend.book, None)
     assert decoded[3:] == [tmp_path / "plain.jpg"]
     assert _pictures(backend)[(3, 2)].tobytes() != first[(3, 2)].tobytes()
+
+
+def test_the_review_in_excel_costs_two_calls_a_picture_whatever_the_rows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cells, links, widths and heights go in a fixed number of calls; each picture is one add
+    and the range it is anchored to (xlwings places one picture a call), and one more on a
+    re-run to find and delete the old one."""
+    costs = []
+    for n in (3, 30):
+        folder = tmp_path / str(n)
+        folder.mkdir()
+        excel = ExcelBackend(folder, monkeypatch)
+        book = excel.create([[make_photo(folder / f"m{i}.jpg", seed=i, size=(64, 48)).name] for i in range(n)])
+        read_sheet(book, None, review=False)
+        before = excel.excel.range_calls
+        assert read_sheet(excel.book, None, review=True).pictures == n
+        first = excel.excel.range_calls - before
+        before = excel.excel.range_calls
+        read_sheet(excel.book, None, review=True)
+        costs.append((first - 2 * n, excel.excel.range_calls - before - 4 * n))
+    assert costs[0] == costs[1], costs
