@@ -64,7 +64,8 @@ def _pictures(backend: FileBackend | ExcelBackend, sheet: str = REVIEW_SHEET) ->
 
 
 def _colour_share(img: Image.Image, colour: tuple[int, int, int]) -> float:
-    pixels = list(img.convert("RGB").getdata())
+    data = img.convert("RGB").tobytes()
+    pixels = [data[i:i + 3] for i in range(0, len(data), 3)]
     return sum(all(abs(a - b) < 60 for a, b in zip(p, colour)) for p in pixels) / len(pixels)
 
 

@@ -8,7 +8,6 @@ formats are set once per distinct format, never once per cell.
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -252,39 +251,10 @@ class ExcelBook:
         return {}
 
     def write_page(self, name: str, page: Page, prefix: str) -> None:
-        """Make sheet ``name`` show ``page`` (see BookIO): cleared, written in one block, links as
-        HYPERLINK formulas, and its pictures placed through xlwings after this tool's old ones
-        (named ``prefix``...) are deleted, so a re-run never piles them up and a picture always
-        takes its new size. A person's pictures keep their place."""
-        sheets = self._book.sheets
-        with excel_calls():
-            sheet = next((s for s in sheets if s.name.casefold() == name.casefold()), None)
-            if sheet is None:
-                active = sheets.active
-                sheet = sheets.add(name, after=sheets[len(sheets) - 1])
-                active.activate()  # adding a sheet shows it; give the user back their sheet
-            sheet.clear()
-            for old in [p for p in sheet.pictures if str(p.name).startswith(prefix)]:
-                old.delete()
-            cells = [[None if (r, c) in page.links else v for c, v in enumerate(row, start=1)]
-                     for r, row in enumerate(page.cells, start=1)]
-            ExcelSheet(sheet).write_block(1, 1, cells, page.formats)
-            columns = sorted({c for _, c in page.links})
-            for c in columns:  # a column of links in one call, General so the formulas work
-                column = sheet.range((2, c), (len(page.cells), c))
-                column.number_format = "General"
-                column.value = [[_hyperlink(page.links[(r, c)]) if (r, c) in page.links else page.cells[r - 1][c - 1]]
-                                for r in range(2, len(page.cells) + 1)]
-            for c, width in enumerate(page.widths, start=1):
-                sheet.range((1, c)).column_width = width
-            if page.row_height and len(page.cells) > 1:
-                sheet.range((2, 1), (len(page.cells), 1)).row_height = page.row_height
-            with tempfile.TemporaryDirectory(prefix="xlwings-meter-") as folder:
-                for n, pic in enumerate(page.pictures):
-                    path = Path(folder) / f"{n}.jpeg"
-                    path.write_bytes(pic.data)
-                    sheet.pictures.add(str(path), name=pic.name, anchor=sheet.range((pic.row, pic.col)),
-                                       width=pic.width * 0.75, height=pic.height * 0.75)
+        """Make sheet ``name`` show ``page`` (see ``excel.pages.write_page``)."""
+        from xlwings_meter.excel.pages import write_page
+
+        write_page(self._book, name, page, prefix)
 
     def excel_is_idle(self) -> bool:
         """True when Excel has finished calculating and no cell is being edited."""
@@ -389,12 +359,6 @@ def _chunks(areas: list[str]) -> list[str]:
         else:
             chunks.append(area)
     return chunks
-
-
-def _hyperlink(target: str) -> str:
-    """A HYPERLINK formula to ``target`` that shows it, as a file's cell shows its link."""
-    quoted = target.replace('"', '""')
-    return f'=HYPERLINK("{quoted}","{quoted}")'
 
 
 def _bgr(rgb: tuple[int, int, int]) -> int:

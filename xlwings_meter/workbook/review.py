@@ -26,7 +26,7 @@ from xlwings_meter.photos import resolve_path, upright_image
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.reconcile import Check, RowInput, reconcile
 from xlwings_meter.workbook.cache import CacheEntry
-from xlwings_meter.workbook.sheet import BookIO, Cell, Page, Picture
+from xlwings_meter.workbook.sheet import POINTS_PER_PIXEL, BookIO, Cell, Page, Picture
 
 REVIEW_SHEET = "Review"
 #: The name taken when a person's own sheet is called Review.
@@ -44,7 +44,6 @@ WINDOW_MAX_WIDTH = 240
 #: window. For the thumbnail alone, twice its size is enough (an eighth of the work, or less).
 EVIDENCE_SIDE = 1000
 _PADDING = 8  # pixels between a picture and its row's edges
-_POINTS_PER_PIXEL = 0.75
 _CONFIDENCE_FORMAT = "0%"
 
 
@@ -115,7 +114,7 @@ def review_page(items: Sequence[ReviewItem], folder: Path | None, pictures: bool
         if link:
             links[(n, len(HEADERS))] = link
     height = max((p.height for p in placed), default=0)
-    row_height = (height + 2 * _PADDING) * _POINTS_PER_PIXEL if placed else None
+    row_height = (height + 2 * _PADDING) * POINTS_PER_PIXEL if placed else None
     thumb_width = max((p.width for p in placed if p.col == PHOTO_COL), default=evidence.THUMB_SIDE)
     window_width = max((p.width for p in placed if p.col == WINDOW_COL), default=80)
     widths = [6.0, _chars(thumb_width), _chars(window_width), 14.0, 11.0, 11.0,

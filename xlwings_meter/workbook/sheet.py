@@ -20,6 +20,8 @@ Cell = str | float | int | bool | None
 #: The highlight of a flagged row (Excel's "light red fill with dark red text"), as RGB.
 FLAG_FILL = (255, 199, 206)
 FLAG_FONT = (156, 0, 6)
+#: A pixel of a picture in Excel's points (at 96 dots an inch, a point being 1/72 inch).
+POINTS_PER_PIXEL = 0.75
 
 
 def plain(value: object) -> Cell:
