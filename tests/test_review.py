@@ -291,3 +291,22 @@ def test_the_review_in_excel_costs_two_calls_a_picture_whatever_the_rows(
         read_sheet(excel.book, None, review=True)
         costs.append((first - 2 * n, excel.excel.range_calls - before - 4 * n))
     assert costs[0] == costs[1], costs
+
+
+def test_the_digit_boxes_of_the_services_reply_cut_the_window_and_a_cached_rerun_cuts_it_again(
+        tmp_path: Path, aigen_env: Any) -> None:
+    from tests.fake_aigen import Reply
+
+    img, boxes = _meter(-30)
+    img.save(tmp_path / "turned.jpg", quality=90)
+    aigen_env.queue(Reply.success(value="012345", confidence=0.97, angle=-30,
+                                  boxes=[[list(p) for p in quad] for quad in boxes]))
+    path = xlsxwriter_book(tmp_path / "bill.xlsx", [["turned.jpg"] + [None] * 6 + [12000]], HEADER)
+    assert main(["read", str(path), "-q"]) == 0
+    for _ in range(2):  # the reply's boxes, then the cache's
+        window = Image.open(io.BytesIO(next(i for i in openpyxl.load_workbook(path)[REVIEW_SHEET]._images
+                                            if i.anchor._from.col == 2)._data()))
+        left, right = window.crop((0, 0, window.width // 4, 40)), window.crop((3 * window.width // 4, 0, window.width, 40))
+        assert _colour_share(left, RED) > 0.15 and _colour_share(right, BLUE) > 0.15
+        assert main(["read", str(path), "--cache-only", "-q"]) == 0
+    assert len(aigen_env.calls) == 1  # paid once
