@@ -310,3 +310,15 @@ def test_the_digit_boxes_of_the_services_reply_cut_the_window_and_a_cached_rerun
         assert _colour_share(left, RED) > 0.15 and _colour_share(right, BLUE) > 0.15
         assert main(["read", str(path), "--cache-only", "-q"]) == 0
     assert len(aigen_env.calls) == 1  # paid once
+
+
+def test_rows_past_the_cap_are_listed_without_pictures(tmp_path: Path) -> None:
+    from xlwings_meter.workbook.review import ReviewItem, review_page
+
+    listed = _photos(tmp_path)
+    items = [ReviewItem(i + 2, name, reading or Reading.failure(ReadingStatus.FILE_MISSING, "File not found"))
+             for i, (name, reading, _) in enumerate(listed)]
+    page = review_page(items, tmp_path, max_rows=1)
+    assert {(p.row, p.col) for p in page.pictures} == {(2, 2), (2, 3)}
+    assert [row[1] for row in page.cells[2:]] == ["(past 1 rows: no picture)"] * 3
+    assert [row[1] for row in review_page(items, tmp_path).cells[1:]] == [None, None, None, "(no photo)"]
