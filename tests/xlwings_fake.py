@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .xlwings_fake_pictures import FakePictures, PictureState
     from .xlwings_fake_rules import RuleState
 
 from .xlwings_fake_range import FakeComError, FakeRange, _Proxy
@@ -48,6 +49,9 @@ class SheetState:
     bold: set[tuple[int, int]] = field(default_factory=set)
     rules: list[RuleState] = field(default_factory=list)  # conditional formatting (xlwings_fake_rules)
     links: dict[tuple[int, int], str] = field(default_factory=dict)  # Insert > Link: Hyperlinks(1).Address
+    pictures: list[PictureState] = field(default_factory=list)  # (xlwings_fake_pictures)
+    row_heights: dict[int, float] = field(default_factory=dict)
+    column_widths: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -261,6 +265,17 @@ class FakeSheet(_Proxy):
     def range(self, first: Any, last: Any = None) -> FakeRange:
         self._call("sheet.range")
         return FakeRange(self, first, last)
+
+    @property
+    def pictures(self) -> FakePictures:
+        from .xlwings_fake_pictures import FakePictures
+
+        return FakePictures(self)
+
+    def clear(self) -> None:
+        from .xlwings_fake_pictures import clear
+
+        clear(self)
 
     @property
     def api(self) -> Any:

@@ -186,6 +186,26 @@ class FakeRange(_Proxy):
         return [(r, c) for r1, c1, r2, c2 in self.areas for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)]
 
     @property
+    def row_height(self) -> float:
+        return self._cells.row_heights.get(self.areas[0][0], 15.0)
+
+    @row_height.setter
+    def row_height(self, points: float) -> None:
+        from .xlwings_fake_pictures import set_row_height
+
+        set_row_height(self, points)
+
+    @property
+    def column_width(self) -> float:
+        return self._cells.column_widths.get(self.areas[0][1], 8.43)
+
+    @column_width.setter
+    def column_width(self, chars: float) -> None:
+        from .xlwings_fake_pictures import set_column_width
+
+        set_column_width(self, chars)
+
+    @property
     def columns(self) -> _FakeColumns:
         """xlwings: the range's columns (RangeColumns), here only for autofit()."""
         return _FakeColumns(self)

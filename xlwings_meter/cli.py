@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--min-confidence", type=_fraction, metavar="FRACTION",
                       help="flag a reading less sure than this, 0 to 1 (default: the workbook's "
                       f"METER_MIN_CONFIDENCE, else {DEFAULT_MIN_CONFIDENCE:g})")
+    read.add_argument("--review", action=argparse.BooleanOptionalAction, default=None,
+                      help="write the Review sheet: each photo's thumbnail and digit window beside its "
+                      "reading, confidence and Check (default: when the sheet has a Previous column)")
+    read.add_argument("--no-pictures", action="store_true",
+                      help="the Review sheet without pictures (a smaller workbook)")
     read.add_argument("--output", type=Path, help="save to this file instead of WORKBOOK")
     read.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY,
                       help=f"photos read at once (default {DEFAULT_CONCURRENCY})")
@@ -180,6 +185,7 @@ def _read_locked(args: argparse.Namespace, folder: Path | None) -> int:
             concurrency=args.concurrency, refresh=args.refresh, progress=progress,
             recovered=recovered, on_record=journal.append, previous=args.previous,
             limits=limits(workbook, args.max_consumption, args.min_confidence),
+            review=args.review, pictures=not args.no_pictures,
         )
         saved = book.save(output)
     journal.remove()
@@ -264,6 +270,11 @@ def notes(result: BatchResult) -> list[str]:
     if result.kept_previous:
         lines.append(f"{_count(result.kept_previous, 'photo')} could not be read again; the "
                      "previous reading is kept")
+    if result.review:
+        lines.append(f"sheet {result.review!r}: each reading beside its evidence "
+                     f"({_count(result.pictures, 'picture')})")
+    elif result.review_blocked:
+        lines.append("no Review sheet: sheets of yours are called Review and Meter review")
     return lines
 
 

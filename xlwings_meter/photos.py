@@ -186,6 +186,13 @@ def load_photo(path: Path, digest: str | None = None, max_side: int = DEFAULT_MA
     return Photo(path, digest, data, img.width, img.height, file_size)
 
 
+def upright_image(path: Path, max_side: int = DEFAULT_MAX_SIDE) -> Image.Image:
+    """The photo's pixels as an engine saw them (upright, long side at most ``max_side``),
+    checked like load_photo; for evidence pictures, cut from the same geometry as the boxes."""
+    with open_photo_file(path) as fh:
+        return _decode(fh, path, os.fstat(fh.fileno()).st_size, max_side)
+
+
 def _decode(fh: BinaryIO, path: Path, file_size: int, max_side: int) -> Image.Image:
     """The photo's pixels, upright and at most ``max_side`` on the long side."""
     head = fh.read(32)

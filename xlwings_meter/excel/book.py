@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from xlwings_meter.errors import ColumnNotFoundError, WorkbookError
-from xlwings_meter.workbook.sheet import FLAG_FILL, FLAG_FONT, Cell, login_name, plain
+from xlwings_meter.workbook.sheet import FLAG_FILL, FLAG_FONT, Cell, Page, Picture, login_name, plain
 
 TEXT_FORMAT = "@"
 #: Excel refuses an address longer than this in one Range("...") call.
@@ -245,6 +245,16 @@ class ExcelBook:
             sheet.visible = False
             active.activate()  # adding a sheet shows it; give the user back their sheet
         return ExcelSheet(sheet)
+
+    def page_pictures(self, name: str) -> dict[str, Picture]:
+        """None to reuse: Excel does not hand a picture's bytes back through xlwings."""
+        return {}
+
+    def write_page(self, name: str, page: Page, prefix: str) -> None:
+        """Make sheet ``name`` show ``page`` (see ``excel.pages.write_page``)."""
+        from xlwings_meter.excel.pages import write_page
+
+        write_page(self._book, name, page, prefix)
 
     def excel_is_idle(self) -> bool:
         """True when Excel has finished calculating and no cell is being edited."""

@@ -71,6 +71,9 @@ class BatchResult:
     kept_previous: int = 0  # photos whose refresh failed: their previous reading stays
     summary: Summary | None = None  # the sheet after the run (set by the sheet's job)
     summary_blocked: bool = False  # the summary block would have covered a person's cells
+    review: str | None = None  # the Review sheet written (its name), if one was
+    pictures: int = 0  # evidence pictures placed on it
+    review_blocked: bool = False  # sheets of a person's hold both names the Review sheet may take
 
     @property
     def complete(self) -> bool:

@@ -26,8 +26,9 @@ from xlwings_meter.errors import (
 )
 from xlwings_meter.workbook.cache import CACHE_SHEET
 from xlwings_meter.workbook.cfxml import fill_format, replace_rules
-from xlwings_meter.workbook.package import WORKSHEET_REL, WORKSHEET_TYPE, Package
-from xlwings_meter.workbook.sheet import FLAG_FILL, FLAG_FONT, Cell, login_name
+from xlwings_meter.workbook.package import WORKSHEET_REL, WORKSHEET_TYPE, Package, rels_of
+from xlwings_meter.workbook.pagexml import keyed_pictures, write_page_part
+from xlwings_meter.workbook.sheet import FLAG_FILL, FLAG_FONT, Cell, Page, Picture, login_name
 from xlwings_meter.workbook.sheetxml import (
     SheetXml,
     StylesXml,
@@ -129,7 +130,7 @@ class FileBook:
         self._wb_part = pkg.workbook_part
         self._wb = pkg.xml(self._wb_part)
         self._ns = etree.QName(self._wb).namespace or ""
-        rels = pkg.relations(_rels_of(self._wb_part))
+        rels = pkg.relations(rels_of(self._wb_part))
         self._styles_part = next((t for t, k in rels.values() if k.endswith("/styles")), None)
         strings_part = next((t for t, k in rels.values() if k.endswith("/sharedStrings")), None)
         self._strings = shared_strings(pkg.xml(strings_part) if strings_part and pkg.has(strings_part) else None)
@@ -170,6 +171,29 @@ class FileBook:
         """The named sheet, created hidden at the end of the workbook if it does not exist."""
         if name in self._sheets and self._sheets[name][2] is not None:
             return self._sheet(name)
+        self._add_sheet(name, hidden=True)
+        return self._sheet(name)
+
+    def page_pictures(self, name: str) -> dict[str, Picture]:
+        """The keyed pictures the sheet's drawing holds (see pagexml.keyed_pictures)."""
+        part = next((p for t, (_, _, p) in self._sheets.items() if p and t.casefold() == name.casefold()), None)
+        return keyed_pictures(self._pkg, part) if part else {}
+
+    def write_page(self, name: str, page: Page, prefix: str) -> None:
+        """Make sheet ``name`` show ``page`` (see BookIO): its part is written anew with its
+        pictures; ``prefix`` needs no use here, the sheet's old drawing being the tool's."""
+        title = next((t for t, (_, _, part) in self._sheets.items()
+                      if part is not None and t.casefold() == name.casefold()), None)
+        if title is None:
+            self._add_sheet(name, hidden=False)
+            title = name
+        part = self._sheets[title][2]
+        assert part is not None
+        self._open.pop(title, None)
+        write_page_part(self._pkg, part, self._ns, self._styles_xml(), page)
+        self._changed(part)
+
+    def _add_sheet(self, name: str, hidden: bool) -> None:
         pkg = self._pkg
         part = pkg.free_name(posixpath.join(posixpath.dirname(self._wb_part), "worksheets/sheet{}.xml"))
         pkg.add_part(part, etree.fromstring(_EMPTY_SHEET.format(ns=self._ns)), WORKSHEET_TYPE)
@@ -179,17 +203,17 @@ class FileBook:
         ids = [int(n.get("sheetId") or 0) for n in sheets]
         node.set("name", name)
         node.set("sheetId", str(max(ids, default=0) + 1))
-        node.set("state", "hidden")
+        if hidden:
+            node.set("state", "hidden")
         node.set(f"{{{_R}}}id", rid)
         pkg.touch(self._wb_part)
         self._sheets[name] = (part, node, part)
-        return self._sheet(name)
 
     def _sheet(self, title: str) -> FileSheet:
         if title not in self._open:
             part = self._sheets[title][2]
             assert part is not None
-            links = {rid: target for rid, (target, kind) in self._pkg.relations(_rels_of(part)).items()
+            links = {rid: target for rid, (target, kind) in self._pkg.relations(rels_of(part)).items()
                      if kind.endswith("/hyperlink")}
             xml = SheetXml(self._pkg.xml(part), self._strings, self._styles_xml(), links,
                            on_change=lambda: self._changed(part), recalculated=self._recalculated)
@@ -338,10 +362,6 @@ _R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 #: Elements of a workbook part that come after calcPr, in the order the format prescribes.
 _AFTER_CALC = ("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
                "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst")
-
-
-def _rels_of(part: str) -> str:
-    return posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
 
 
 def _excel_lock(target: Path) -> Path | None:

@@ -50,6 +50,7 @@ from xlwings_meter.workbook.reconciling import (
     write_summary,
 )
 from xlwings_meter.workbook.references import photo_cells
+from xlwings_meter.workbook.review import review_items, write_review
 from xlwings_meter.workbook.sheet import BookIO, Cell, WorksheetIO, write_runs
 from xlwings_meter.workbook.written import WrittenStatuses
 
@@ -69,6 +70,8 @@ def read_sheet(
     cache: ReadingCache | None = None,
     previous: str | None = None,
     limits: Limits | None = None,
+    review: bool | None = None,
+    pictures: bool = True,
 ) -> BatchResult:
     """Read every photo listed under the photo column and write the results beside it.
 
@@ -78,7 +81,9 @@ def read_sheet(
     rows (Excel's "selected rows"); ``cache`` is a cache already loaded for this workbook
     (Excel keeps one per open workbook). Rows whose results a person changed are listed in
     the result's ``kept`` and not touched. ``previous`` names the Previous column (default:
-    the column headed Previous, if any); ``limits`` say when a row is flagged.
+    the column headed Previous, if any); ``limits`` say when a row is flagged. ``review``
+    writes the Review sheet (default: when the sheet is reconciled, with a Previous column),
+    with its evidence pictures unless ``pictures`` is False.
     """
     sheet = book.sheet(sheet_name)
     last_row, last_col = sheet.extent()
@@ -160,6 +165,13 @@ def read_sheet(
     if layout.previous:
         block = summary_block(reconciled.summary, result.sent, result.from_cache, result.on_this_machine)
         result.summary_blocked = not write_summary(sheet, (header, col), block, HEADER_ROWS)
+    if review if review is not None else bool(layout.previous):
+        listed = refs if not rows else photo_cells(sheet, header + 1, end, col)
+        readings_now = {r: by_row.get(r) or reconciled.readings.get(r) for r in range(header + 1, end + 1)}
+        items = review_items(header + 1, listed, {r: x for r, x in readings_now.items() if x is not None},
+                             reconciled.checks, cache.entries(), book.folder, reconciled.corrected)
+        result.review, result.pictures = write_review(book, items, pictures)
+        result.review_blocked = result.review is None
     return result
 
 

@@ -88,6 +88,9 @@ class Reconciled:
 
     kept: list[int] = field(default_factory=list)  # rows whose Check holds a person's note
     summary: Summary = field(default_factory=Summary)
+    readings: dict[int, Reading] = field(default_factory=dict)  # each row's reading, as written or shown
+    checks: dict[int, Check] = field(default_factory=dict)  # each row's Check (with a Previous column)
+    corrected: dict[int, Cell] = field(default_factory=dict)  # each row's Corrected cell
 
 
 def reconcile_sheet(sheet: WorksheetIO, layout: Layout, by_row: dict[int, Reading | None],
@@ -103,7 +106,7 @@ def reconcile_sheet(sheet: WorksheetIO, layout: Layout, by_row: dict[int, Readin
     rows = list(range(first, end + 1))
     readings = [by_row.get(r) or shown_reading(current.get(r, ())) for r in rows]
     corrected = _column(sheet, layout.corrected, first, end)
-    out = Reconciled()
+    out = Reconciled(readings=dict(zip(rows, readings)), corrected=dict(zip(rows, corrected)))
     statuses = sorted((KEPT_LABEL if r in kept else reading.status.label for r, reading in zip(rows, readings)),
                       key=_ORDER.index)
     if not layout.previous:
@@ -112,6 +115,7 @@ def reconcile_sheet(sheet: WorksheetIO, layout: Layout, by_row: dict[int, Readin
     inputs = [RowInput(reading, previous, fix) for reading, previous, fix
               in zip(readings, _column(sheet, layout.previous, first, end), corrected)]
     checks = reconcile(inputs, limits)
+    out.checks = dict(zip(rows, checks))
     writes: dict[int, tuple[list[Cell], list[str | None]]] = {}
     for r, check in zip(rows, checks):
         if is_flag_text(_check_cell(current.get(r, ()))):
@@ -201,7 +205,8 @@ def write_summary(sheet: WorksheetIO, header: tuple[int, int], block: list[list[
         if any(v not in (None, "") for row in grown for v in row):
             return False
     cleared: list[list[Cell]] = [[None, None]] * max(0, old - len(block))
-    formats = [[None, CONSUMPTION_FORMAT if row[0] == "Total consumption" else None] for row in block]
+    # General elsewhere: the block's rows move as lines come and go, a count must not keep the format
+    formats = [[None, CONSUMPTION_FORMAT if row[0] == "Total consumption" else "General"] for row in block]
     sheet.write_block(at[0], at[1], block + cleared, formats + [[None, None]] * len(cleared))
     sheet.dress(header, at[0], at[1], [max(len(str(r[0])) for r in block) + 2.0, 24.0])
     return True

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -19,6 +20,8 @@ Cell = str | float | int | bool | None
 #: The highlight of a flagged row (Excel's "light red fill with dark red text"), as RGB.
 FLAG_FILL = (255, 199, 206)
 FLAG_FONT = (156, 0, 6)
+#: A pixel of a picture in Excel's points (at 96 dots an inch, a point being 1/72 inch).
+POINTS_PER_PIXEL = 0.75
 
 
 def plain(value: object) -> Cell:
@@ -39,6 +42,31 @@ def login_name() -> str:
         return getpass.getuser()
     except Exception:  # no login name known (a bare container, a service account)
         return "unknown user"
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A JPEG placed on a sheet with its top-left corner in cell (row, col), at its pixel size."""
+
+    name: str  # unique on the sheet; a re-run replaces the picture of the same name
+    data: bytes
+    width: int
+    height: int
+    row: int
+    col: int
+    key: str = ""  # what it was made from (photo file, reading): an equal key, an equal picture
+
+
+@dataclass
+class Page:
+    """A sheet the tool owns wholly and writes anew on every run: cells from A1, links, pictures."""
+
+    cells: list[list[Cell]]
+    formats: list[list[str | None]]
+    widths: list[float]  # of columns A, B..., in characters
+    row_height: float | None = None  # of every row but the first, in points
+    links: dict[tuple[int, int], str] = field(default_factory=dict)  # cell -> file or web address
+    pictures: list[Picture] = field(default_factory=list)
 
 
 class SheetIO(Protocol):
@@ -116,6 +144,15 @@ class BookIO(Protocol):
 
     def user_name(self) -> str:
         """Who is making changes: Excel's user name, or the login name for a file."""
+        ...
+
+    def page_pictures(self, name: str) -> dict[str, Picture]:
+        """The pictures sheet ``name`` holds that carry a key, by key (a file's; Excel gives none)."""
+        ...
+
+    def write_page(self, name: str, page: Page, prefix: str) -> None:
+        """Make sheet ``name`` (visible, added at the end if absent) show ``page``: its old cells
+        and the pictures whose name starts with ``prefix`` go; other sheets are not touched."""
         ...
 
 

@@ -339,11 +339,20 @@ class StylesXml:
         xf = copy.deepcopy(source)
         xf.set("numFmtId", str(fmt_id))
         xf.set("applyNumberFormat", "1")
-        xfs.append(xf)
-        xfs.set("count", str(len(xfs)))
-        self._on_change()
-        self._made[(base, code)] = len(xfs) - 1
-        return len(xfs) - 1
+        self._made[(base, code)] = self.add_xf(xf)
+        return self._made[(base, code)]
+
+    def add_xf(self, xf: etree._Element) -> int:
+        """The index of cell format ``xf``: an equal one already there (runs add none), else a new one."""
+        xfs = self.root.find(self._q("cellXfs"))
+        assert xfs is not None
+        text = etree.tostring(xf)
+        found = next((i for i, old in enumerate(xfs) if etree.tostring(old) == text), None)
+        if found is None:
+            xfs.append(xf)
+            xfs.set("count", str(len(xfs)))
+            self._on_change()
+        return len(xfs) - 1 if found is None else found
 
     def _format_id(self, code: str) -> int:
         if code in _BUILTIN_FORMATS:
