@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from openpyxl.utils import column_index_from_string, get_column_letter
-
 from xlwings_meter.errors import ColumnNotFoundError, EmptyPhotoColumnError, ForeignDataError
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.workbook.sheet import Cell, SheetIO
@@ -22,6 +20,38 @@ CONFIDENCE_FORMAT = "0.0%"
 ANGLE_FORMAT = "0.0"
 MAX_COLUMN = 16384  # XFD, Excel's last column
 _LETTERS = re.compile(r"^[A-Za-z]{1,3}$")
+
+
+def column_letter(index: int) -> str:
+    """Excel's name of the 1-based column ``index``.
+
+    Not openpyxl.utils': importing any part of openpyxl loads all of it, and numpy with it,
+    a fifth of a second that a command-line run reading its workbook with lxml does not need.
+
+    >>> [column_letter(n) for n in (1, 26, 27, 52, 703, MAX_COLUMN)]
+    ['A', 'Z', 'AA', 'AZ', 'AAA', 'XFD']
+    """
+    if not 1 <= index <= MAX_COLUMN:
+        raise ValueError(f"no column {index}: Excel has columns 1 to {MAX_COLUMN}")
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def column_index(letters: str) -> int:
+    """The 1-based index of the column named ``letters`` (any case; may be past Excel's last).
+
+    >>> column_index("A"), column_index("az"), column_index("XFD")
+    (1, 52, 16384)
+    """
+    if not _LETTERS.match(letters):
+        raise ValueError(f"not a column name: {letters!r}")
+    index = 0
+    for ch in letters.upper():
+        index = index * 26 + ord(ch) - ord("A") + 1
+    return index
 
 
 #: How far down a sheet a header is looked for (a title and notes may sit above it).
@@ -45,8 +75,8 @@ def find_photo_column(top: Sequence[Sequence[Cell]], wanted: str | None, sheet_n
         for c, header in enumerate(row, start=1):
             if isinstance(header, str) and header.strip().casefold() == target.casefold():
                 return r, c
-    if wanted and _LETTERS.match(target) and column_index_from_string(target.upper()) <= MAX_COLUMN:
-        col = column_index_from_string(target.upper())
+    if wanted and _LETTERS.match(target) and column_index(target) <= MAX_COLUMN:
+        col = column_index(target)
         return header_row(column_cells(col), sheet_name, target.upper()), col
     raise ColumnNotFoundError(
         f"No column headed {target!r} in the first {HEADER_ROWS} rows of sheet {sheet_name!r}",
@@ -100,7 +130,7 @@ def check_result_columns(block: Sequence[Sequence[Cell]], first_column: int, she
     column, for the message.
     """
     for j, expected in enumerate(RESULT_HEADERS):
-        letter = get_column_letter(first_column + j)
+        letter = column_letter(first_column + j)
         header = block[0][j] if block else None
         below = [(i, row[j]) for i, row in enumerate(block[1:], start=first_row + 1)
                  if row[j] not in (None, "")]

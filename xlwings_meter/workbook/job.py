@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from openpyxl.utils import get_column_letter
-
 from xlwings_meter.engines.base import Engine
 from xlwings_meter.errors import (
     MergedCellsError,
@@ -30,6 +28,7 @@ from xlwings_meter.workbook.columns import (
     HEADER_ROWS,
     RESULT_HEADERS,
     check_result_columns,
+    column_letter,
     find_photo_column,
     last_filled_row,
     result_rows,
@@ -125,7 +124,7 @@ def _check_obstacles(sheet: WorksheetIO, header: int, col: int, bottom: int) -> 
         raise MergedCellsError(sheet.name, merged[0])
     if protected:
         raise ProtectedSheetError(
-            sheet.name, f"{get_column_letter(col + 1)}{header}:{get_column_letter(col + 4)}{bottom}")
+            sheet.name, f"{column_letter(col + 1)}{header}:{column_letter(col + 4)}{bottom}")
 
 
 def _write_rows(sheet: WorksheetIO, left: int, by_row: dict[int, Reading | None]) -> None:

@@ -21,8 +21,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-import openpyxl
-
 from xlwings_meter.errors import JournalError, WorkbookBusyError
 from xlwings_meter.workbook.cache import (
     CACHE_SHEET,
@@ -231,6 +229,8 @@ else:
 def entries_saved_in(workbook: Path) -> list[CacheEntry]:
     """The readings on the cache sheet of a workbook file as saved (by a command-line run, say,
     while the same workbook is open in Excel); empty if unreadable."""
+    import openpyxl  # here only: loading it (and numpy with it) costs a run a fifth of a second
+
     try:
         wb = openpyxl.load_workbook(workbook, read_only=True)
     except Exception:  # missing, being written, not a workbook: nothing saved
@@ -248,6 +248,8 @@ def entries_saved_in(workbook: Path) -> list[CacheEntry]:
 
 def digests_saved_in(workbook: Path) -> set[str]:
     """The photo hashes on the cache sheet of a workbook file as saved; empty if unreadable."""
+    import openpyxl  # here only: loading it (and numpy with it) costs a run a fifth of a second
+
     try:
         wb = openpyxl.load_workbook(workbook, read_only=True)
     except Exception:  # missing, being written, not a workbook: nothing is known to be saved
