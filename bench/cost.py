@@ -199,6 +199,11 @@ def main() -> None:
         server.default = Reply.success().delayed(args.latency)
         env = {**os.environ, "PYTHONPATH": str(ROOT), "AIGEN_API_URL": server.url,
                "AIGEN_API_KEY": server.valid_key, "XLWINGS_METER_CONFIG": str(folder / "none.conf")}
+        # Both commands run with Python's bytecode cache, as from an installed package (pip
+        # compiles it; requests' is there already): a checkout run with PYTHONDONTWRITEBYTECODE
+        # would compile this package's modules from source on every run.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "xlwings_meter")], env=env, check=True)
         cli = [sys.executable, "-m", "xlwings_meter.cli", "read"]
 
         def fresh_book(name: str) -> Path:
