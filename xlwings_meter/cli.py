@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xlwings_meter import __version__
 from xlwings_meter.engines import ENGINES, engine_label, make_engine
@@ -28,12 +28,13 @@ from xlwings_meter.errors import (
 )
 from xlwings_meter.reading import count_outcomes
 from xlwings_meter.reconcile import DEFAULT_MEDIAN_MULTIPLE, DEFAULT_MIN_CONFIDENCE
-from xlwings_meter.workbook.batch import DEFAULT_CONCURRENCY, BatchResult
-from xlwings_meter.workbook.files import FileBook
-from xlwings_meter.workbook.job import read_sheet
+from xlwings_meter.workbook.batch import DEFAULT_CONCURRENCY
 from xlwings_meter.workbook.journal import LOCK_WAIT, Journal, locked
-from xlwings_meter.workbook.listing import add_folder, new_listing_book
-from xlwings_meter.workbook.settings import limits, read_workbook_settings
+
+# What reads and writes workbooks (lxml) and photos is imported by the command that runs:
+# `read --help` and a mistyped option answer at once.
+if TYPE_CHECKING:
+    from xlwings_meter.workbook.batch import BatchResult
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_AUTH, EXIT_QUOTA, EXIT_OFFLINE = 0, 1, 2, 3, 4, 5
 EXIT_INTERNAL, EXIT_INTERRUPTED = 70, 130
@@ -152,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _read(args: argparse.Namespace) -> int:
+    from xlwings_meter.workbook.listing import new_listing_book
+
     folder = None
     if args.into is not None:  # read FOLDER --into WORKBOOK
         folder, args.workbook = args.workbook, args.into
@@ -165,6 +168,11 @@ def _read(args: argparse.Namespace) -> int:
 
 
 def _read_locked(args: argparse.Namespace, folder: Path | None) -> int:
+    from xlwings_meter.workbook.files import FileBook
+    from xlwings_meter.workbook.job import read_sheet
+    from xlwings_meter.workbook.listing import add_folder
+    from xlwings_meter.workbook.settings import limits, read_workbook_settings
+
     output = args.output or args.workbook
     journal = Journal.beside(output)
     # Readings paid for by an earlier run on the source that never got saved into it (a crash,
@@ -215,6 +223,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from xlwings_meter.workbook.files import FileBook
+    from xlwings_meter.workbook.settings import read_workbook_settings
     from xlwings_meter.workbook.verify import verify_sheet
 
     with FileBook(args.workbook) as book:
@@ -247,6 +257,7 @@ def paid_calls(result: BatchResult) -> str:
     """What left the machine: "3 photos sent (4 uploads, 1.2 MB)", every retry counted; for the
     local engine "3 photos read on this machine", since nothing was sent.
 
+    >>> from xlwings_meter.workbook.batch import BatchResult
     >>> paid_calls(BatchResult([], sent=2, uploads=3, bytes_uploaded=912_000))
     '2 photos sent (3 uploads, 912 kB)'
     """

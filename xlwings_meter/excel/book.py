@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from xlwings_meter.errors import ColumnNotFoundError, WorkbookError
+from xlwings_meter.workbook.columns import column_letter
 from xlwings_meter.workbook.sheet import FLAG_FILL, FLAG_FONT, Cell, Page, Picture, login_name, plain
 
 TEXT_FORMAT = "@"
@@ -332,8 +333,6 @@ def format_areas(top: int, left: int, formats: Sequence[Sequence[str | None]]) -
     >>> format_areas(2, 2, [["0.0", "@"], ["0.0", "@"], ["0.00", None]])
     {'0.0': ['B2:B3'], '0.00': ['B4'], '@': ['C2:C3']}
     """
-    from openpyxl.utils import get_column_letter as column_letter
-
     runs: dict[str, list[str]] = {}
     width = max((len(row) for row in formats), default=0)
     for j in range(width):

@@ -36,10 +36,12 @@ from xlwings_meter.reconcile import Summary
 from xlwings_meter.workbook.cache import CacheEntry, ReadingCache, now_utc
 from xlwings_meter.workbook.sheet import Cell
 
-#: Photos in flight at once. Preparing a 12-megapixel photo costs about 0.1 s of one core and
-#: a reply about 0.3 s or more, so on 2 cores some 5 requests wait while 2 photos are prepared;
-#: bench.cost measured 4, 8 and 16 on such a machine: 8 was fastest in two runs of three, 16
-#: in the third. A service that finds this too fast answers 429 and is obeyed.
+#: Photos in flight at once. Preparing a 12-megapixel photo costs about 0.09 s of one core and
+#: a reply about 0.3 s or more, so 2 cores keep some 7 requests waiting while 2 photos are
+#: prepared. bench.cost's sweeps on this 2-core machine (nine first runs per level, at load
+#: averages 0.6 to 8): 4 and 6 slower (medians 7.6 s, 7.3 s), 8, 12 and 16 within the noise of
+#: each other (6.1 s, 5.8 s, 5.9 s). 8 is where that plateau starts and asks the least of the
+#: service; one that finds it too fast answers 429 and is obeyed.
 DEFAULT_CONCURRENCY = 8
 #: Photos decoded and shrunk at once: one per core. More would only share the cores and delay
 #: the first uploads; the other workers meanwhile wait for their replies, not for a core.

@@ -12,8 +12,6 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import PurePath
 
-from openpyxl.utils import column_index_from_string, get_column_letter
-
 from xlwings_meter.errors import ColumnNotFoundError, EmptyPhotoColumnError, ForeignDataError, NoHeaderError
 from xlwings_meter.folder import PHOTO_SUFFIXES
 from xlwings_meter.reading import Reading, ReadingStatus
@@ -29,6 +27,38 @@ CONFIDENCE_FORMAT = "0.0%"
 ANGLE_FORMAT = "0.0"
 MAX_COLUMN = 16384  # XFD, Excel's last column
 _LETTERS = re.compile(r"^[A-Za-z]{1,3}$")
+
+
+def column_letter(index: int) -> str:
+    """Excel's name of the 1-based column ``index`` (Excel itself stops at MAX_COLUMN, XFD).
+
+    Not openpyxl.utils': importing any part of openpyxl loads all of it, and numpy with it,
+    a fifth of a second that a command-line run reading its workbook with lxml does not need.
+
+    >>> [column_letter(n) for n in (1, 26, 27, 52, 703, MAX_COLUMN)]
+    ['A', 'Z', 'AA', 'AZ', 'AAA', 'XFD']
+    """
+    if not 1 <= index <= 18278:  # ZZZ: a message may name a column just past Excel's last
+        raise ValueError(f"no column {index}: names go from A to ZZZ")
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def column_index(letters: str) -> int:
+    """The 1-based index of the column named ``letters`` (any case; may be past Excel's last).
+
+    >>> column_index("A"), column_index("az"), column_index("XFD")
+    (1, 52, 16384)
+    """
+    if not _LETTERS.match(letters):
+        raise ValueError(f"not a column name: {letters!r}")
+    index = 0
+    for ch in letters.upper():
+        index = index * 26 + ord(ch) - ord("A") + 1
+    return index
 
 
 #: How far down a sheet a header is looked for (a title and notes may sit above it).
@@ -52,8 +82,8 @@ def find_photo_column(top: Sequence[Sequence[Cell]], wanted: str | None, sheet_n
         for c, header in enumerate(row, start=1):
             if isinstance(header, str) and header.strip().casefold() == target.casefold():
                 return r, c
-    if wanted and _LETTERS.match(target) and column_index_from_string(target.upper()) <= MAX_COLUMN:
-        col = column_index_from_string(target.upper())
+    if wanted and _LETTERS.match(target) and column_index(target.upper()) <= MAX_COLUMN:
+        col = column_index(target.upper())
         return header_row(column_cells(col), sheet_name, target.upper()), col
     raise ColumnNotFoundError(
         f"No column headed {target!r} in the first {HEADER_ROWS} rows of sheet {sheet_name!r}",
@@ -115,8 +145,8 @@ def header_column(row: Sequence[Cell], wanted: str) -> int | None:
     for c, header in enumerate(row, start=1):
         if isinstance(header, str) and header.strip().casefold() == wanted.strip().casefold():
             return c
-    if _LETTERS.match(wanted.strip()) and column_index_from_string(wanted.strip().upper()) <= MAX_COLUMN:
-        return column_index_from_string(wanted.strip().upper())
+    if _LETTERS.match(wanted.strip()) and column_index(wanted.strip().upper()) <= MAX_COLUMN:
+        return column_index(wanted.strip().upper())
     return None
 
 
@@ -149,7 +179,7 @@ def check_result_columns(block: Sequence[Sequence[Cell]], first_column: int, she
     room = ("four empty columns right of the photo paths" if tuple(headers) == RESULT_HEADERS
             else f"{len(headers)} empty columns right of Status")
     for j, expected in enumerate(headers):
-        letter = get_column_letter(first_column + j)
+        letter = column_letter(first_column + j)
         header = block[0][j] if block else None
         below = [(i, row[j]) for i, row in enumerate(block[1:], start=first_row + 1)
                  if row[j] not in (None, "")]

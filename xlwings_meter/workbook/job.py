@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from openpyxl.utils import get_column_letter
-
 from xlwings_meter.engines.base import Engine
 from xlwings_meter.errors import (
     MergedCellsError,
@@ -35,6 +33,7 @@ from xlwings_meter.workbook.columns import (
     RECONCILE_HEADERS,
     RESULT_HEADERS,
     check_result_columns,
+    column_letter,
     find_photo_column,
     last_filled_row,
     result_rows,
@@ -93,7 +92,7 @@ def read_sheet(
         lambda c: [r[0] for r in sheet.read_block(1, c, last_row, c)] if last_row else [])
     layout = find_layout(sheet, header, col, previous)
     if col + layout.width > MAX_COLUMN:
-        raise NoRoomError(sheet.name, f"{get_column_letter(col + 1)}:{get_column_letter(col + layout.width)}",
+        raise NoRoomError(sheet.name, f"{column_letter(col + 1)}:{column_letter(col + layout.width)}",
                           layout.width)
     last_row = _above_a_total(sheet, header, col, layout.width, last_row)
     first, last = header + 1, last_row
@@ -192,7 +191,7 @@ def _check_obstacles(sheet: WorksheetIO, header: int, col: int, bottom: int, wid
         raise MergedCellsError(sheet.name, merged[0])
     if protected:
         raise ProtectedSheetError(
-            sheet.name, f"{get_column_letter(col + 1)}{header}:{get_column_letter(col + width)}{bottom}")
+            sheet.name, f"{column_letter(col + 1)}{header}:{column_letter(col + width)}{bottom}")
 
 
 def _write_rows(sheet: WorksheetIO, left: int, by_row: dict[int, Reading | None],

@@ -22,8 +22,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-import openpyxl
-
 from xlwings_meter.errors import JournalError, WorkbookBusyError
 from xlwings_meter.workbook.cache import CACHE_SHEET, FIELDS, CacheEntry
 
@@ -235,6 +233,8 @@ else:
 def entries_saved_in(workbook: Path) -> list[CacheEntry]:
     """The readings on the cache sheet of a workbook file as saved (by a command-line run, say,
     while the same workbook is open in Excel); empty if unreadable."""
+    import openpyxl  # here only: loading it (and numpy with it) costs a run a fifth of a second
+
     try:
         wb = openpyxl.load_workbook(workbook, read_only=True)
     except Exception:  # missing, being written, not a workbook: nothing saved

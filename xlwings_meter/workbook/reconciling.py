@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from openpyxl.utils import get_column_letter
-
 from xlwings_meter.errors import ColumnNotFoundError, ForeignDataError, PhotoError
 from xlwings_meter.photos import file_digest, resolve_path
 from xlwings_meter.reading import Reading, ReadingStatus
@@ -36,6 +34,7 @@ from xlwings_meter.workbook.columns import (
     CORRECTED_HEADER,
     PREVIOUS_HEADER,
     RECONCILE_HEADERS,
+    column_letter,
     header_column,
 )
 from xlwings_meter.workbook.sheet import BookIO, Cell, WorksheetIO, write_runs
@@ -75,7 +74,7 @@ def find_layout(sheet: WorksheetIO, header: int, photo: int, previous: str | Non
                                   sheet=sheet.name, column=previous, named=True)
     if found is not None and photo <= found <= photo + 6 and previous:
         raise ForeignDataError(
-            f"--previous {previous}: column {get_column_letter(found)} is the photo column or one of the "
+            f"--previous {previous}: column {column_letter(found)} is the photo column or one of the "
             f"six result columns right of it; name the column of last period's readings")
     corrected = next((c for c, v in enumerate(row, start=1)
                       if isinstance(v, str) and v.strip().casefold() == CORRECTED_HEADER.casefold()), None)
@@ -130,9 +129,9 @@ def reconcile_sheet(sheet: WorksheetIO, layout: Layout, by_row: dict[int, Readin
     sheet.write_block(layout.header, col + 5, [list(RECONCILE_HEADERS)])
     texts = [len(c.text) for c in checks]
     sheet.dress((layout.header, col), layout.header, col + 5, [14.0, min(max(texts + [5]), 60) + 2.0])
-    letters = Columns(get_column_letter(col), get_column_letter(col + 1), get_column_letter(col + 2),
-                      get_column_letter(layout.previous),
-                      get_column_letter(layout.corrected) if layout.corrected else None)
+    letters = Columns(column_letter(col), column_letter(col + 1), column_letter(col + 2),
+                      column_letter(layout.previous),
+                      column_letter(layout.corrected) if layout.corrected else None)
     formulas = [f for _, f in highlight_rules(letters, first, consumption_limit(inputs, limits), limits)]
     sheet.highlight((first, col, max(end, first), col + 5 + 1), formulas if rows else [], RULE_MARK)
     out.summary = summarize(statuses, checks, sum(1 for v in corrected if number(v) is not None))
