@@ -49,7 +49,7 @@ def test_a_fixed_limit_or_else_a_multiple_of_the_sheets_median() -> None:
 
 
 def test_a_correction_wins_over_the_machine_and_silences_its_doubt() -> None:
-    row = RowInput(_read("00035.100", confidence=0.4), previous=1234.5, corrected="1 235,1")
+    row = RowInput(_read("00035.100", confidence=0.4), previous=1234.5, corrected=1235.1)
     (check,) = reconcile([row])
     assert check.consumption == pytest.approx(0.6) and check.text == ""
     no_reading = RowInput(Reading.failure(ReadingStatus.NO_READING, "x"), previous=10, corrected=12)
@@ -57,12 +57,13 @@ def test_a_correction_wins_over_the_machine_and_silences_its_doubt() -> None:
 
 
 def test_previous_readings_typed_as_text_or_missing() -> None:
-    checks = reconcile([RowInput(_read("00100.000"), previous="00090.5"),
+    checks = reconcile([RowInput(_read("00100.000"), previous=90.5),
                         RowInput(_read("00100.000"), previous=None),
                         RowInput(_read("00100.000"), previous="last month")])
     assert checks[0].consumption == pytest.approx(9.5)
     assert checks[1].consumption is None and checks[1].text == ""
     assert checks[2].consumption is None
+    assert checks[2].text == "previous reading is not a number (last month)"  # flagged, never dropped
     assert number(float("nan")) is None
 
 

@@ -83,8 +83,9 @@ def test_consumption_and_each_flag_follow_status_and_flagged_rows_are_highlighte
         "negative consumption (-1199.4); 2 digits, the previous reading has 4 (a lost or extra drum?)"]
     assert [r[7] for r in rows[1:6]] == [900.5, 900, 990, 500, 1234.5]  # the person's column, as typed
     rules = _rules(backend)
-    assert len(rules) == 4 and all(RULE_MARK in f for f in rules)  # no limit: too few rows for a median
+    assert len(rules) == 5 and all(RULE_MARK in f for f in rules)  # no limit: too few rows for a median
     assert any(f.startswith("AND(ISNUMBER($H2),ISNUMBER(IF(ISNUMBER($I2),$I2,$B2)),"
+                            "NOT(AND(NOT(ISNUMBER($I2)),IFERROR(LEN($I2)>0,TRUE))),"
                             "IF(ISNUMBER($I2),$I2,$B2)-$H2<0)") for f in rules)
     assert result.summary is not None and result.summary.flagged == 4
     assert _summary(backend.rows()) == {
@@ -97,7 +98,7 @@ def test_consumption_and_each_flag_follow_status_and_flagged_rows_are_highlighte
     assert again.summary is not None and again.summary.flags["consumption above the limit"] == 1  # 35.281
     rows = backend.rows()
     assert sum(v == SUMMARY_TITLE for row in rows for v in row) == 1  # updated, never duplicated
-    assert len(_rules(backend)) == 5  # the fixed limit adds its rule; the old ones are replaced
+    assert len(_rules(backend)) == 6  # the fixed limit adds its rule; the old ones are replaced
 
 
 def test_a_correction_wins_is_never_overwritten_and_is_kept_on_the_cache_sheet(
@@ -195,14 +196,14 @@ def test_a_workbook_by_xlsxwriter_with_previous_readings_and_its_own_rule_throug
     assert ws.cell(3, 8).number_format == "#,##0.000"
     first = parts(book)
     rules = [(str(cf.sqref), f) for cf in ws.conditional_formatting for rule in cf.rules for f in rule.formula]
-    assert rules[0] == ("J2:J4", "10") and len(rules) == 5  # the person's rule, then ours
+    assert rules[0] == ("J2:J4", "10") and len(rules) == 6  # the person's rule, then ours
     assert all(sqref == "C2:I4" for sqref, _ in rules[1:])
 
     assert main(["read", str(book), "--previous", "B", "--max-consumption", "1"]) == 0
     assert capsys.readouterr().out.splitlines()[2] == ("2 flagged: 1 negative consumption, "
                                                        "1 consumption above the limit")
     ws = openpyxl.load_workbook(book)["Photos"]
-    assert len([r for cf in ws.conditional_formatting for r in cf.rules]) == 6  # replaced, not added
+    assert len([r for cf in ws.conditional_formatting for r in cf.rules]) == 7  # replaced, not added
     styles = parts(book)["xl/styles.xml"]
     assert styles.count(b"<dxf>") == first["xl/styles.xml"].count(b"<dxf>") == 2  # the person's and ours
     assert len(aigen_env.calls) == 3
@@ -257,7 +258,7 @@ def test_the_button_says_the_summary_in_its_message_box(
         "Total consumption -1164.119.",
         "4 flagged: 2 negative consumption, 1 low confidence, 1 digit count unlike the previous reading, "
         "1 no reading."]
-    assert len(excel.excel.sheet_state(excel.fullname, SHEET).rules) == 4 and aigen_env.calls == []
+    assert len(excel.excel.sheet_state(excel.fullname, SHEET).rules) == 5 and aigen_env.calls == []
 
 
 def test_reconciling_in_excel_costs_the_same_calls_for_200_rows_as_for_5(

@@ -28,14 +28,19 @@ ABOVE_LIMIT = "consumption above the limit"
 LOW_CONFIDENCE = "low confidence"
 DIGITS = "digit count unlike the previous reading"
 NO_READING = "no reading"
-FLAG_KINDS = (NEGATIVE, ABOVE_LIMIT, LOW_CONFIDENCE, DIGITS, NO_READING)
+NOT_A_NUMBER = "not a number"
+FLAG_KINDS = (NEGATIVE, ABOVE_LIMIT, LOW_CONFIDENCE, DIGITS, NO_READING, NOT_A_NUMBER)
 #: In every highlight rule this tool writes: how a re-run finds its own rules (and a person
 #: reads what a rule is for in Excel's rules manager). N(text) is 0, so it changes nothing.
 RULE_MARK = "xlwings-meter"
 _NUM = r"-?\d+(?:\.\d+)?"
 _FLAG_TEXT = re.compile(rf"no reading|negative consumption \({_NUM}\)"
                         rf"|consumption {_NUM} above (?:the limit|{_NUM} times the median \({_NUM}\))"
-                        r"|confidence \d+% under \d+%|\d+ digits, the previous reading has \d+ \(a lost or extra drum\?\)")
+                        r"|confidence \d+% under \d+%|\d+ digits, the previous reading has \d+ \(a lost or extra drum\?\)"
+                        r"|(?:previous reading|correction) is not a number \([^;]*\)")
+#: A Previous or Corrected formula without a value: never computed (a file no spreadsheet program
+#: saved), or an error, which xlwings reads as nothing.
+NOT_COMPUTED = "formula without a value"
 
 
 @dataclass(frozen=True)
@@ -104,21 +109,34 @@ def number(value: object) -> float | None:
     return result if math.isfinite(result) else None
 
 
+def typed_number(value: object) -> float | None:
+    """A Previous or Corrected cell as a number: only a number cell counts. Text is never
+    parsed: "1,005" may be 1005 or 1.005, and the highlight rules (ISNUMBER) see text as text.
+
+    >>> typed_number(12), typed_number("12"), typed_number(True), typed_number(None)
+    (12.0, None, None, None)
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def not_a_number(value: object) -> bool:
+    """True for a filled cell that is not a number: text, an error like #N/A, TRUE/FALSE."""
+    return value is not None and value != "" and typed_number(value) is None
+
+
 def reconcile(rows: Sequence[RowInput], limits: Limits = Limits()) -> list[Check]:
     """The consumption and flags of every row; the median limit looks at the whole sheet."""
-    used = [_used_value(r) for r in rows]
-    consumptions = [None if value is None or (prev := number(r.previous)) is None else value - prev
-                    for r, value in zip(rows, used)]
+    consumptions = [_consumption(r) for r in rows]
     limit, limit_words = _limit(consumptions, limits)
-    return [_check(r, value, c, limits, limit, limit_words) for r, value, c in zip(rows, used, consumptions)]
+    return [_check(r, _used_value(r), c, limits, limit, limit_words) for r, c in zip(rows, consumptions)]
 
 
 def consumption_limit(rows: Sequence[RowInput], limits: Limits = Limits()) -> float | None:
     """The consumption above which a row is flagged: the fixed limit, else the multiple of the
     sheet's median; None when there is neither (too few rows to say)."""
-    consumptions = [None if (v := _used_value(r)) is None or (p := number(r.previous)) is None else v - p
-                    for r in rows]
-    return _limit(consumptions, limits)[0]
+    return _limit([_consumption(r) for r in rows], limits)[0]
 
 
 def _limit(consumptions: Sequence[float | None], limits: Limits) -> tuple[float | None, str]:
@@ -132,17 +150,32 @@ def _limit(consumptions: Sequence[float | None], limits: Limits) -> tuple[float 
 
 
 def _used_value(row: RowInput) -> float | None:
-    corrected = number(row.corrected)
+    corrected = typed_number(row.corrected)
     return corrected if corrected is not None else row.reading.number
+
+
+def _consumption(row: RowInput) -> float | None:
+    """None where a cell it needs is missing, or is not a number (never the machine's reading
+    in place of a correction the tool cannot read)."""
+    value, previous = _used_value(row), typed_number(row.previous)
+    if value is None or previous is None or not_a_number(row.corrected):
+        return None
+    return value - previous
+
+
+def _shown(value: object) -> str:
+    return str(value).replace(";", ",").replace("\n", " ").strip()[:24]
 
 
 def _check(row: RowInput, value: float | None, consumption: float | None, limits: Limits,
            limit: float | None, limit_words: str) -> Check:
-    flags: dict[str, str] = {}  # kind -> words
-    corrected = number(row.corrected) is not None
+    bad = [f"{what} is not a number ({_shown(v)})" for what, v in
+           (("previous reading", row.previous), ("correction", row.corrected)) if not_a_number(v)]
+    corrected = typed_number(row.corrected) is not None
     if value is None:
-        return Check(None, ("no reading",), (NO_READING,))
-    previous = number(row.previous)
+        return Check(None, ("no reading", *bad), (NO_READING,) + (NOT_A_NUMBER,) * len(bad))
+    flags: dict[str, str] = {}  # kind -> words
+    previous = None if not_a_number(row.corrected) else typed_number(row.previous)
     if consumption is not None and consumption < 0:
         flags[NEGATIVE] = f"negative consumption ({_fmt(consumption)})"
     if consumption is not None and limit is not None and consumption > limit:
@@ -155,7 +188,7 @@ def _check(row: RowInput, value: float | None, consumption: float | None, limits
         # One more digit is a meter passing 999 to 1000; a power of ten more is a drum too many.
         if now < before or (now > before and value >= 10 * previous):
             flags[DIGITS] = f"{now} digits, the previous reading has {before} (a lost or extra drum?)"
-    return Check(consumption, tuple(flags.values()), tuple(flags))
+    return Check(consumption, tuple(flags.values()) + tuple(bad), tuple(flags) + (NOT_A_NUMBER,) * len(bad))
 
 
 def _whole_digits(value: float) -> int:
@@ -190,7 +223,9 @@ def highlight_rules(cols: Columns, first_row: int, limit: float | None,
     corrected = f"${cols.corrected}{r}" if cols.corrected else None
     used = f"IF(ISNUMBER({corrected}),{corrected},{value})" if corrected else value
     sure = f"NOT(ISNUMBER({corrected}))," if corrected else ""
-    both = f"ISNUMBER({prev}),ISNUMBER({used})"
+    # Filled but not a number: text, TRUE/FALSE, or an error (LEN of an error is an error).
+    bad = [f"AND(NOT(ISNUMBER({c})),IFERROR(LEN({c})>0,TRUE))" for c in (prev, corrected) if c]
+    both = f"ISNUMBER({prev}),ISNUMBER({used})" + (f",NOT({bad[1]})" if corrected else "")
     digits_now, digits_before = f"LEN(INT(ABS({used})))", f"LEN(INT({prev}))"
     rules = [
         (NEGATIVE, f"AND({both},{used}-{prev}<0)"),
@@ -198,6 +233,7 @@ def highlight_rules(cols: Columns, first_row: int, limit: float | None,
         (DIGITS, f"AND({both},{prev}>=1,OR({digits_now}<{digits_before},"
                  f"AND({digits_now}>{digits_before},{used}>=10*{prev})))"),
         (NO_READING, f'AND({photo}<>"",NOT(ISNUMBER({used})))'),
+        (NOT_A_NUMBER, f"OR({','.join(bad)})"),
     ]
     if limit is not None:
         rules.insert(1, (ABOVE_LIMIT, f"AND({both},{used}-{prev}>{limit:.10g})"))

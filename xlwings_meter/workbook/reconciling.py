@@ -16,6 +16,7 @@ from xlwings_meter.errors import ColumnNotFoundError, ForeignDataError, PhotoErr
 from xlwings_meter.photos import file_digest, resolve_path
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.reconcile import (
+    NOT_COMPUTED,
     RULE_MARK,
     Check,
     Columns,
@@ -28,6 +29,7 @@ from xlwings_meter.reconcile import (
     number,
     reconcile,
     summarize,
+    typed_number,
 )
 from xlwings_meter.workbook.cache import ReadingCache, now_utc
 from xlwings_meter.workbook.columns import (
@@ -109,7 +111,7 @@ def reconcile_sheet(sheet: WorksheetIO, layout: Layout, by_row: dict[int, Readin
     statuses = sorted((KEPT_LABEL if r in kept else reading.status.label for r, reading in zip(rows, readings)),
                       key=_ORDER.index)
     if not layout.previous:
-        out.summary = summarize(statuses, None, sum(1 for v in corrected if number(v) is not None))
+        out.summary = summarize(statuses, None, sum(1 for v in corrected if typed_number(v) is not None))
         return out
     inputs = [RowInput(reading, previous, fix) for reading, previous, fix
               in zip(readings, _column(sheet, layout.previous, first, end), corrected)]
@@ -134,7 +136,7 @@ def reconcile_sheet(sheet: WorksheetIO, layout: Layout, by_row: dict[int, Readin
                       column_letter(layout.corrected) if layout.corrected else None)
     formulas = [f for _, f in highlight_rules(letters, first, consumption_limit(inputs, limits), limits)]
     sheet.highlight((first, col, max(end, first), col + 5 + 1), formulas if rows else [], RULE_MARK)
-    out.summary = summarize(statuses, checks, sum(1 for v in corrected if number(v) is not None))
+    out.summary = summarize(statuses, checks, sum(1 for v in corrected if typed_number(v) is not None))
     return out
 
 
@@ -232,7 +234,13 @@ def _check_cell(cells: Sequence[Cell]) -> Cell:
 def _column(sheet: WorksheetIO, col: int | None, first: int, end: int) -> list[Cell]:
     if col is None or end < first:
         return [None] * max(0, end - first + 1)
-    return [row[0] for row in sheet.read_shown(first, col, end, col)]
+    shown = [row[0] for row in sheet.read_shown(first, col, end, col)]
+    if all(v is not None for v in shown):
+        return shown
+    # A formula without a value (never computed in a file; an error, as xlwings reads it): flagged
+    typed = [row[0] for row in sheet.read_block(first, col, end, col)]
+    return [NOT_COMPUTED if v is None and isinstance(t, str) and t.startswith("=") else v
+            for v, t in zip(shown, typed)]
 
 
 def _plain(value: float) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from xlwings_meter.errors import PhotoError, PhotoMissingError
 from xlwings_meter.photos import file_digest, resolve_path
 from xlwings_meter.reading import ReadingStatus
-from xlwings_meter.reconcile import number
+from xlwings_meter.reconcile import number, typed_number
 from xlwings_meter.workbook.cache import CACHE_SHEET, CacheEntry, ReadingCache
 from xlwings_meter.workbook.columns import locate_photo_column
 from xlwings_meter.workbook.edits import shows
@@ -97,7 +97,7 @@ def _why(cell: object, folder: Path | None, cache: dict[str, CacheEntry], by_pat
         return "not read yet"
     if entry.engine != engine_label:
         return f"read by {entry.engine or 'an unknown engine'}, not by {engine_label}"
-    if number(corrected) is not None:  # a person's correction stands, whatever Value shows
+    if typed_number(corrected) is not None:  # a person's correction stands, whatever Value shows
         return ""
     value = (list(shown) + [None])[0]
     if entry.reading.status is not ReadingStatus.READ:
