@@ -286,7 +286,7 @@ def notes(result: BatchResult) -> list[str]:
                      f"({_count(result.pictures, 'picture')})")
     elif result.review_blocked:
         lines.append("no Review sheet: sheets of yours are called Review and Meter review")
-    return lines
+    return lines + result.remarks
 
 
 def _rows_text(rows: Sequence[int]) -> str:

@@ -139,6 +139,7 @@ def summary(results: Sequence[BatchResult], *, cache_only: bool, warnings: Seque
     if previous:
         lines.append(f"{previous} photo{'s' if previous != 1 else ''} could not be read again: "
                      "the previous reading is kept.")
+    lines += [f"{r[:1].upper()}{r[1:]}." for result in results for r in result.remarks]
     return "\n".join(lines + [f"Warning: {w}" for w in warnings])
 
 

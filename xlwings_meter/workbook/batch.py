@@ -76,6 +76,7 @@ class BatchResult:
     review: str | None = None  # the Review sheet written (its name), if one was
     pictures: int = 0  # evidence pictures placed on it
     review_blocked: bool = False  # sheets of a person's hold both names the Review sheet may take
+    remarks: list[str] = field(default_factory=list)  # more a run says it did or did not do
 
     @property
     def complete(self) -> bool:

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 
 from xlwings_meter.engines.base import Engine
 from xlwings_meter.errors import (
+    ColumnNotFoundError,
+    ForeignDataError,
     MergedCellsError,
     NoRoomError,
     PhotoMissingError,
@@ -30,6 +32,7 @@ from xlwings_meter.workbook.cache import CACHE_SHEET, CacheEntry, ReadingCache
 from xlwings_meter.workbook.columns import (
     HEADER_ROWS,
     MAX_COLUMN,
+    PREVIOUS_HEADER,
     RECONCILE_HEADERS,
     RESULT_HEADERS,
     check_result_columns,
@@ -42,6 +45,7 @@ from xlwings_meter.workbook.columns import (
 )
 from xlwings_meter.workbook.edits import fingerprints, holds_reading, is_tool_row
 from xlwings_meter.workbook.reconciling import (
+    Layout,
     find_layout,
     reconcile_sheet,
     record_corrections,
@@ -49,7 +53,8 @@ from xlwings_meter.workbook.reconciling import (
     write_summary,
 )
 from xlwings_meter.workbook.references import photo_cells
-from xlwings_meter.workbook.review import review_items, write_review
+from xlwings_meter.workbook.remembered import PreviousColumns
+from xlwings_meter.workbook.review import review_items, review_sheet_name, write_review
 from xlwings_meter.workbook.sheet import BookIO, Cell, WorksheetIO, write_runs
 from xlwings_meter.workbook.written import WrittenStatuses
 
@@ -90,7 +95,7 @@ def read_sheet(
     header, col = find_photo_column(
         top, column, sheet.name,
         lambda c: [r[0] for r in sheet.read_block(1, c, last_row, c)] if last_row else [])
-    layout = find_layout(sheet, header, col, previous)
+    layout, remarks = _layout(sheet, header, col, previous, None if previous else _prior(book, cache, sheet.name))
     if col + layout.width > MAX_COLUMN:
         raise NoRoomError(sheet.name, f"{column_letter(col + 1)}:{column_letter(col + layout.width)}",
                           layout.width)
@@ -161,7 +166,9 @@ def read_sheet(
     reconciled = reconcile_sheet(sheet, layout, by_row, current, kept, end, scope_end, limits or Limits())
     result.kept = sorted(set(kept) | set(reconciled.kept))
     result.summary = reconciled.summary
+    result.remarks = remarks
     if layout.previous:
+        PreviousColumns(cache.sheet).remember(sheet.name, _header_text(sheet, header, layout.previous))
         block = summary_block(reconciled.summary, result.sent, result.from_cache, result.on_this_machine)
         result.summary_blocked = not write_summary(sheet, (header, col), block, HEADER_ROWS)
     if review if review is not None else bool(layout.previous):
@@ -171,7 +178,45 @@ def read_sheet(
                              reconciled.checks, cache.entries(), book.folder, reconciled.corrected)
         result.review, result.pictures = write_review(book, items, pictures)
         result.review_blocked = result.review is None
+    elif (name := review_sheet_name(book)) and name.casefold() in {n.casefold() for n in book.sheet_names()}:
+        result.remarks.append(f"sheet {name!r} is from an earlier run: not updated (--no-review); "
+                              "delete it, or run with --review")
     return result
+
+
+def _prior(book: BookIO, cache: ReadingCache | None, name: str) -> str | None:
+    """The Previous column remembered for sheet ``name`` (never making a cache sheet to ask)."""
+    if cache is None and CACHE_SHEET.casefold() not in {n.casefold() for n in book.sheet_names()}:
+        return None
+    return PreviousColumns(cache.sheet if cache is not None else book.hidden_sheet(CACHE_SHEET)).get(name)
+
+
+def _layout(sheet: WorksheetIO, header: int, col: int, previous: str | None,
+            prior: str | None) -> tuple[Layout, list[str]]:
+    """The sheet's layout: with no ``previous`` named, the Previous column it was last
+    reconciled with (``prior``, from --previous), so a plain run or the button updates what
+    that run wrote; and what to tell the user about it."""
+    if previous is None and prior is not None:
+        try:
+            layout = find_layout(sheet, header, col, prior)
+            if layout.previous is not None:
+                return layout, [f"consumption from column {prior!r}, as in the last run (--previous)"]
+        except (ColumnNotFoundError, ForeignDataError):
+            pass
+    layout = find_layout(sheet, header, col, previous)
+    if layout.previous is None:
+        found = sheet.read_block(header, col + 5, header, col + 6)[0]
+        if [str(v).strip().casefold() for v in found] == [h.casefold() for h in RECONCILE_HEADERS]:
+            return layout, ["Consumption and Check are from an earlier run, not updated: no column is "
+                            "headed Previous now (name the column with --previous)"]
+    return layout, []
+
+
+def _header_text(sheet: WorksheetIO, header: int, col: int) -> str | None:
+    """The header of the Previous column, to remember; None for one a plain run finds itself."""
+    value = sheet.read_block(header, col, header, col)[0][0]
+    text = str(value).strip() if value not in (None, "") else None
+    return None if text is None or text.casefold() == PREVIOUS_HEADER.casefold() else text
 
 
 def _above_a_total(sheet: WorksheetIO, header: int, col: int, width: int, last_row: int) -> int:
