@@ -323,3 +323,15 @@ def test_an_excel_that_refuses_a_rule_still_gets_consumption_check_and_summary(
     assert excel.excel.sheet_state(excel.fullname, SHEET).rules == []
     assert excel.rows()[2][6] == "negative consumption (-10)" and result.summary is not None
     assert _summary(excel.rows())["Flagged rows"] == 4
+
+
+def test_a_persons_note_in_consumption_is_kept_and_its_row_reported_left_alone(
+        backend, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _book(backend, tmp_path)
+    read_sheet(backend.book, None)
+    book = backend.reopen()
+    book.sheet(SHEET).write_block(2, 6, [["estimated: meter hidden"]])
+    result = read_sheet(book, None)
+    rows = backend.rows()
+    assert rows[1][5] == "estimated: meter hidden" and 2 in result.kept
+    assert [round(r[5], 3) for r in rows[2:4]] == [-10, 10]  # the other rows as always

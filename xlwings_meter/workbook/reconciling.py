@@ -4,7 +4,7 @@ highlight rules, the audit of corrections on the cache sheet, and the summary.
 The pure part (consumption, flags, rule formulas, the summary) is ``xlwings_meter.reconcile``;
 this module reads the cells it needs (Previous, Corrected, the results as they now are) and
 writes what it computed, never into a cell a person owns: the Previous and Corrected columns
-are only read, and a note a person typed into Check is kept.
+are only read, and a note a person typed into Consumption or Check is kept (with its row's other cell).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def find_layout(sheet: WorksheetIO, header: int, photo: int, previous: str | Non
 class Reconciled:
     """What reconciling a sheet found: rows it left alone, and the summary."""
 
-    kept: list[int] = field(default_factory=list)  # rows whose Check holds a person's note
+    kept: list[int] = field(default_factory=list)  # rows whose Consumption or Check holds a note
     summary: Summary = field(default_factory=Summary)
     readings: dict[int, Reading] = field(default_factory=dict)  # each row's reading, as written or shown
     checks: dict[int, Check] = field(default_factory=dict)  # each row's Check (with a Previous column)
@@ -119,13 +119,13 @@ def reconcile_sheet(sheet: WorksheetIO, layout: Layout, by_row: dict[int, Readin
     out.checks = dict(zip(rows, checks))
     writes: dict[int, tuple[list[Cell], list[str | None]]] = {}
     for r, check in zip(rows, checks):
-        if is_flag_text(_check_cell(current.get(r, ()))):
+        if _tools(current.get(r, ())):
             writes[r] = _cells(check)
         else:
             out.kept.append(r)
     for r in range(end + 1, clear_to + 1):  # old results below the list go with it
         cells = current.get(r, ())
-        if any(v not in (None, "") for v in cells[4:6]) and is_flag_text(_check_cell(cells)):
+        if any(v not in (None, "") for v in cells[4:6]) and _tools(cells):
             writes[r] = ([None, None], [None, None])
     write_runs(sheet, col + 5, writes)
     sheet.write_block(layout.header, col + 5, [list(RECONCILE_HEADERS)])
@@ -227,8 +227,11 @@ def _cells(check: Check) -> tuple[list[Cell], list[str | None]]:
     return [consumption, check.text or None], [CONSUMPTION_FORMAT, None]
 
 
-def _check_cell(cells: Sequence[Cell]) -> Cell:
-    return cells[5] if len(cells) > 5 else None
+def _tools(cells: Sequence[Cell]) -> bool:
+    """True when a row's Consumption and Check cells are as this tool writes them: a number or
+    nothing, and flags or nothing. Text in Consumption, or a note in Check, is a person's."""
+    consumption, check = (list(cells[4:6]) + [None, None])[:2]
+    return not (isinstance(consumption, str) and consumption.strip()) and is_flag_text(check)
 
 
 def _column(sheet: WorksheetIO, col: int | None, first: int, end: int) -> list[Cell]:
