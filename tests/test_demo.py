@@ -72,12 +72,19 @@ def test_the_demo_runs_offline_and_leaves_a_filled_workbook(
     assert review.max_row == 7 and len(review._images) >= 6  # every thumbnail, and the digit windows
 
 
-def test_a_second_demo_run_in_the_same_folder_starts_afresh(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_second_demo_run_never_overwrites_the_workbook_and_starts_afresh_once_it_is_deleted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "demo"
     assert main(["demo", str(folder), "--photos", "2", "--quiet"]) == 0
+    edited = (folder / DEMO_WORKBOOK).read_bytes()
+    assert main(["demo", str(folder), "--photos", "3", "--quiet"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "exists already" in err[0] and "nothing was overwritten" in err[0]
+    assert (folder / DEMO_WORKBOOK).read_bytes() == edited
+    (folder / DEMO_WORKBOOK).unlink()
     assert main(["demo", str(folder), "--photos", "3", "--quiet"]) == 0
     firsts = [line for line in capsys.readouterr().out.splitlines() if " photos: " in line]
-    assert [line.split(":")[0] for line in firsts] == ["2 photos", "3 photos"]
+    assert [line.split(":")[0] for line in firsts] == ["3 photos"]
     ws = openpyxl.load_workbook(folder / DEMO_WORKBOOK)[DEMO_SHEET]
     assert [r[0] for r in ws.iter_rows(min_row=2, max_col=1, values_only=True) if r[0]] == [
         f"photos/meter-000{i}.jpg" for i in range(3)]  # three photos listed, none left from the first run

@@ -21,6 +21,7 @@ import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from xlwings_meter.engines.base import Engine
+from xlwings_meter.errors import WorkbookError
 from xlwings_meter.reading import Reading, ReadingStatus, count_outcomes
 from xlwings_meter.reconcile import Summary
 from xlwings_meter.workbook.batch import BatchResult, Progress
@@ -70,10 +71,13 @@ def run_demo(folder: Path, engine: Engine, count: int = 12, seed: int = 2026,
     reading, read again from the cache and save."""
     from xlwings_meter.demo.synth import write_meter_photos
 
+    workbook = folder / DEMO_WORKBOOK
+    if workbook.exists():  # a person may have worked in it since: never written over
+        raise WorkbookError(f"{workbook} exists already (it may hold your edits); nothing was overwritten: "
+                            "delete it, or name another folder: xlwings-meter demo DIR")
     folder.mkdir(parents=True, exist_ok=True)
     photos = write_meter_photos(folder / "photos", count, seed)
     truths = [truth.value for _, truth in photos]
-    workbook = folder / DEMO_WORKBOOK
     _write_bill(workbook, folder, [p for p, _ in photos], truths, seed)
 
     with FileBook(workbook) as book:
