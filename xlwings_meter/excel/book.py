@@ -120,6 +120,20 @@ class ExcelSheet:
         rng = self._sheet.range((top, left), (bottom, right))
         return False, [rng.address.replace("$", "")] if rng.merge_cells else []
 
+    def drawn(self) -> list[tuple[int, int, int, int]]:
+        """The cells each picture, chart or shape lies over (Windows: its TopLeftCell and
+        BottomRightCell through COM); none known where Excel's object model cannot say."""
+        areas = []
+        with excel_calls():
+            try:
+                for shape in self._sheet.shapes:
+                    start, end = shape.api.TopLeftCell, shape.api.BottomRightCell
+                    areas.append((int(start.Row), int(start.Column), int(end.Row), int(end.Column)))
+            except Exception as exc:  # a Mac (AppleScript), or an object model without them
+                if is_busy(exc):
+                    raise
+        return areas
+
     def dress(self, header: tuple[int, int], row: int, left: int, widths: Sequence[float]) -> None:
         """Head the results like cell ``header`` (bold, fill) unless a person filled them already,
         and fit the result columns to what they hold (a handful of calls, whatever the length)."""

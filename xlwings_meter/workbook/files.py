@@ -12,7 +12,7 @@ import os
 import posixpath
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from xlwings_meter.errors import (
 from xlwings_meter.workbook.cache import CACHE_SHEET
 from xlwings_meter.workbook.cfxml import fill_format, replace_rules
 from xlwings_meter.workbook.package import WORKSHEET_REL, WORKSHEET_TYPE, Package, rels_of
-from xlwings_meter.workbook.pagexml import keyed_pictures, write_page_part
+from xlwings_meter.workbook.pagexml import drawn_areas, keyed_pictures, write_page_part
 from xlwings_meter.workbook.sheet import FLAG_FILL, FLAG_FONT, Cell, Page, Picture, login_name
 from xlwings_meter.workbook.sheetxml import (
     SheetXml,
@@ -46,10 +46,12 @@ _MIN_STYLES = ('<styleSheet xmlns="{ns}"><fonts count="1"><font/></fonts><fills 
 class FileSheet:
     """One worksheet of a FileBook."""
 
-    def __init__(self, name: str, xml: SheetXml, styles: StylesXml | None = None) -> None:
+    def __init__(self, name: str, xml: SheetXml, styles: StylesXml | None = None,
+                 drawn: Callable[[], list[tuple[int, int, int, int]]] = list) -> None:
         self.name = name
         self._xml = xml
         self._styles = styles
+        self.drawn = drawn  # the cells pictures and charts lie over (see WorksheetIO.drawn)
 
     def extent(self) -> tuple[int, int]:
         """(last used row, last used column); (0, 0) for an empty sheet."""
@@ -217,7 +219,7 @@ class FileBook:
                      if kind.endswith("/hyperlink")}
             xml = SheetXml(self._pkg.xml(part), self._strings, self._styles_xml(), links,
                            on_change=lambda: self._changed(part), recalculated=self._recalculated)
-            self._open[title] = FileSheet(title, xml, self._styles_xml())
+            self._open[title] = FileSheet(title, xml, self._styles_xml(), lambda: drawn_areas(self._pkg, part))
         return self._open[title]
 
     def user_name(self) -> str:

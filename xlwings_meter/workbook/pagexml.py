@@ -91,6 +91,37 @@ def keyed_pictures(pkg: Package, part: str) -> dict[str, Picture]:
     return found
 
 
+def drawn_areas(pkg: Package, part: str) -> list[tuple[int, int, int, int]]:
+    """The cells (top, left, bottom, right; 1-based) each picture, chart or shape of the sheet
+    part's drawings lies over. An anchor by one cell or by position is sized in default cells
+    (64 x 20 pixels): near enough to keep the tool's cells, and its widening, off it."""
+    areas = []
+    for drawing, kind in pkg.relations(rels_of(part)).values():
+        if kind != DRAWING_REL or not pkg.has(drawing):
+            continue
+        for anchor in pkg.xml(drawing):
+            start, end, ext = (anchor.find(f"{{{XDR}}}{t}") for t in ("from", "to", "ext"))
+            pos = anchor.find(f"{{{XDR}}}pos")
+            if start is not None:
+                row, col = _cell_of(start)
+            elif pos is not None:
+                row, col = int(pos.get("y", 0)) // (20 * _EMU_PER_PIXEL), int(pos.get("x", 0)) // (64 * _EMU_PER_PIXEL)
+            else:
+                continue
+            if end is not None:
+                bottom, right = _cell_of(end)
+            else:
+                cx, cy = (int(ext.get(k, 0)) if ext is not None else 0 for k in ("cx", "cy"))
+                bottom, right = row + cy // (20 * _EMU_PER_PIXEL), col + cx // (64 * _EMU_PER_PIXEL)
+            areas.append((row + 1, col + 1, bottom + 1, right + 1))
+    return areas
+
+
+def _cell_of(marker: etree._Element) -> tuple[int, int]:
+    """(row, column), 0-based, of an anchor's from/to marker."""
+    return tuple(int(marker.findtext(f"{{{XDR}}}{t}") or 0) for t in ("row", "col"))  # type: ignore[return-value]
+
+
 def _top_aligned(styles: StylesXml, base: int) -> int:
     """The index of a cell format like ``base``, its content at the top of the cell."""
     xfs = styles.root.find(f"{{{styles.ns}}}cellXfs")

@@ -187,15 +187,17 @@ def summary_block(summary: Summary, sent: int, from_cache: int, on_this_machine:
 
 def write_summary(sheet: WorksheetIO, header: tuple[int, int], block: list[list[Cell]], top_rows: int) -> bool:
     """Write the summary block where it was (found by its title in the first ``top_rows``
-    rows), else right of everything the sheet holds, in the header row. Never over a person's
-    cells: returns False, writing nothing, when the block would grow into one."""
+    rows), else right of everything the sheet holds, in the header row, moved right of any
+    picture or chart there. Never over a person's cells: returns False, writing nothing, when
+    the block would grow into one. Its columns are not widened under a picture or chart."""
     last_row, last_col = sheet.extent()
     top = sheet.read_block(1, 1, min(last_row, top_rows), max(last_col, 1)) if last_row else []
     at = next(((r, c) for r, row in enumerate(top, start=1) for c, v in enumerate(row, start=1)
                if v == SUMMARY_TITLE), None)
     old = 0
+    drawn = sheet.drawn()
     if at is None:
-        at = (header[0], last_col + 2)
+        at = (header[0], _clear_of(drawn, header[0], header[0] + len(block) - 1, last_col + 2))
     else:
         below = sheet.read_block(at[0], at[1], max(last_row, at[0]), at[1] + 1)
         labels = [label for label, _ in below]
@@ -209,8 +211,17 @@ def write_summary(sheet: WorksheetIO, header: tuple[int, int], block: list[list[
     # General elsewhere: the block's rows move as lines come and go, a count must not keep the format
     formats = [[None, CONSUMPTION_FORMAT if row[0] == "Total consumption" else "General"] for row in block]
     sheet.write_block(at[0], at[1], block + cleared, formats + [[None, None]] * len(cleared))
-    sheet.dress(header, at[0], at[1], [max(len(str(r[0])) for r in block) + 2.0, 24.0])
+    if not any(lo <= at[1] + 1 and hi >= at[1] for _, lo, _, hi in drawn):  # widening would stretch it
+        sheet.dress(header, at[0], at[1], [max(len(str(r[0])) for r in block) + 2.0, 24.0])
     return True
+
+
+def _clear_of(drawn: Sequence[tuple[int, int, int, int]], top: int, bottom: int, col: int) -> int:
+    """The first column from ``col`` where the block's two columns, rows ``top`` to ``bottom``,
+    lie under no picture or chart."""
+    while hit := [hi for t, lo, b, hi in drawn if t <= bottom and b >= top and lo <= col + 1 and hi >= col]:
+        col = max(hit) + 1
+    return col
 
 
 def shown_reading(cells: Sequence[Cell]) -> Reading:

@@ -112,6 +112,10 @@ class WorksheetIO(SheetIO, Protocol):
         """(the sheet is protected, addresses of merged areas overlapping the rectangle)."""
         ...
 
+    def drawn(self) -> list[tuple[int, int, int, int]]:
+        """The cells (top, left, bottom, right) each picture or chart on the sheet lies over."""
+        ...
+
     def dress(self, header: tuple[int, int], row: int, left: int, widths: Sequence[float]) -> None:
         """Style cells (row, left...) like cell ``header`` and widen their columns to ``widths``."""
         ...
