@@ -322,3 +322,23 @@ def test_rows_past_the_cap_are_listed_without_pictures(tmp_path: Path) -> None:
     assert {(p.row, p.col) for p in page.pictures} == {(2, 2), (2, 3)}
     assert [row[1] for row in page.cells[2:]] == ["(past 1 rows: no picture)"] * 3
     assert [row[1] for row in review_page(items, tmp_path).cells[1:]] == [None, None, None, "(no photo)"]
+
+
+def test_a_hash_in_a_photo_name_is_escaped_in_the_link_and_shown_as_it_is(
+        backend, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    name = "meter #3 100%.jpg"
+    make_photo(tmp_path / name, seed=5, size=(64, 48))
+    book = backend.create([[name] + [None] * 6 + [900]], header=HEADER)
+    cache = ReadingCache(book.hidden_sheet(CACHE_SHEET))
+    cache.merge([CacheEntry(file_digest(tmp_path / name), str(tmp_path / name),
+                            Reading(ReadingStatus.READ, value="00935.5", confidence=0.9, angle=0.0),
+                            "2026-11-01T10:00:00Z", "aigen-v2")])
+    cache.flush()
+    read_sheet(backend.reopen(), None)
+    if isinstance(backend, FileBackend):
+        backend.reopen()
+        ws = openpyxl.load_workbook(backend.path)[REVIEW_SHEET]
+        assert ws["H2"].hyperlink.target == "meter %233 100%25.jpg" and ws["H2"].value == name
+    else:
+        state = backend.excel.sheet_state(backend.fullname, REVIEW_SHEET)
+        assert state.formulas[(2, 8)] == '=HYPERLINK("meter %233 100%25.jpg","meter #3 100%.jpg")'

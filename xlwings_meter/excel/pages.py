@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from xlwings_meter.excel.book import ExcelSheet, excel_calls
-from xlwings_meter.workbook.sheet import POINTS_PER_PIXEL, Page
+from xlwings_meter.workbook.sheet import POINTS_PER_PIXEL, Page, link_target
 
 
 def write_page(book: Any, name: str, page: Page, prefix: str) -> None:
@@ -53,8 +53,8 @@ def write_page(book: Any, name: str, page: Page, prefix: str) -> None:
 def hyperlink(target: str) -> str:
     """A HYPERLINK formula to ``target`` that shows it, as a file's cell shows its link.
 
-    >>> hyperlink('photos/a "b".jpg')
-    '=HYPERLINK("photos/a ""b"".jpg","photos/a ""b"".jpg")'
+    >>> hyperlink('photos/a "b".jpg'), hyperlink("m #3.jpg")
+    ('=HYPERLINK("photos/a ""b"".jpg","photos/a ""b"".jpg")', '=HYPERLINK("m %233.jpg","m #3.jpg")')
     """
     quoted = target.replace('"', '""')
-    return f'=HYPERLINK("{quoted}","{quoted}")'
+    return f'=HYPERLINK("{link_target(quoted)}","{quoted}")'

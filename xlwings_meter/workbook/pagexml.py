@@ -14,7 +14,7 @@ import posixpath
 from lxml import etree
 
 from xlwings_meter.workbook.package import DOC_REL, WORKSHEET_TYPE, Package, rels_of
-from xlwings_meter.workbook.sheet import Page, Picture
+from xlwings_meter.workbook.sheet import Page, Picture, link_target
 from xlwings_meter.workbook.sheetxml import SheetXml, StylesXml, rc_to_ref
 
 XDR = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
@@ -60,7 +60,8 @@ def write_page_part(pkg: Package, part: str, ns: str, styles: StylesXml, page: P
         for (r, c), target in sorted(page.links.items()):
             link = etree.SubElement(links, q + "hyperlink")
             link.set("ref", rc_to_ref(r, c))
-            link.set(f"{{{DOC_REL}}}id", pkg.add_relation(part, target, HYPERLINK_REL, external=True))
+            link.set(f"{{{DOC_REL}}}id", pkg.add_relation(part, link_target(target), HYPERLINK_REL,
+                                                          external=True))
     if page.pictures:
         drawing = pkg.free_name(posixpath.join(posixpath.dirname(posixpath.dirname(part)),
                                                "drawings/drawing{}.xml"))

@@ -36,6 +36,16 @@ def plain(value: object) -> Cell:
     return str(value)
 
 
+def link_target(path: str) -> str:
+    """A photo's path as a link's target: a link is a URI, where "#" starts a place inside the
+    file ("meter #3.jpg" would open "meter "), so "%" and "#" are escaped; the rest stays.
+
+    >>> link_target("odd dir/meter #3 100%.jpg")
+    'odd dir/meter %233 100%25.jpg'
+    """
+    return path.replace("%", "%25").replace("#", "%23")
+
+
 def login_name() -> str:
     """Who runs this, as the system knows them (the audit of a correction names them)."""
     try:
