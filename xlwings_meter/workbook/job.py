@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from xlwings_meter.engines.base import Engine
 from xlwings_meter.errors import (
     ColumnNotFoundError,
+    EmptyPhotoColumnError,
     ForeignDataError,
     MergedCellsError,
     NoRoomError,
@@ -108,6 +109,8 @@ def read_sheet(
         for r in photo_cells(sheet, first, last, col)]
     refs = refs[: last_filled_row([r if isinstance(r, (str, int, float)) or r is None else "x" for r in refs])]
     list_end = first + len(refs) - 1 if refs else header
+    if not refs and not rows:  # an Image header over nothing: refused, as a column that is empty
+        raise EmptyPhotoColumnError(sheet.name, column_letter(col))
 
     bottom = max(last_row, header)
     results = sheet.read_block(header, col + 1, bottom, col + layout.width)
