@@ -38,8 +38,8 @@ _FLAG_TEXT = re.compile(rf"no reading|negative consumption \({_NUM}\)"
                         rf"|consumption {_NUM} above (?:the limit|{_NUM} times the median \({_NUM}\))"
                         r"|confidence \d+% under \d+%|\d+ digits, the previous reading has \d+ \(a lost or extra drum\?\)"
                         r"|(?:previous reading|correction) is not a number \([^;]*\)")
-#: A Previous or Corrected formula without a value: never computed (a file no spreadsheet program
-#: saved), or an error, which xlwings reads as nothing.
+#: A Previous or Corrected formula a file holds without its value: never computed (a file no
+#: spreadsheet program saved).
 NOT_COMPUTED = "formula without a value"
 
 

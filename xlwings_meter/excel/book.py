@@ -47,6 +47,9 @@ def is_busy(exc: BaseException) -> bool:
 class ExcelSheet:
     """One worksheet of a live workbook."""
 
+    #: Excel computes every formula: a formula that shows nothing shows "" (errors read as text).
+    computed = True
+
     def __init__(self, sheet: Any) -> None:
         self._sheet = sheet
         self.name: str = sheet.name
@@ -76,7 +79,7 @@ class ExcelSheet:
         """What the rectangle shows: a formula gives the value Excel computed."""
         if bottom < top or right < left:
             return []
-        values = self._sheet.range((top, left), (bottom, right)).options(ndim=2).value
+        values = self._sheet.range((top, left), (bottom, right)).options(ndim=2, err_to_str=True).value
         return [[plain(v) for v in row] for row in values]
 
     def links(self, top: int, left: int, bottom: int, right: int) -> dict[tuple[int, int], str]:

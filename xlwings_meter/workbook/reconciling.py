@@ -249,9 +249,9 @@ def _column(sheet: WorksheetIO, col: int | None, first: int, end: int) -> list[C
     if col is None or end < first:
         return [None] * max(0, end - first + 1)
     shown = [row[0] for row in sheet.read_shown(first, col, end, col)]
-    if all(v is not None for v in shown):
+    if all(v is not None for v in shown) or getattr(sheet, "computed", False):
         return shown
-    # A formula without a value (never computed in a file; an error, as xlwings reads it): flagged
+    # A formula a file holds without its value (never computed): flagged, not taken for empty
     typed = [row[0] for row in sheet.read_block(first, col, end, col)]
     return [NOT_COMPUTED if v is None and isinstance(t, str) and t.startswith("=") else v
             for v, t in zip(shown, typed)]

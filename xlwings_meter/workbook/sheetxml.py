@@ -127,7 +127,7 @@ class SheetXml:
         v = cell.find(self._q("v"))
         text = v.text if v is not None else None
         if text is None:
-            return None
+            return "" if kind == "str" and v is not None else None  # a formula Excel computed to ""
         if kind == "s":
             try:
                 return self._strings[int(text)]
