@@ -38,6 +38,8 @@ def test_text_is_never_read_as_a_number_and_a_bad_correction_never_falls_back_to
     assert checks[3].kinds == (NOT_A_NUMBER,)
     assert checks[4].consumption == pytest.approx(10) and checks[4].text == ""
     assert checks[5].text == "no reading; previous reading is not a number (x)"
+    assert reconcile([RowInput(_read("00100.000"), previous=90, corrected=" ")])[0].text == (
+        "correction is not a number (spaces)")  # a stray space is text too, as ISNUMBER sees it
     assert all(is_flag_text(c.text) for c in checks)
     assert not is_flag_text("previous reading is not a number")  # a person's words, not the tool's
 

@@ -164,7 +164,8 @@ def _consumption(row: RowInput) -> float | None:
 
 
 def _shown(value: object) -> str:
-    return str(value).replace(";", ",").replace("\n", " ").strip()[:24]
+    """A cell's value in a flag: short, no "; " (it separates flags), spaces named."""
+    return str(value).replace(";", ",").replace("\n", " ").strip()[:24] or "spaces"
 
 
 def _check(row: RowInput, value: float | None, consumption: float | None, limits: Limits,
