@@ -335,3 +335,22 @@ def test_a_persons_note_in_consumption_is_kept_and_its_row_reported_left_alone(
     rows = backend.rows()
     assert rows[1][5] == "estimated: meter hidden" and 2 in result.kept
     assert [round(r[5], 3) for r in rows[2:4]] == [-10, 10]  # the other rows as always
+
+
+def test_the_total_adds_what_the_consumption_column_shows_rows_left_alone_as_their_cell_stands(
+        backend, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _book(backend, tmp_path)
+    read_sheet(backend.book, None)
+    book = backend.reopen()
+    book.sheet(SHEET).write_block(2, 6, [["estimated: meter hidden"]])  # text: left out of the total
+    book.sheet(SHEET).write_block(4, 7, [["checked on site", 900]])  # a note, then Previous fixed
+    result = read_sheet(book, None)
+    rows = backend.rows()
+    shown = [r[5] for r in rows[1:6]]
+    assert shown[0] == "estimated: meter hidden" and round(shown[2], 3) == 10  # the old one, left alone
+    total = sum(v for v in shown if isinstance(v, (int, float)))
+    assert result.summary is not None and result.summary.consumption == round(total, 9) == -1199.4
+    assert result.summary.lines()[0] == ("total consumption -1199.4 (2 rows left alone counted as their "
+                                         "Consumption cell shows, 1 not a number left out)")
+    block = _summary(rows)
+    assert block["Total consumption (2 rows left alone, 1 not a number not counted)"] == -1199.4

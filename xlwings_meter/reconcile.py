@@ -11,7 +11,7 @@ import math
 import re
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from xlwings_meter.reading import Reading
@@ -250,7 +250,9 @@ class Summary:
     flags: Counter[str] = field(default_factory=Counter)  # flag kind -> rows
     flagged: int = 0  # rows with at least one flag
     corrected: int = 0  # rows with a person's correction
-    consumption: float | None = None  # total over the rows that have one; None without Previous
+    consumption: float | None = None  # sum of the Consumption cells after the run; None without Previous
+    left_alone: int = 0  # rows whose Consumption and Check hold a person's note: counted as their cell shows
+    left_out: int = 0  # of those, rows whose Consumption is not a number: not in the total
 
     def lines(self) -> list[str]:
         """What the counts per outcome do not say, one fact a line, for the terminal and the
@@ -259,20 +261,31 @@ class Summary:
         if self.corrected:
             out.append(f"{self.corrected} corrected by hand (Corrected column)")
         if self.consumption is not None:
-            out.append(f"total consumption {_fmt(self.consumption)}")
+            out.append(f"total consumption {_fmt(self.consumption)}" + (
+                f" ({self.left_alone} row{'s' if self.left_alone != 1 else ''} left alone counted as "
+                f"{'its' if self.left_alone == 1 else 'their'} Consumption cell shows"
+                + (f", {self.left_out} not a number left out" if self.left_out else "") + ")"
+                if self.left_alone else ""))
             out.append(f"{self.flagged} flagged" + (": " + ", ".join(
                 f"{self.flags[k]} {k}" for k in FLAG_KINDS if self.flags[k]) if self.flagged else ""))
         return out
 
 
 def summarize(statuses: Sequence[str], checks: Sequence[Check] | None,
-              corrected: int = 0) -> Summary:
+              corrected: int = 0, left_alone: Mapping[int, object] | None = None) -> Summary:
     """The summary of a sheet: ``statuses`` holds each row's outcome label, ``checks`` each
-    row's check (None when the sheet has no Previous column)."""
+    row's check (None when the sheet has no Previous column), and ``left_alone`` the Consumption
+    cell of each row the run leaves alone (a person's note), by its index in ``checks``: the total
+    is what the Consumption column shows, a number there counted, text left out."""
     summary = Summary(rows=len(statuses), corrected=corrected)
     summary.statuses.update(statuses)
     if checks is not None:
-        summary.consumption = round(sum(c.consumption for c in checks if c.consumption is not None), 9)
+        left_alone = left_alone or {}
+        kept = [typed_number(v) for v in left_alone.values()]
+        shown = [round(c.consumption, 6) for i, c in enumerate(checks)
+                 if c.consumption is not None and i not in left_alone]
+        summary.consumption = round(sum(shown) + sum(v for v in kept if v is not None), 9)
+        summary.left_alone, summary.left_out = len(kept), sum(1 for v in kept if v is None)
         summary.flagged = sum(1 for c in checks if c.flags)
         for c in checks:
             summary.flags.update(set(c.kinds))

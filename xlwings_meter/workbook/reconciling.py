@@ -46,6 +46,7 @@ CONSUMPTION_FORMAT = "#,##0.000"
 SUMMARY_TITLE = "Meter summary"
 KEPT_LABEL = "changed by hand"
 LAST_LABEL = "Answered from the cache"
+TOTAL_LABEL = "Total consumption"
 _ORDER = [s.label for s in ReadingStatus] + [KEPT_LABEL]
 
 
@@ -123,6 +124,8 @@ def reconcile_sheet(sheet: WorksheetIO, layout: Layout, by_row: dict[int, Readin
             writes[r] = _cells(check)
         else:
             out.kept.append(r)
+    # The total adds what the Consumption cells will show: a row left alone counts as its cell stands
+    shown = dict(zip(rows, _column(sheet, col + 5, first, end)))
     for r in range(end + 1, clear_to + 1):  # old results below the list go with it
         cells = current.get(r, ())
         if any(v not in (None, "") for v in cells[4:6]) and _tools(cells):
@@ -136,7 +139,8 @@ def reconcile_sheet(sheet: WorksheetIO, layout: Layout, by_row: dict[int, Readin
                       column_letter(layout.corrected) if layout.corrected else None)
     formulas = [f for _, f in highlight_rules(letters, first, consumption_limit(inputs, limits), limits)]
     sheet.highlight((first, col, max(end, first), col + 5 + 1), formulas if rows else [], RULE_MARK)
-    out.summary = summarize(statuses, checks, sum(1 for v in corrected if typed_number(v) is not None))
+    out.summary = summarize(statuses, checks, sum(1 for v in corrected if typed_number(v) is not None),
+                            {r - first: shown[r] for r in out.kept})
     return out
 
 
@@ -177,12 +181,21 @@ def summary_block(summary: Summary, sent: int, from_cache: int, on_this_machine:
     if summary.corrected:
         rows.append(["Corrected by hand", summary.corrected])
     if summary.consumption is not None:
-        rows.append(["Total consumption", summary.consumption])
+        rows.append([TOTAL_LABEL + _left_alone(summary), summary.consumption])
         rows.append(["Flagged rows", summary.flagged])
         rows += [[f"Flagged: {kind}", n] for kind, n in summary.flags.items() if n]
     rows.append(["Photos read on this machine" if on_this_machine else "Photos paid for (this run)", sent])
     rows.append([LAST_LABEL, from_cache])
     return rows
+
+
+def _left_alone(summary: Summary) -> str:
+    """What the total label says of rows left alone (in the label: the block keeps its height)."""
+    if not summary.left_alone:
+        return ""
+    s = "s" if summary.left_alone != 1 else ""
+    return f" ({summary.left_alone} row{s} left alone" + (
+        f", {summary.left_out} not a number not counted)" if summary.left_out else ")")
 
 
 def write_summary(sheet: WorksheetIO, header: tuple[int, int], block: list[list[Cell]], top_rows: int) -> bool:
@@ -209,7 +222,7 @@ def write_summary(sheet: WorksheetIO, header: tuple[int, int], block: list[list[
             return False
     cleared: list[list[Cell]] = [[None, None]] * max(0, old - len(block))
     # General elsewhere: the block's rows move as lines come and go, a count must not keep the format
-    formats = [[None, CONSUMPTION_FORMAT if row[0] == "Total consumption" else "General"] for row in block]
+    formats = [[None, CONSUMPTION_FORMAT if str(row[0]).startswith(TOTAL_LABEL) else "General"] for row in block]
     sheet.write_block(at[0], at[1], block + cleared, formats + [[None, None]] * len(cleared))
     if not any(lo <= at[1] + 1 and hi >= at[1] for _, lo, _, hi in drawn):  # widening would stretch it
         sheet.dress(header, at[0], at[1], [max(len(str(r[0])) for r in block) + 2.0, 24.0])
