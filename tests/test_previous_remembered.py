@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.photos import make_photo
 from xlwings_meter.photos import file_digest
 from xlwings_meter.reading import Reading, ReadingStatus
@@ -52,3 +54,17 @@ def test_a_plain_run_after_previous_named_reconciles_from_the_same_column_and_sa
     book.sheet(SHEET).write_block(1, 8, [["March"]])  # the column renamed: nothing to reconcile with
     result = read_sheet(book, None)
     assert any(r.startswith("Consumption and Check are from an earlier run, not updated") for r in result.remarks)
+
+
+@pytest.mark.parametrize("heading", [2025, None], ids=["a year", "no header"])
+def test_a_previous_column_headed_by_a_number_or_nothing_is_found_again(
+        backend, tmp_path: Path, heading: int | None) -> None:  # type: ignore[no-untyped-def]
+    _book(backend, tmp_path)
+    backend.book.sheet(SHEET).write_block(1, 8, [[heading]])
+    read_sheet(backend.book, None, previous="H")  # named by its letter
+    book = backend.reopen()
+    book.sheet(SHEET).write_block(2, 8, [[1020]])  # a person fixes last month's reading
+    result = read_sheet(book, None)  # the button: no --previous
+    assert [r[5] for r in backend.rows()[1:4]] == [-10, 10, 10]
+    name = "2025" if heading else "H"
+    assert result.remarks == [f"consumption from column {name!r}, as in the last run (--previous)"]

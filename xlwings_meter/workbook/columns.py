@@ -8,6 +8,7 @@ the job leaves its row alone (see ``edits``).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from pathlib import PurePath
@@ -143,10 +144,31 @@ def header_column(row: Sequence[Cell], wanted: str) -> int | None:
     (2, 4, None)
     """
     for c, header in enumerate(row, start=1):
-        if isinstance(header, str) and header.strip().casefold() == wanted.strip().casefold():
+        key = header_key(header)
+        if key is not None and key.casefold() == wanted.strip().casefold():
             return c
     if _LETTERS.match(wanted.strip()) and column_index(wanted.strip().upper()) <= MAX_COLUMN:
         return column_index(wanted.strip().upper())
+    return None
+
+
+def header_key(value: object) -> str | None:
+    """A header cell as text to name it by: text stripped, a number as written ("2025", never
+    "2025.0" as Excel hands it), a date as ISO ("2025-10-01"); None for an empty cell or TRUE/FALSE.
+
+    >>> header_key(" Last "), header_key(2025.0), header_key(dt.datetime(2025, 10, 1)), header_key(None)
+    ('Last', '2025', '2025-10-01', None)
+    """
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return f"{value:.6f}".rstrip("0").rstrip(".")
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
     return None
 
 

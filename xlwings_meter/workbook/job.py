@@ -39,6 +39,7 @@ from xlwings_meter.workbook.columns import (
     check_result_columns,
     column_letter,
     find_photo_column,
+    header_key,
     last_filled_row,
     result_rows,
     result_widths,
@@ -216,10 +217,13 @@ def _layout(sheet: WorksheetIO, header: int, col: int, previous: str | None,
 
 
 def _header_text(sheet: WorksheetIO, header: int, col: int) -> str | None:
-    """The header of the Previous column, to remember; None for one a plain run finds itself."""
-    value = sheet.read_block(header, col, header, col)[0][0]
-    text = str(value).strip() if value not in (None, "") else None
-    return None if text is None or text.casefold() == PREVIOUS_HEADER.casefold() else text
+    """The header of the Previous column, to remember (a number or date as header_key words it,
+    so the next run finds it again; the letter for a column without a header); None for one a
+    plain run finds itself."""
+    text = header_key(sheet.read_block(header, col, header, col)[0][0])
+    if text is None:
+        return column_letter(col)
+    return None if text.casefold() == PREVIOUS_HEADER.casefold() else text
 
 
 def _above_a_total(sheet: WorksheetIO, header: int, col: int, width: int, last_row: int) -> int:
