@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import openpyxl
@@ -82,6 +83,9 @@ def test_a_second_demo_run_never_overwrites_the_workbook_and_starts_afresh_once_
     assert len(err) == 1 and "exists already" in err[0] and "nothing was overwritten" in err[0]
     assert (folder / DEMO_WORKBOOK).read_bytes() == edited
     (folder / DEMO_WORKBOOK).unlink()
+    assert main(["demo", str(folder), "--photos", "3", "--quiet"]) == 1  # its photos are still there
+    assert "meter-0000.jpg exists already" in capsys.readouterr().err
+    shutil.rmtree(folder / "photos")
     assert main(["demo", str(folder), "--photos", "3", "--quiet"]) == 0
     firsts = [line for line in capsys.readouterr().out.splitlines() if " photos: " in line]
     assert [line.split(":")[0] for line in firsts] == ["3 photos"]
@@ -110,3 +114,18 @@ def test_read_with_the_local_engine_needs_no_key_and_records_which_engine_read(
     cache = list(wb[CACHE_SHEET].iter_rows(min_row=2, values_only=True))
     assert sorted(r[2] for r in cache) == sorted(t.value for _, t in photos)  # read as generated
     assert {r[9] for r in cache} == {"local"}
+
+
+def test_demo_never_overwrites_a_persons_files_in_its_photos_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "meter-0000.jpg").write_bytes(b"MY PHOTO")
+    (photos / "truth.csv").write_text("my,data\n")
+    assert main(["demo", str(tmp_path), "--photos", "2", "--quiet"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "exists already" in err[0] and "nothing was overwritten" in err[0]
+    assert (photos / "meter-0000.jpg").read_bytes() == b"MY PHOTO"
+    assert (photos / "truth.csv").read_text() == "my,data\n"
+    assert not (tmp_path / DEMO_WORKBOOK).exists() and sorted(p.name for p in photos.iterdir()) == [
+        "meter-0000.jpg", "truth.csv"]

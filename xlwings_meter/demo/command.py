@@ -75,6 +75,13 @@ def run_demo(folder: Path, engine: Engine, count: int = 12, seed: int = 2026,
     if workbook.exists():  # a person may have worked in it since: never written over
         raise WorkbookError(f"{workbook} exists already (it may hold your edits); nothing was overwritten: "
                             "delete it, or name another folder: xlwings-meter demo DIR")
+    # The photos folder may hold a person's files under the names the demo writes: never written over
+    taken = [p for p in [folder / "photos" / f"meter-{i:04d}.jpg" for i in range(count)]
+             + [folder / "photos" / "truth.csv"] if p.exists()]
+    if taken:
+        raise WorkbookError(f"{taken[0]} exists already ({len(taken)} file{'s' if len(taken) != 1 else ''} the "
+                            "demo would write); nothing was overwritten: delete the photos folder, or name "
+                            "another folder: xlwings-meter demo DIR")
     folder.mkdir(parents=True, exist_ok=True)
     photos = write_meter_photos(folder / "photos", count, seed)
     truths = [truth.value for _, truth in photos]
