@@ -69,15 +69,14 @@ def run_demo(folder: Path, engine: Engine, count: int = 12, seed: int = 2026,
              progress: Progress | None = None) -> DemoSummary:
     """Generate ``count`` photos under ``folder``, list them in a bill, read it, correct one
     reading, read again from the cache and save."""
-    from xlwings_meter.demo.synth import write_meter_photos
+    from xlwings_meter.demo.synth import meter_photo_files, write_meter_photos
 
     workbook = folder / DEMO_WORKBOOK
     if workbook.exists():  # a person may have worked in it since: never written over
         raise WorkbookError(f"{workbook} exists already (it may hold your edits); nothing was overwritten: "
                             "delete it, or name another folder: xlwings-meter demo DIR")
     # The photos folder may hold a person's files under the names the demo writes: never written over
-    taken = [p for p in [folder / "photos" / f"meter-{i:04d}.jpg" for i in range(count)]
-             + [folder / "photos" / "truth.csv"] if p.exists()]
+    taken = [p for p in meter_photo_files(folder / "photos", count) if p.exists()]
     if taken:
         raise WorkbookError(f"{taken[0]} exists already ({len(taken)} file{'s' if len(taken) != 1 else ''} the "
                             "demo would write); nothing was overwritten: delete the photos folder, or name "
