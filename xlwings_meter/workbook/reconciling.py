@@ -168,7 +168,7 @@ def record_corrections(cache: ReadingCache, sheet: WorksheetIO, layout: Layout, 
             digest = file_digest(path)
         except PhotoError:
             continue
-        shown = _plain(float(fix)) if isinstance(fix, (int, float)) and not isinstance(fix, bool) else text
+        shown = _plain(typed) if (typed := typed_number(fix)) is not None else text
         changed += cache.correct(digest, shown, user, now_utc())
     return changed
 
