@@ -17,11 +17,15 @@ import openpyxl
 import pytest
 import xlwings as xw
 
+from tests.photos import make_photo
 from xlwings_meter.excel import book as excel_module
 from xlwings_meter.excel import meterread as udfs
 from xlwings_meter.excel import session as session_module
 from xlwings_meter.excel.book import ExcelBook
 from xlwings_meter.excel.session import BookSession, Sessions
+from xlwings_meter.photos import file_digest
+from xlwings_meter.reading import Reading
+from xlwings_meter.workbook.cache import CACHE_SHEET, CacheEntry, ReadingCache
 from xlwings_meter.workbook.files import FileBook
 from xlwings_meter.workbook.journal import Journal
 from xlwings_meter.workbook.sheet import BookIO
@@ -182,3 +186,19 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path,
         yield excel
         excel.udf.close()
 
+
+
+def cached_bill(backend: FileBackend | ExcelBackend, folder: Path, header: tuple[Any, ...],
+                rows: list[tuple[Any, Reading]]) -> None:
+    """A bill whose photos' readings are already in the cache (nothing needs sending): one
+    generated photo per row, ``(previous, reading)``, the previous reading in the 8th column."""
+    sheet_rows, entries = [], []
+    for i, (previous, reading) in enumerate(rows):
+        photo = make_photo(folder / f"m{i}.jpg", seed=i, size=(64, 48))
+        sheet_rows.append([photo.name, None, None, None, None, None, None, previous])
+        entries.append(CacheEntry(file_digest(photo), str(photo), reading, "2026-11-01T10:00:00Z", "aigen-v2"))
+    book = backend.create(sheet_rows, header=header)
+    cache = ReadingCache(book.hidden_sheet(CACHE_SHEET))
+    cache.merge(entries)
+    cache.flush()
+    backend.reopen()

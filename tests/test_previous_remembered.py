@@ -8,29 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.photos import make_photo
-from xlwings_meter.photos import file_digest
 from xlwings_meter.reading import Reading, ReadingStatus
-from xlwings_meter.workbook.cache import CACHE_SHEET, CacheEntry, ReadingCache
 from xlwings_meter.workbook.job import read_sheet
 
-from .backends import SHEET, ExcelBackend, FileBackend
+from .backends import SHEET, ExcelBackend, FileBackend, cached_bill
 
 HEADER = ("Image", None, None, None, None, None, None, "Last")
 
 
 def _book(backend: FileBackend | ExcelBackend, folder: Path) -> None:
-    rows, entries = [], []
-    for i in range(3):
-        photo = make_photo(folder / f"m{i}.jpg", seed=i, size=(64, 48))
-        rows.append([photo.name, None, None, None, None, None, None, 1000])
-        reading = Reading(ReadingStatus.READ, value="01010.000", confidence=0.95, angle=0.5)
-        entries.append(CacheEntry(file_digest(photo), str(photo), reading, "2026-11-01T10:00:00Z", "aigen-v2"))
-    book = backend.create(rows, header=HEADER)
-    cache = ReadingCache(book.hidden_sheet(CACHE_SHEET))
-    cache.merge(entries)
-    cache.flush()
-    backend.reopen()
+    reading = Reading(ReadingStatus.READ, value="01010.000", confidence=0.95, angle=0.5)
+    cached_bill(backend, folder, HEADER, [(1000, reading)] * 3)
 
 
 def test_a_plain_run_after_previous_named_reconciles_from_the_same_column_and_says_so(

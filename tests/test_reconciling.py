@@ -18,11 +18,11 @@ from xlwings_meter.engines.aigen.config import ClientSettings
 from xlwings_meter.photos import file_digest
 from xlwings_meter.reading import NO_READING_MESSAGE, Reading, ReadingStatus
 from xlwings_meter.reconcile import RULE_MARK, Limits
-from xlwings_meter.workbook.cache import CACHE_SHEET, CacheEntry, ReadingCache
+from xlwings_meter.workbook.cache import CACHE_SHEET, ReadingCache
 from xlwings_meter.workbook.job import read_sheet
 from xlwings_meter.workbook.reconciling import SUMMARY_TITLE
 
-from .backends import SHEET, ExcelBackend, FileBackend
+from .backends import SHEET, ExcelBackend, FileBackend, cached_bill
 from .workbooks import photo_book
 
 HEADER = ("Image", None, None, None, None, None, None, "Previous", "Corrected")
@@ -34,19 +34,10 @@ ROWS = [("00935.781", 0.95, 900.5), ("00890.000", 0.97, 900), ("01000.000", 0.55
 
 def _book(backend: FileBackend | ExcelBackend, folder: Path) -> None:
     """Five photos, their readings already in the cache (nothing is sent: engine None)."""
-    rows = []
-    entries = []
-    for i, (value, confidence, previous) in enumerate(ROWS):
-        photo = make_photo(folder / f"m{i}.jpg", seed=i, size=(64, 48))
-        rows.append([photo.name, None, None, None, None, None, None, previous])
-        reading = (Reading(ReadingStatus.READ, value=value, confidence=confidence, angle=0.5) if value
-                   else Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE))
-        entries.append(CacheEntry(file_digest(photo), str(photo), reading, "2026-11-01T10:00:00Z", "aigen-v2"))
-    book = backend.create(rows, header=HEADER)
-    cache = ReadingCache(book.hidden_sheet(CACHE_SHEET))
-    cache.merge(entries)
-    cache.flush()
-    backend.reopen()
+    cached_bill(backend, folder, HEADER, [
+        (previous, Reading(ReadingStatus.READ, value=value, confidence=confidence, angle=0.5) if value
+         else Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE))
+        for value, confidence, previous in ROWS])
 
 
 def _rules(backend: FileBackend | ExcelBackend) -> list[str]:
