@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import random
 from pathlib import Path
 
 import pytest
@@ -68,6 +70,16 @@ def test_the_cache_key_is_the_content_so_a_renamed_copy_has_the_same_key(tmp_pat
     c = _jpeg(tmp_path / "c.jpg", color=(10, 200, 10))
     assert file_digest(a) == file_digest(b) != file_digest(c)
     assert load_photo(a).digest == file_digest(a)
+
+
+def test_the_cache_key_stays_the_sha256_of_the_whole_file_however_it_is_read(tmp_path: Path) -> None:
+    # Caches written by earlier versions hold SHA-256 of the file's bytes: a photo read in
+    # pieces (here 2.3 MB: two full pieces and a short last one) must keep exactly that key.
+    rng = random.Random(8)
+    data = rng.randbytes(2_300_001)
+    photo = tmp_path / "big.jpg"
+    photo.write_bytes(data)
+    assert file_digest(photo) == hashlib.sha256(data).hexdigest()
 
 
 def test_even_a_small_upright_jpeg_is_uploaded_as_a_fresh_image_without_its_metadata(tmp_path: Path) -> None:
