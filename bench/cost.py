@@ -16,7 +16,9 @@ Prints each round's times and their ratios and the medians, the bytes uploaded a
 bytes on disk, the start-up of ``read --help``, and the CPU time to prepare one photo (as the
 batch does: open, decode scaled, shrink, turn upright, encode; the file's hash is taken apart,
 before). With --sweep, first runs at each concurrency, twice each. Every ratio is within one
-round, so a machine shared with other work changes it less than the absolute times.
+round, so a machine shared with other work changes it less than the absolute times; beside
+each round, the CPU seconds other processes used during its first run (Linux) say how much of
+the cores that run could not have.
 """
 
 from __future__ import annotations
@@ -80,25 +82,47 @@ def make_photos(folder: Path, n: int) -> list[Path]:
     return paths
 
 
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds of the command, and the CPU seconds (user + system) its process used."""
+def machine_cpu() -> float:
+    """CPU seconds all processes on this machine have used since it started (Linux's
+    /proc/stat: user, nice, system, interrupts); NaN where there is no /proc/stat."""
+    try:
+        with open("/proc/stat") as fh:
+            user, nice, system, _idle, _iowait, irq, softirq = map(int, fh.readline().split()[1:8])
+    except (OSError, ValueError):
+        return float("nan")
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    """CPU seconds this process (the bench and its test service's threads) has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall seconds of the command, the CPU seconds (user + system) its process used, and the
+    CPU seconds everything else on the machine used meanwhile (other people's jobs, not this
+    bench nor its test service): what the command could not have of the cores."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    machine, own = machine_cpu(), own_cpu()
     start = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{command[2:4]} failed ({done.returncode}): {done.stderr.strip()}")
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    others = machine_cpu() - machine - cpu - (own_cpu() - own)
+    return wall, cpu, max(0.0, others)
 
 
 @dataclass
 class Round:
     """One round: the sample loop, a first run and a cached run, on the same photos and server."""
 
-    sample: tuple[float, float]  # wall s, CPU s
-    first: tuple[float, float]
-    cached: tuple[float, float]
+    sample: tuple[float, float, float]  # wall s, CPU s, other processes' CPU s meanwhile
+    first: tuple[float, float, float]
+    cached: tuple[float, float, float]
     uploads: int
     uploaded: int  # bytes of the images the service received
 
@@ -162,11 +186,11 @@ def startup(env: dict[str, str]) -> tuple[float, float]:
 
 def report(rounds: list[Round], on_disk: int) -> None:
     print(f"\n{'round':<7}{'sample loop s':>14}{'read s':>8}{'faster':>8}{'cached s':>10}"
-          f"{'cached/first':>14}{'uploads':>9}{'uploaded/disk':>15}   (CPU s: loop, read, cached)")
+          f"{'cached/first':>14}{'uploads':>9}{'uploaded/disk':>15}   (CPU s: loop, read, cached; others' during read)")
     for i, r in enumerate(rounds, 1):
         print(f"{i:<7}{r.sample[0]:>14.2f}{r.first[0]:>8.2f}{r.speedup:>7.1f}x{r.cached[0]:>10.2f}"
               f"{r.cached_share:>14.1%}{r.uploads:>9}{r.uploaded / on_disk:>15.1%}"
-              f"   ({r.sample[1]:.2f}, {r.first[1]:.2f}, {r.cached[1]:.2f})")
+              f"   ({r.sample[1]:.2f}, {r.first[1]:.2f}, {r.cached[1]:.2f}; {r.first[2]:.2f})")
 
     def med(values: list[float]) -> float:
         return statistics.median(values)
@@ -187,7 +211,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp, FakeAigen() as server:
         folder = Path(tmp)
-        t0 = time.perf_counter()
+        t0, load_before = time.perf_counter(), os.getloadavg()[0]
         paths = make_photos(folder, args.photos)
         on_disk = sum(p.stat().st_size for p in paths)
         pristine = photo_book(folder / "meters.xlsx", [[p.name] for p in paths]).read_bytes()
@@ -195,7 +219,7 @@ def main() -> None:
         print(f"made {len(paths)} photos of 4032x3024 ({on_disk / 1e6:.1f} MB on disk, "
               f"{on_disk / len(paths) / 1e6:.1f} MB each) in {time.perf_counter() - t0:.1f} s; "
               f"{os.cpu_count()} CPUs; service latency {args.latency} s per call; load average "
-              f"{os.getloadavg()[0]:.1f}")
+              f"{load_before:.1f} before making them (making them raised it to {os.getloadavg()[0]:.1f})")
         server.default = Reply.success().delayed(args.latency)
         env = {**os.environ, "PYTHONPATH": str(ROOT), "AIGEN_API_URL": server.url,
                "AIGEN_API_KEY": server.valid_key, "XLWINGS_METER_CONFIG": str(folder / "none.conf")}
