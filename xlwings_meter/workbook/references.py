@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from urllib.parse import unquote, urlparse
-from urllib.request import url2pathname
 
 from xlwings_meter.errors import NotAPathError, PhotoMissingError, UnsavedFormulaError, WebAddressError
 from xlwings_meter.workbook.sheet import Cell, WorksheetIO
@@ -55,6 +54,8 @@ def photo_reference(shown: Cell, formula: Cell, link: str | None) -> Cell:
     'C:/p/m1.jpg'
     >>> photo_reference("meter 1", None, "file:///home/ann/m%201.jpg")
     '/home/ann/m 1.jpg'
+    >>> print(photo_reference("meter 1", None, "file://nas/photos/m%201.jpg"))  # a Windows share
+    \\\\nas\\photos\\m 1.jpg
     """
     target: Cell = shown
     match = _HYPERLINK.match(formula) if isinstance(formula, str) else None
@@ -82,6 +83,10 @@ def photo_reference(shown: Cell, formula: Cell, link: str | None) -> Cell:
 def _file_uri_path(uri: str) -> str:
     parsed = urlparse(uri)
     if parsed.netloc and parsed.netloc.lower() != "localhost":  # file://server/share/m1.jpg
+        # Imported here: urllib.request loads http.client, email and ssl, 22 ms that every run
+        # would pay (a tenth of a cached re-run's time) for links that few sheets hold.
+        from urllib.request import url2pathname
+
         return "\\\\" + parsed.netloc + url2pathname(parsed.path).replace("/", "\\")
     path = unquote(parsed.path)
     if re.match(r"^/[A-Za-z]:", path):  # file:///C:/photos/m1.jpg
