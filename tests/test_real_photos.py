@@ -38,6 +38,7 @@ READ_RIGHT = [
     "laurynas_watermeter1.jpg",  # red decimal digits on white drums
     "laurynas_watermeter2.jpg",
     "jomjolwmsc_org.jpg",  # upside down, last drum mid-roll
+    "ha1hax_911012006031_20240126.jpg",  # grey camera module, white drums, serial number below
 ]
 
 
