@@ -167,7 +167,7 @@ class Pipeline:
         found = self._drums.read_row(pixels, xs, pitch)
         keep = drums.drop_crowded([d.x for d in found], [d.sure for d in found], pitch)
         keep = [i for i in keep if firsts[i] is not None or found[i].sure >= _EXTRA_SURE]
-        kept = [(firsts[i], found[i]) for i in drums.on_grid([found[i].x for i in keep], keep)]
+        kept = [(firsts[i], found[i]) for i in drums.on_grid([found[i].x for i in keep], keep, pitch)]
         while len(kept) > 4 and min(kept[0][1].sure, kept[-1][1].sure) < _END_SURE:
             kept = kept[1:] if kept[0][1].sure <= kept[-1][1].sure else kept[:-1]
         values = roll_digits([dr.tenths for _, dr in kept])
@@ -216,6 +216,8 @@ class Pipeline:
         candidates = candidates + self._classify(candidates, wmap)
         # Rows off the counter window (serial numbers, dials, brand names) count for less.
         weights = [_on_window(wmap, c) for c in candidates]
+        # A row read the other way round from the one showing its unit after it is upside down.
+        weights = [w * u for w, u in zip(weights, scoring.unit_weights(candidates), strict=True)]
         top = max(weights, default=1.0)
         candidates = [
             replace(c, score=c.score * w / top) for c, w in zip(candidates, weights, strict=True)

@@ -121,3 +121,37 @@ def upside_down_zeros(value: str) -> bool:
     zeros, and a row turned round ends in them instead (0, 1, 6, 8 and 9 read as digits both
     ways up)."""
     return "." not in value and value.endswith("0") and not value.startswith("0")
+
+
+
+#: How far past the last digit (in drum pitches) a unit such as ``m3`` is taken as the counter's.
+_UNIT_REACH = 2.5
+#: The weight of a row read the other way round from the one that shows the unit after it.
+UNIT_BEFORE = 0.35
+
+
+def unit_after(read: Any) -> bool:
+    """Whether the recogniser saw letters just after the row's last digit: a unit (``m3``)."""
+    if not read.digits or read.strip.row.source == "window":  # glare on drums looks foreign
+        return False
+    last = read.digits[-1].x
+    return any(last < x <= last + _UNIT_REACH * read.pitch for x in read.letters)
+
+
+def unit_weights(candidates: list[Candidate]) -> list[float]:
+    """1 for each candidate, or ``UNIT_BEFORE`` where the same row, read the other way round,
+    shows a unit after its digits and this reading does not.
+
+    Meters print their unit after the counter, and the recogniser reads it only the right way
+    up. This settles 0 versus 180 degrees where the digits cannot: 0, 1, 6, 8 and 9 read as
+    digits both ways up (01189 turned round is 68110).
+    """
+    upright = {
+        (id(c.read.strip.row), round(c.read.strip.angle) % 360)
+        for c in candidates if unit_after(c.read)
+    }
+    weights = []
+    for c in candidates:
+        turned = (id(c.read.strip.row), round(c.read.strip.angle + 180) % 360)
+        weights.append(UNIT_BEFORE if turned in upright and not unit_after(c.read) else 1.0)
+    return weights
