@@ -41,6 +41,7 @@ READ_RIGHT = [
     "laurynas_watermeter2.jpg",
     "jomjolwmsc_org.jpg",  # upside down, last drum mid-roll
     "ha1hax_911012006031_20240126.jpg",  # grey camera module, white drums, serial number below
+    "ha1hax_911009002003_20240118.jpg",  # 6 white drums at the bottom of the frame, tilted
 ]
 
 

@@ -53,7 +53,7 @@ def score_read(read: Any) -> float:
     if not on_drums:
         # Printed text, not drums; and four digits in print are more often a year.
         score *= 0.75 if n > 4 else 0.35
-    return score * (0.15 + 0.85 * min(1.0, read.drums / 0.45))
+    return score * (0.5 + 0.5 * min(1.0, read.drums / 0.45))
 
 
 def prescore(read: Any) -> float:
