@@ -93,7 +93,10 @@ def confidence(best: Candidate, candidates: list[Candidate]) -> float:
     weakest = min(min(d.prob, 0.5) if d.guessed else d.prob for d in read.digits)
     if read.gaps:
         weakest = min(weakest, 0.5)
-    rival = max((c.score for c in candidates if c.read.value != read.value), default=0.0)
+    rival = max(
+        (c.score * _rival_weight(best, c) for c in candidates if c.read.value != read.value),
+        default=0.0,
+    )
     lead = min(1.0, (best.score - rival) / 0.3)
     quality = min(1.0, best.score / 0.6)
     # Counters have 5 to 8 drums; fewer or more, and a drum may be missing or a stray mark
@@ -106,6 +109,19 @@ def confidence(best: Candidate, candidates: list[Candidate]) -> float:
     # Where the two readers disagree on the digits, neither is sure.
     agree = 1.0 if best.agrees else DISAGREE
     return max(0.0, weakest * lead * quality * count * agree)
+
+
+#: How much a reading of the window network's own row counts as a rival to a reading of a
+#: row found in finer detail (a drum block, a text line).
+COARSE_RIVAL = 0.8
+
+
+def _rival_weight(best: Candidate, rival: Candidate) -> float:
+    """1, or ``COARSE_RIVAL`` for a rival read on the window network's row where the winner's
+    row was found in finer detail: the network's map is 48 cells across, so its rows are cut a
+    little too tall or long, and a rolling drum in them is often read twice (000004 for 00004)."""
+    coarse = rival.read.strip.row.source == "net" and best.read.strip.row.source != "net"
+    return COARSE_RIVAL if coarse else 1.0
 
 
 def doubled(read: Any) -> bool:
