@@ -1,20 +1,22 @@
 """What reading 40 phone photos costs: the docs' sample code once per row against `xlwings-meter read`.
 
-    python -m bench.cost [--photos 40] [--latency 0.3] [--sweep 2,4,8,16]
+    python -m bench.cost [--photos 40] [--latency 0.3] [--repeat 3] [--sweep 4,8,16]
 
 Makes N phone-like 12-megapixel JPEGs (4032x3024, noisy as a phone's sensor) and a workbook
-listing them, starts the fake AIGEN service on 127.0.0.1 (each reply delayed by --latency
-seconds, like a real OCR call), then, one after the other, on the same photos and server:
+listing them, reads every photo file once (so each command below finds them in the file cache),
+starts the fake AIGEN service on 127.0.0.1 (each reply delayed by --latency seconds, like a
+real OCR call), then --repeat times, on the same photos and server, one after the other:
 
 1. the sample code of the API's documentation (Python tab), run once per row, in its own
    process: read the file, base64 it, ``requests.post`` it;
-2. ``xlwings-meter read`` on the workbook, in its own process, as a user runs it;
-3. the same command again (every photo is in the cache now);
-4. with --sweep, the first run again on fresh copies of the workbook at each concurrency.
+2. ``xlwings-meter read`` on a fresh copy of the workbook, in its own process, as a user runs it;
+3. the same command again (every photo is in the cache now).
 
-Prints both times and their ratio, the bytes uploaded against the bytes on disk, and the time
-to prepare one photo (decode, shrink, encode) on one core. Every ratio is within this one run,
-so a machine shared with other work changes it less than the absolute times.
+Prints each round's times and their ratios and the medians, the bytes uploaded against the
+bytes on disk, the start-up of ``read --help``, and the CPU time to prepare one photo (as the
+batch does: open, decode scaled, shrink, turn upright, encode; the file's hash is taken apart,
+before). With --sweep, first runs at each concurrency, twice each. Every ratio is within one
+round, so a machine shared with other work changes it less than the absolute times.
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
 from tests.fake_aigen import FakeAigen, Reply
 from tests.workbooks import photo_book
-from xlwings_meter.photos import load_photo
+from xlwings_meter.photos import LEGIBLE_SIDE, file_digest, load_photo
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,28 +92,97 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def prepare_times(paths: list[Path]) -> tuple[float, float, float]:
-    """Median wall and CPU seconds of load_photo (decode, shrink, encode) in this one thread,
-    and the median CPU seconds of the decoding alone (Pillow's scaled JPEG decode)."""
-    walls, cpus, decodes = [], [], []
+@dataclass
+class Round:
+    """One round: the sample loop, a first run and a cached run, on the same photos and server."""
+
+    sample: tuple[float, float]  # wall s, CPU s
+    first: tuple[float, float]
+    cached: tuple[float, float]
+    uploads: int
+    uploaded: int  # bytes of the images the service received
+
+    @property
+    def speedup(self) -> float:
+        return self.sample[0] / self.first[0]
+
+    @property
+    def cached_share(self) -> float:
+        return self.cached[0] / self.first[0]
+
+
+def one_round(server: FakeAigen, env: dict[str, str], cli: list[str], paths: list[Path], book: Path) -> Round:
+    sample = timed([sys.executable, "-c", SAMPLE_LOOP, server.url, server.valid_key, *map(str, paths)], env)
+    calls = len(server.calls)
+    first = timed([*cli, str(book), "--quiet"], env)
+    ours = server.calls[calls:]
+    cached = timed([*cli, str(book), "--quiet"], env)
+    if len(server.calls) != calls + len(ours):
+        raise SystemExit("the cached run sent something")
+    return Round(sample, first, cached, len(ours), sum(len(c.image or b"") for c in ours))
+
+
+def warm(paths: list[Path]) -> None:
+    """Read every photo once, so that every command timed finds them in the file cache."""
     for path in paths:
-        w0, c0 = time.perf_counter(), time.thread_time()
-        load_photo(path)
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.thread_time() - c0)
-        c0 = time.thread_time()
+        with open(path, "rb") as fh:
+            while fh.read(1 << 22):
+                pass
+
+
+def prepare_times(paths: list[Path]) -> dict[str, float]:
+    """Median CPU seconds, in this one thread, of: preparing a photo as the batch does
+    (load_photo with the hash known: open, decode scaled, shrink, upright, encode), hashing its
+    file, and decoding alone (Pillow's libjpeg-turbo, scaled as load_photo scales it)."""
+    prepare, hashing, decode = [], [], []
+    for path in paths:
+        t = time.thread_time()
+        digest = file_digest(path)
+        hashing.append(time.thread_time() - t)
+        t = time.thread_time()
+        load_photo(path, digest)
+        prepare.append(time.thread_time() - t)
+        t = time.thread_time()
         with Image.open(path) as img:
-            img.draft("RGB", (1600, 1200))
+            img.draft("RGB", (LEGIBLE_SIDE, LEGIBLE_SIDE * img.height // img.width))
             img.load()
-        decodes.append(time.thread_time() - c0)
-    return statistics.median(walls), statistics.median(cpus), statistics.median(decodes)
+        decode.append(time.thread_time() - t)
+    return {"prepare": statistics.median(prepare), "hash": statistics.median(hashing),
+            "decode": statistics.median(decode)}
+
+
+def startup(env: dict[str, str]) -> tuple[float, float]:
+    """Median wall seconds of ``read --help`` and of Python doing nothing, five of each."""
+    help_, bare = [], []
+    for _ in range(5):
+        help_.append(timed([sys.executable, "-m", "xlwings_meter.cli", "read", "--help"], env)[0])
+        bare.append(timed([sys.executable, "-c", "pass"], env)[0])
+    return statistics.median(help_), statistics.median(bare)
+
+
+def report(rounds: list[Round], on_disk: int) -> None:
+    print(f"\n{'round':<7}{'sample loop s':>14}{'read s':>8}{'faster':>8}{'cached s':>10}"
+          f"{'cached/first':>14}{'uploads':>9}{'uploaded/disk':>15}   (CPU s: loop, read, cached)")
+    for i, r in enumerate(rounds, 1):
+        print(f"{i:<7}{r.sample[0]:>14.2f}{r.first[0]:>8.2f}{r.speedup:>7.1f}x{r.cached[0]:>10.2f}"
+              f"{r.cached_share:>14.1%}{r.uploads:>9}{r.uploaded / on_disk:>15.1%}"
+              f"   ({r.sample[1]:.2f}, {r.first[1]:.2f}, {r.cached[1]:.2f})")
+
+    def med(values: list[float]) -> float:
+        return statistics.median(values)
+
+    print(f"{'median':<7}{med([r.sample[0] for r in rounds]):>14.2f}{med([r.first[0] for r in rounds]):>8.2f}"
+          f"{med([r.speedup for r in rounds]):>7.1f}x{med([r.cached[0] for r in rounds]):>10.2f}"
+          f"{med([r.cached_share for r in rounds]):>14.1%}{'':>9}"
+          f"{med([r.uploaded / on_disk for r in rounds]):>15.1%}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=40)
     parser.add_argument("--latency", type=float, default=0.3, help="seconds the service takes per photo")
-    parser.add_argument("--sweep", default="", help="also time first runs at these concurrencies, e.g. 2,4,8,16")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of sample loop, first run, cached run")
+    parser.add_argument("--sweep", default="", help="also time first runs at these concurrencies, e.g. 4,8,16")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, FakeAigen() as server:
@@ -118,48 +190,49 @@ def main() -> None:
         t0 = time.perf_counter()
         paths = make_photos(folder, args.photos)
         on_disk = sum(p.stat().st_size for p in paths)
-        book = photo_book(folder / "meters.xlsx", [[p.name] for p in paths])
-        pristine = book.read_bytes()  # before any run wrote its cache sheet
+        pristine = photo_book(folder / "meters.xlsx", [[p.name] for p in paths]).read_bytes()
+        warm(paths)
         print(f"made {len(paths)} photos of 4032x3024 ({on_disk / 1e6:.1f} MB on disk, "
               f"{on_disk / len(paths) / 1e6:.1f} MB each) in {time.perf_counter() - t0:.1f} s; "
-              f"{os.cpu_count()} CPUs; service latency {args.latency} s per call")
+              f"{os.cpu_count()} CPUs; service latency {args.latency} s per call; load average "
+              f"{os.getloadavg()[0]:.1f}")
         server.default = Reply.success().delayed(args.latency)
         env = {**os.environ, "PYTHONPATH": str(ROOT), "AIGEN_API_URL": server.url,
                "AIGEN_API_KEY": server.valid_key, "XLWINGS_METER_CONFIG": str(folder / "none.conf")}
+        # Both commands run with Python's bytecode cache, as from an installed package (pip
+        # compiles it; requests' is there already): a checkout run with PYTHONDONTWRITEBYTECODE
+        # would compile this package's modules from source on every run.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "xlwings_meter")], env=env, check=True)
         cli = [sys.executable, "-m", "xlwings_meter.cli", "read"]
 
-        sample, sample_cpu = timed([sys.executable, "-c", SAMPLE_LOOP, server.url, server.valid_key,
-                                    *map(str, paths)], env)
-        calls = len(server.calls)
-        first, first_cpu = timed([*cli, str(book), "--quiet"], env)
-        ours = server.calls[calls:]
-        uploaded = sum(len(c.image or b"") for c in ours)
-        cached, cached_cpu = timed([*cli, str(book), "--quiet"], env)
-        assert len(server.calls) == calls + len(ours), "the cached run sent something"
-        prep_wall, prep_cpu, decode_cpu = prepare_times(paths[:10])
+        def fresh_book(name: str) -> Path:
+            book = folder / name
+            book.write_bytes(pristine)  # no cache sheet: every photo is sent
+            return book
 
-        print(f"\n{'run':<42}{'wall s':>8}{'CPU s':>7}{'calls':>7}{'uploaded MB':>13}")
-        for label, wall, cpu, n, mb in (
-            ("docs sample code, once per row", sample, sample_cpu, calls, on_disk / 1e6),
-            ("xlwings-meter read (first run)", first, first_cpu, len(ours), uploaded / 1e6),
-            ("xlwings-meter read (again, all cached)", cached, cached_cpu, 0, 0.0),
-        ):
-            print(f"{label:<42}{wall:>8.2f}{cpu:>7.2f}{n:>7}{mb:>13.1f}")
-        print(f"\nfirst run vs sample loop: {sample / first:.1f}x faster")
-        print(f"uploaded / on disk: {uploaded / on_disk:.1%}")
-        print(f"cached re-run / first run: {cached / first:.1%}")
-        print(f"preparing one photo (decode, shrink, encode; median of 10, one thread): "
-              f"{prep_wall * 1000:.0f} ms wall, {prep_cpu * 1000:.0f} ms CPU, of which decoding "
-              f"{decode_cpu * 1000:.0f} ms")
-        print(f"load average while it ran: {os.getloadavg()[0]:.1f} (CPU s: what the process itself used)")
+        rounds = [one_round(server, env, cli, paths, fresh_book(f"round{i}.xlsx")) for i in range(args.repeat)]
+        report(rounds, on_disk)
+        times = prepare_times(paths[:20])
+        help_s, bare_s = startup(env)
+        print(f"\non disk {on_disk / 1e6:.1f} MB; uploaded {rounds[0].uploaded / 1e6:.1f} MB "
+              f"({rounds[0].uploaded / rounds[0].uploads / 1e3:.0f} kB a photo)")
+        print(f"preparing one photo (as the batch does; CPU of one thread, median of 20): "
+              f"{times['prepare'] * 1000:.0f} ms, of which decoding {times['decode'] * 1000:.0f} ms; "
+              f"hashing its file before: {times['hash'] * 1000:.0f} ms")
+        print(f"start-up: `read --help` {help_s * 1000:.0f} ms, Python alone {bare_s * 1000:.0f} ms")
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
         if args.sweep:
-            print(f"\n{'concurrency':<14}{'first run s':>12}")
-            for n in (int(x) for x in args.sweep.split(",")):
-                copy = folder / f"c{n}.xlsx"
-                copy.write_bytes(pristine)  # no cache sheet yet: every photo is sent
-                print(f"{n:<14}{timed([*cli, str(copy), '--quiet', '--concurrency', str(n)], env)[0]:>12.2f}")
-
+            levels = [int(x) for x in args.sweep.split(",")]
+            sweep: dict[int, list[float]] = {n: [] for n in levels}
+            for k in range(2):  # interleaved, so a change in the machine's load hits every level
+                for n in levels:
+                    book = fresh_book(f"c{n}-{k}.xlsx")
+                    sweep[n].append(timed([*cli, str(book), "--quiet", "--concurrency", str(n)], env)[0])
+            print(f"\n{'concurrency':<14}{'first run s':>12}{'again':>8}")
+            for n, runs in sweep.items():
+                print(f"{n:<14}{runs[0]:>12.2f}{runs[1]:>8.2f}")
 
 if __name__ == "__main__":
     main()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,15 @@ import openpyxl
 import pytest
 import xlwings as xw
 
+from tests.photos import make_photo
 from xlwings_meter.excel import book as excel_module
 from xlwings_meter.excel import meterread as udfs
 from xlwings_meter.excel import session as session_module
 from xlwings_meter.excel.book import ExcelBook
 from xlwings_meter.excel.session import BookSession, Sessions
+from xlwings_meter.photos import file_digest
+from xlwings_meter.reading import Reading
+from xlwings_meter.workbook.cache import CACHE_SHEET, CacheEntry, ReadingCache
 from xlwings_meter.workbook.files import FileBook
 from xlwings_meter.workbook.journal import Journal
 from xlwings_meter.workbook.sheet import BookIO
@@ -81,6 +86,17 @@ class FileBackend:
         self._book = FileBook(self.path)
         self._session = None
         return self._book
+
+    def rename_sheet(self, old: str, new: str, copy: str | None = None) -> BookIO:
+        """Rename a sheet as a person would (and, with ``copy``, add a copy of it by that name)."""
+        if self._book is not None:
+            self._book.save()
+        wb = openpyxl.load_workbook(self.path)
+        wb[old].title = new
+        if copy is not None:
+            wb.copy_worksheet(wb[new]).title = copy
+        wb.save(self.path)
+        return self.reopen(save=False)
 
     def rows(self, sheet: str = SHEET) -> list[list[Any]]:
         if self._book is None:
@@ -144,6 +160,16 @@ class ExcelBackend:
         self.excel.open(self.fullname)
         return self.book
 
+    def rename_sheet(self, old: str, new: str, copy: str | None = None) -> BookIO:
+        state = self.excel.open_books[self.fullname]
+        sheet = next(s for s in state.sheets if s.name == old)
+        sheet.name = new
+        if copy is not None:
+            twin = deepcopy(sheet)
+            twin.name = copy
+            state.sheets.append(twin)
+        return self.book
+
     def rows(self, sheet: str = SHEET) -> list[list[Any]]:
         return self.excel.rows(self.fullname, sheet)
 
@@ -160,3 +186,19 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path,
         yield excel
         excel.udf.close()
 
+
+
+def cached_bill(backend: FileBackend | ExcelBackend, folder: Path, header: tuple[Any, ...],
+                rows: list[tuple[Any, Reading]]) -> None:
+    """A bill whose photos' readings are already in the cache (nothing needs sending): one
+    generated photo per row, ``(previous, reading)``, the previous reading in the 8th column."""
+    sheet_rows, entries = [], []
+    for i, (previous, reading) in enumerate(rows):
+        photo = make_photo(folder / f"m{i}.jpg", seed=i, size=(64, 48))
+        sheet_rows.append([photo.name, None, None, None, None, None, None, previous])
+        entries.append(CacheEntry(file_digest(photo), str(photo), reading, "2026-11-01T10:00:00Z", "aigen-v2"))
+    book = backend.create(sheet_rows, header=header)
+    cache = ReadingCache(book.hidden_sheet(CACHE_SHEET))
+    cache.merge(entries)
+    cache.flush()
+    backend.reopen()

@@ -54,13 +54,15 @@ class Reply:
     drop: bool = False  # close the connection without answering
 
     @classmethod
-    def success(cls, value: str | None = None, confidence: float | None = None, angle: float | None = None) -> Reply:
-        """200 with the documented success body; value/confidence/angle replace the documented ones."""
-        if value is confidence is angle is None:
+    def success(cls, value: str | None = None, confidence: float | None = None, angle: float | None = None,
+                boxes: Any = None) -> Reply:
+        """200 with the documented success body; value/confidence/angle and the digit boxes
+        (``bboxes_norm``) replace the documented ones."""
+        if value is confidence is angle is boxes is None:
             return cls()  # the documented bytes, untouched
         doc = json.loads(SUCCESS_BODY)
         numbers = doc["data"][0]["numbers"]
-        for name, given in (("value", value), ("confidence", confidence), ("angle", angle)):
+        for name, given in (("value", value), ("confidence", confidence), ("angle", angle), ("bboxes_norm", boxes)):
             if given is not None:
                 numbers[name] = given
         return cls(body=json.dumps(doc).encode())

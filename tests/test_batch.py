@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -153,8 +154,9 @@ def test_ctrl_c_as_several_readings_land_together_keeps_every_paid_row(tmp_path:
         def __init__(self) -> None:
             self.barrier = threading.Barrier(3)
 
-        def read(self, photo: object, cancel: object = None, on_upload: object = None) -> Reading:
+        def read(self, photo: object, cancel: object = None, on_upload: Any = None) -> Reading:
             self.barrier.wait(5)
+            on_upload(100)  # as the Engine contract asks of an engine that sends photos
             return Reading(ReadingStatus.READ, value="7.0", confidence=1.0, angle=0.0)
 
     def progress(done: int, total: int) -> None:

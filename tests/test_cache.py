@@ -233,7 +233,7 @@ def test_a_damaged_saved_cache_sheet_means_nothing_is_known_saved_not_a_crash(
 ) -> None:
     import zipfile
 
-    from xlwings_meter.workbook.journal import digests_saved_in
+    from xlwings_meter.workbook.journal import entries_saved_in
 
     good = book_path
     book = FileBook(good)
@@ -241,13 +241,13 @@ def test_a_damaged_saved_cache_sheet_means_nothing_is_known_saved_not_a_crash(
     cache.record(_entry(DIGEST_A))
     cache.flush()
     book.save()
-    assert digests_saved_in(good) == {DIGEST_A}
+    assert [e.digest for e in entries_saved_in(good)] == [DIGEST_A]
     bad = tmp_path / "bad.xlsx"
     with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
         for item in src.infolist():
             data = src.read(item.filename)
             dst.writestr(item, data[: len(data) // 2] if item.filename.endswith("sheet2.xml") else data)
-    assert digests_saved_in(bad) == set()
+    assert entries_saved_in(bad) == []
 
 
 class _BusyExcelSheet:

@@ -104,3 +104,20 @@ def test_an_iphone_round_in_heic_comes_in_the_order_it_was_taken(tmp_path: Path)
     out = subprocess.run([sys.executable, "-c", script, str(tmp_path)], env={**os.environ, "PYTHONPATH": str(root)},
                          capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == [["IMG_0002.HEIC", "2026-03-14 08:00:00"], ["IMG_0001.HEIC", "2026-03-14 09:00:00"]]
+
+
+def test_new_photos_go_below_every_filled_row_never_into_a_meters_row_waiting_for_its_photo(
+        backend, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.photos import make_photo
+    from xlwings_meter.workbook.listing import add_folder
+
+    folder = tmp_path / "round"
+    first = make_photo(folder / "a.jpg", seed=1)
+    make_photo(folder / "b.jpg", seed=2)
+    backend.create([["A", 3000, str(first)], ["B", 3100, None], ["C", 3200, None]],
+                   header=("Meter", "Previous", "Image"))
+    assert add_folder(backend.book, folder) == 1
+    backend.reopen()
+    rows = backend.rows()
+    assert [r[:3] for r in rows[1:4]] == [["A", 3000, str(first)], ["B", 3100, None], ["C", 3200, None]]
+    assert rows[4][:3] == [None, None, "round/b.jpg"]

@@ -92,3 +92,22 @@ def test_the_local_engine_never_says_sent_in_excel_either() -> None:
         [local], cache_only=False)
     paid = BatchResult([read], sent=1, uploads=2, bytes_uploaded=1000)
     assert "1 photo sent to the service (2 uploads, retries included)" in summary([paid], cache_only=False)
+
+
+def test_photos_the_service_never_received_are_not_counted_as_sent(
+    tmp_path: Path, aigen_env: FakeAigen, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port on this machine where nothing listens: connection refused
+        s.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("AIGEN_API_URL", f"http://127.0.0.1:{s.getsockname()[1]}/aiscript/water-meter/v2")
+    book = _book(tmp_path, 5)
+
+    assert main(["read", str(book), "--quiet", "--concurrency", "1"]) == 5
+    out, err = capsys.readouterr()
+    assert "0 photos sent, 0 from the cache" in out and "uploads" not in out
+    statuses = [row[4] for row in _rows(book)]
+    failed = [s for s in statuses if s.startswith("Failed: Could not connect")]
+    assert len(failed) == 3 and "for 3 photos" in err  # as many rows as the message says
+    assert all(s.startswith("Not read: the batch stopped") for s in statuses[3:])

@@ -58,6 +58,22 @@ def test_an_iphone_heic_photo_is_read_upright_and_uploaded_as_a_plain_jpeg(tmp_p
     assert photo.file_size == heic.stat().st_size
 
 
+def test_a_12_megapixel_phone_jpeg_goes_up_upright_at_a_quarter_of_its_side(tmp_path: Path) -> None:
+    # 4032x3024 as an iPhone takes it, held upright (orientation 6), with a sensor's noise. The
+    # decoder's own 1/4 scaling does the shrinking: about the API example's size, a small upload.
+    phone = tmp_path / "IMG_4032.jpg"
+    noise = Image.effect_noise((4032, 3024), 50).convert("RGB")
+    Image.blend(_marked((4032, 3024)), noise, 0.25).save(phone, quality=95, exif=_exif(orientation=6))
+
+    photo = load_photo(phone)
+
+    sent = _uploaded(photo.data).convert("RGB")
+    assert sent.size == (photo.width, photo.height) == (756, 1008)
+    r, _, b = sent.getpixel((740, 10))  # the blue corner is now top-right
+    assert b > 150 and r < 100
+    assert len(photo.data) <= photo.file_size / 10
+
+
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="measures memory the Linux way")
 @pytest.mark.slow  # decodes 108 megapixels
 def test_a_108_megapixel_jpeg_is_shrunk_in_bounded_memory(tmp_path: Path) -> None:
@@ -67,7 +83,7 @@ def test_a_108_megapixel_jpeg_is_shrunk_in_bounded_memory(tmp_path: Path) -> Non
     img.save(big, quality=90, exif=_exif())
     del img
     # In a fresh process, so its peak memory is this photo's alone. Decoding it whole would
-    # take 324 MB; the decoder's own scaling keeps it to a sixteenth.
+    # take 324 MB; the decoder's own scaling keeps it to a 64th.
     # Linux keeps a process's peak across exec: clear it (clear_refs 5), then read VmHWM.
     script = (
         "import json, re, sys; from pathlib import Path; "
@@ -79,7 +95,7 @@ def test_a_108_megapixel_jpeg_is_shrunk_in_bounded_memory(tmp_path: Path) -> Non
     out = subprocess.run([sys.executable, "-c", script, str(big)], cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout
     width, height, size, peak_kib = json.loads(out)
-    assert (width, height) == (DEFAULT_MAX_SIDE, 1200)
+    assert (width, height) == (1500, 1125)  # scaled by 8 while decoding, not resampled after
     assert size < 1_000_000
     assert peak_kib < 200 * 1024, f"peak {peak_kib / 1024:.0f} MiB"
 

@@ -4,6 +4,7 @@ the network, and the network never waits for a pile of photos decoded all at onc
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,36 @@ def test_at_most_one_photo_per_core_is_prepared_while_every_worker_has_one_in_fl
     assert result.uploads == 12
     assert most == 2  # never more photos decoded at once than cores
     assert aigen_server.max_in_flight == 6  # while the other workers wait on their replies
+
+
+def test_photos_go_out_while_later_ones_are_prepared_and_few_wait_prepared(
+    tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A pipeline, not "prepare all, then send": the order of events the service sees against
+    # the order the photos were prepared in, whatever the speed of the machine.
+    cells = [make_photo(tmp_path / f"m{i}.jpg", seed=i, size=(1200, 900)).name for i in range(12)]
+    aigen_server.default = Reply.success().delayed(0.1)
+    monkeypatch.setattr(batch, "PREPARE_AT_ONCE", 2)
+    started: list[float] = []
+    prepared: list[float] = []
+    lock = threading.Lock()
+
+    def timed_load(*args: object, **kwargs: object) -> photos.Photo:
+        with lock:
+            started.append(time.monotonic())
+        photo = photos.load_photo(*args, **kwargs)  # type: ignore[arg-type]
+        with lock:
+            prepared.append(time.monotonic())
+        return photo
+
+    monkeypatch.setattr(batch, "load_photo", timed_load)
+    cache = ReadingCache(FileBook(photo_book(tmp_path / "b.xlsx", [])).hidden_sheet(CACHE_SHEET))
+
+    result = batch.read_photos(cells, tmp_path, AigenEngine(fast_settings), cache, concurrency=3)
+
+    assert result.uploads == 12
+    arrived = sorted(call.at for call in aigen_server.calls)  # time.monotonic() of this process
+    assert arrived[0] < max(started)  # the first photo reached the service before the last was opened
+    for moment in prepared:  # photos prepared and not yet sent: at most one per worker
+        waiting = sum(t <= moment for t in prepared) - sum(t <= moment for t in arrived)
+        assert waiting <= 3

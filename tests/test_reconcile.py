@@ -49,7 +49,7 @@ def test_a_fixed_limit_or_else_a_multiple_of_the_sheets_median() -> None:
 
 
 def test_a_correction_wins_over_the_machine_and_silences_its_doubt() -> None:
-    row = RowInput(_read("00035.100", confidence=0.4), previous=1234.5, corrected="1 235,1")
+    row = RowInput(_read("00035.100", confidence=0.4), previous=1234.5, corrected=1235.1)
     (check,) = reconcile([row])
     assert check.consumption == pytest.approx(0.6) and check.text == ""
     no_reading = RowInput(Reading.failure(ReadingStatus.NO_READING, "x"), previous=10, corrected=12)
@@ -57,10 +57,26 @@ def test_a_correction_wins_over_the_machine_and_silences_its_doubt() -> None:
 
 
 def test_previous_readings_typed_as_text_or_missing() -> None:
-    checks = reconcile([RowInput(_read("00100.000"), previous="00090.5"),
+    checks = reconcile([RowInput(_read("00100.000"), previous=90.5),
                         RowInput(_read("00100.000"), previous=None),
                         RowInput(_read("00100.000"), previous="last month")])
     assert checks[0].consumption == pytest.approx(9.5)
     assert checks[1].consumption is None and checks[1].text == ""
     assert checks[2].consumption is None
+    assert checks[2].text == "previous reading is not a number (last month)"  # flagged, never dropped
     assert number(float("nan")) is None
+
+
+def test_every_check_the_tool_writes_is_known_as_its_own_and_a_note_is_not() -> None:
+    from xlwings_meter.reconcile import is_flag_text
+
+    rows = [RowInput(_read(f"{v:.3f}", confidence=c), previous=p) for v, c, p in
+            ((890, 0.9, 900), (1000, 0.55, 990), (35.1, 0.9, 1234.5), (91000, 0.9, 1000), (100, 0.9, 90),
+             (110, 0.9, 100), (95, 0.9, 90), (500, 0.9, 100))]
+    rows.append(RowInput(Reading.failure(ReadingStatus.NO_READING, "x"), previous=1))
+    texts = [c.text for c in reconcile(rows) + reconcile(rows, Limits(max_consumption=7.25))]
+    assert {"negative consumption", "above", "median", "the limit", "digits", "confidence", "no reading"} <= {
+        word for t in texts for word in ("negative consumption", "above", "median", "the limit", "digits",
+                                         "confidence", "no reading") if word in t}
+    assert all(is_flag_text(t) for t in texts)
+    assert not is_flag_text("no reading; checked by Ann") and not is_flag_text(12)

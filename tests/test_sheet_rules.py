@@ -15,7 +15,7 @@ from tests.photos import make_photo
 from xlwings_meter.cli import main
 from xlwings_meter.engines.aigen.client import AigenEngine
 from xlwings_meter.engines.aigen.config import ClientSettings
-from xlwings_meter.errors import MergedCellsError
+from xlwings_meter.errors import MergedCellsError, NoHeaderError, NoRoomError
 from xlwings_meter.reading import NO_READING_MESSAGE, Reading, ReadingStatus
 from xlwings_meter.workbook.cache import CACHE_SHEET, CacheEntry, ReadingCache
 from xlwings_meter.workbook.files import FileBook
@@ -81,6 +81,54 @@ def test_a_shorter_list_takes_its_old_results_with_it(backend, tmp_path: Path, a
     assert len(result.readings) == 2 and result.kept == []
 
 
+def test_a_note_below_a_shorter_list_stays_but_the_reading_beside_it_goes(
+        backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
+    book = backend.create(_photos(tmp_path, 4))
+    read_sheet(book, AigenEngine(fast_settings))
+    book = backend.reopen()
+    book.sheet(SHEET).write_block(4, 5, [["meter replaced in May"]])  # Ann's note beside a reading
+    book.sheet(SHEET).write_block(4, 1, [[None]] * 2)  # then the list is two photos long
+    result = read_sheet(book, AigenEngine(fast_settings))
+    got = backend.rows()
+    assert got[3][1:5] in ([None, None, None, "meter replaced in May"], ["", "", "", "meter replaced in May"])
+    assert all(v in (None, "") for row in got[4:] for v in row[1:5])  # a SUM of B counts two
+    assert result.kept == [4]
+
+
+@pytest.mark.parametrize("kind", ["sum", "table"])
+def test_a_total_row_under_the_list_ends_it_and_is_left_alone(tmp_path: Path, aigen_env: FakeAigen,
+                                                              kind: str) -> None:
+    rows = _photos(tmp_path, 2)
+
+    def total(wb, ws) -> None:  # type: ignore[no-untyped-def]
+        if kind == "sum":
+            ws.write("A4", "Total")
+            ws.write_formula("B4", "=SUM(B2:B3)", None, 0)
+        else:
+            ws.add_table("A1:E4", {"total_row": True, "data": rows, "columns": [
+                {"header": "Image", "total_string": "Total"}, {"header": "Value", "total_function": "sum"},
+                {"header": "Confidence"}, {"header": "Angle"}, {"header": "Status"}]})
+        ws.write("A6", "checked by Ann")
+
+    book = xlsxwriter_book(tmp_path / "book.xlsx", rows, header=("Image", "Value", "Confidence", "Angle", "Status"),
+                           setup=total)
+    assert main(["read", str(book)]) == 0
+    ws = openpyxl.load_workbook(book)["Photos"]
+    assert [ws["B2"].value, ws["B3"].value] == [3245.01, 3245.01] and len(aigen_env.calls) == 2
+    assert ws["A4"].value == "Total" and str(ws["B4"].value).startswith(("=SUM(B2:B3)", "=SUBTOTAL(109,"))
+    assert ws["E4"].value is None and ws["A6"].value == "checked by Ann" and ws["E6"].value is None
+
+
+def test_a_total_row_ends_the_list_in_either_backend(
+        backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
+    book = backend.create([*_photos(tmp_path, 2), ["Total", "=SUM(B2:B3)"]])
+    result = read_sheet(book, AigenEngine(fast_settings))
+    got = backend.rows()
+    assert len(result.readings) == 2 and [got[1][1], got[2][1]] == [3245.01, 3245.01]
+    assert book.sheet(SHEET).read_block(4, 1, 4, 5)[0] in (["Total", "=SUM(B2:B3)", None, None, None],
+                                                          ["Total", "=SUM(B2:B3)", "", "", ""])
+
+
 def test_merged_cells_in_the_result_columns_are_refused_before_paying(
         backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
     book = backend.create(_photos(tmp_path, 3))
@@ -128,6 +176,61 @@ def test_an_empty_column_is_refused_and_nothing_is_written_beside_it(
     assert main(["read", str(book), "--column", "Z"]) == 1
     assert "column Z of sheet 'Photos' is empty" in capsys.readouterr().err
     assert book.read_bytes() == before  # nothing in AA1:AD1
+
+
+def test_a_column_without_a_header_is_refused_before_paying(
+        tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]) -> None:
+    import xlsxwriter
+
+    rows = _photos(tmp_path, 3)
+    book = tmp_path / "book.xlsx"
+    wb = xlsxwriter.Workbook(str(book))
+    ws = wb.add_worksheet("Photos")
+    for i, (name,) in enumerate(rows):  # paths from A1: no header
+        ws.write(i, 0, str(tmp_path / str(name)))
+    wb.close()
+    before = book.read_bytes()
+    assert main(["read", str(book), "--column", "A"]) == 1
+    err = capsys.readouterr().err
+    assert "column A of sheet 'Photos' has no header: A1 is already a photo path" in err
+    assert "insert a row above it" in err
+    assert book.read_bytes() == before and aigen_env.calls == []
+
+
+def test_a_column_without_a_header_is_refused_in_either_backend(
+        backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
+    book = backend.create(_photos(tmp_path, 2), header=(None,))
+    with pytest.raises(NoHeaderError) as caught:
+        read_sheet(book, AigenEngine(fast_settings), column="A")
+    assert caught.value.row == 2 and aigen_server.calls == []
+    assert backend.rows()[1][1:] in ([], [None] * len(backend.rows()[1][1:]))
+
+
+def test_results_that_would_run_past_excels_last_column_are_refused_before_paying(
+        tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]) -> None:
+    import xlsxwriter
+
+    make_photo(tmp_path / "m0.jpg")
+    book = tmp_path / "book.xlsx"
+    wb = xlsxwriter.Workbook(str(book))
+    ws = wb.add_worksheet("Photos")
+    ws.write(0, 16381, "Image")  # XFB: the results would take XFC:XFF
+    ws.write(1, 16381, "m0.jpg")
+    wb.close()
+    before = book.read_bytes()
+    assert main(["read", str(book), "--column", "XFB"]) == 1
+    err = capsys.readouterr().err
+    assert "no room for the results" in err and "XFC:XFF" in err and "past Excel's last column XFD" in err
+    assert book.read_bytes() == before and aigen_env.calls == []
+
+
+def test_no_room_past_the_last_column_in_either_backend(
+        backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
+    make_photo(tmp_path / "m0.jpg")
+    book = backend.create([[None] * 16382 + ["m0.jpg"]], header=(None,) * 16382 + ("Image",))  # in XFC
+    with pytest.raises(NoRoomError):
+        read_sheet(book, AigenEngine(fast_settings))
+    assert aigen_server.calls == []
 
 
 def test_the_header_is_found_under_a_title(tmp_path: Path, aigen_env: FakeAigen) -> None:
@@ -191,6 +294,23 @@ def test_paths_are_what_the_person_sees_formulas_and_links(tmp_path: Path, aigen
     assert ws["E5"].value.startswith(WEB) and ws["E6"].value.startswith(WEB)
 
 
+def test_cells_that_cannot_name_a_photo_say_what_they_are(tmp_path: Path, aigen_env: FakeAigen) -> None:
+    def cells(wb, ws) -> None:  # type: ignore[no-untyped-def]
+        ws.write_formula("A2", "=1/0", None, "#DIV/0!")
+        ws.write_url("A3", "mailto:ann@example.com", string="Ann")
+        ws.write_url("A4", "internal:Photos!G1", string="see G1")
+        ws.write_formula("A5", '=HYPERLINK("#Photos!G1","see G1")', None, "see G1")
+
+    book = xlsxwriter_book(tmp_path / "book.xlsx", [], setup=cells)
+    assert main(["read", str(book)]) == 0
+    ws = openpyxl.load_workbook(book)["Photos"]
+    status = [ws[f"E{r}"].value for r in range(2, 6)]
+    assert status[0].startswith("The cell shows an error (#DIV/0!), not a photo path")
+    assert status[1].startswith("This is an e-mail address (ann@example.com), not a photo path")
+    assert all(s.startswith("This links to a place in the workbook (Photos!G1)") for s in status[2:])
+    assert not any("File not found" in s for s in status) and aigen_env.calls == []
+
+
 def test_hyperlink_formulas_and_web_addresses_in_either_backend(
         backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
     make_photo(tmp_path / "m1.jpg")
@@ -198,6 +318,25 @@ def test_hyperlink_formulas_and_web_addresses_in_either_backend(
     result = read_sheet(book, AigenEngine(fast_settings))
     assert result.readings[0].status is ReadingStatus.READ
     assert result.readings[1].message.startswith(WEB) and len(aigen_server.calls) == 1
+
+
+def test_links_put_on_photo_cells_in_either_backend(
+        backend, tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings) -> None:  # type: ignore[no-untyped-def]
+    make_photo(tmp_path / "m1.jpg")
+    links = {2: "m1.jpg", 3: "https://example.com/m2.jpg"}  # Insert > Link on "meter 1", "meter 2"
+    book = backend.create([["meter 1"], ["meter 2"], ["m1.jpg"]])
+    if backend.name == "file":
+        wb = openpyxl.load_workbook(backend.path)
+        for row, target in links.items():
+            wb[SHEET].cell(row, 1).hyperlink = target
+        wb.save(backend.path)
+        book = backend.reopen(save=False)
+    else:
+        backend.excel.sheet_state(backend.fullname, SHEET).links.update({(r, 1): t for r, t in links.items()})
+    result = read_sheet(book, AigenEngine(fast_settings))
+    assert result.readings[0].status is ReadingStatus.READ and result.readings[2].status is ReadingStatus.READ
+    assert result.readings[1].message.startswith(WEB)
+    assert len(aigen_server.calls) == 1  # one photo content, read once
 
 
 def test_the_result_columns_fit_what_they_hold_under_headers_like_the_users(backend, tmp_path: Path, aigen_server: FakeAigen,  # type: ignore[no-untyped-def]
@@ -219,14 +358,20 @@ def test_the_result_columns_fit_what_they_hold_under_headers_like_the_users(back
         assert ws.column_dimensions["B"].width >= len("Value") + 2
 
 
-def test_a_formula_no_program_computed_says_how_to_get_its_value(tmp_path: Path, aigen_env: FakeAigen) -> None:
+@pytest.mark.parametrize("writer", ["openpyxl", "xlsxwriter"])
+def test_a_formula_no_program_computed_says_how_to_get_its_value(tmp_path: Path, aigen_env: FakeAigen,
+                                                                 writer: str) -> None:
     from .workbooks import photo_book
 
     make_photo(tmp_path / "m0.jpg")
-    book = photo_book(tmp_path / "book.xlsx", [['=G1&"m0.jpg"']])  # openpyxl saves no value with it
+    if writer == "openpyxl":  # saves no value with a formula
+        book = photo_book(tmp_path / "book.xlsx", [['=G1&"m0.jpg"']])
+    else:  # saves <v>0</v>, for Excel to replace when it recalculates on opening (fullCalcOnLoad)
+        book = xlsxwriter_book(tmp_path / "book.xlsx", [],
+                               setup=lambda wb, ws: ws.write_formula("A2", '=G1&"m0.jpg"'))
     assert main(["read", str(book)]) == 0
     status = openpyxl.load_workbook(book)["Photos"]["E2"].value
-    assert status.startswith("This formula has no value saved in the file: open the workbook in Excel")
+    assert status.startswith("This formula has not been computed yet: open the workbook in Excel")
     assert aigen_env.calls == []
 
 

@@ -11,8 +11,9 @@ from tests.fake_aigen import FakeAigen, Reply
 from tests.photos import make_photo
 from xlwings_meter.errors import ConfigError
 from xlwings_meter.excel import meterread as udfs
+from xlwings_meter.photos import file_digest
 from xlwings_meter.reading import Reading, ReadingStatus
-from xlwings_meter.workbook.cache import CACHE_SHEET
+from xlwings_meter.workbook.cache import CACHE_SHEET, HEADERS
 
 from .backends import ExcelBackend
 
@@ -265,3 +266,14 @@ def test_in_excel_a_journal_that_cannot_be_written_still_gets_the_paid_reading_t
     assert backend.rows(CACHE_SHEET)[1][2] == "3245.010"  # and kept where it survives a save
     assert str(backend.meterread("n.jpg")).startswith("Not read: the batch stopped (cannot write the journal")
     assert len(aigen_env.calls) == 1  # nothing more is paid for without a safe copy
+
+
+def test_a_reading_another_engine_cached_is_not_served_as_the_services(
+    backend, tmp_path: Path, aigen_env: FakeAigen
+) -> None:
+    make_photo(tmp_path / "m.jpg")
+    local_outcome = [file_digest(tmp_path / "m.jpg"), "m.jpg", "99", 99, 0.95, 0.0, "[]", "read",
+                     "2026-01-01T00:00:00Z", "local"]
+    backend.create([["m.jpg"]], extra_sheets={CACHE_SHEET: [list(HEADERS), local_outcome]})
+    assert backend.meterread("m.jpg") == 3245.01  # the offline engine's 99 is not AIGEN's reading
+    assert len(aigen_env.calls) == 1

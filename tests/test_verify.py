@@ -74,3 +74,35 @@ def test_verify_sees_paths_as_the_person_does_under_a_title(
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines == ["row 5 (https://example.com/m2.jpg): the photo is gone (Web addresses are not "
                      "supported: save the photo to a folder and put its path here)", "2 rows: 1 needs a look"]
+
+
+def test_verify_catches_photos_swapped_between_rows_and_accepts_a_correction(
+    tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.fake_aigen import Reply
+
+    for i, value in enumerate(("00100.000", "00200.000", "00300.000")):
+        aigen_env.on(make_photo(tmp_path / f"m{i}.jpg", seed=i), Reply.success(value=value, confidence=0.9, angle=1.0))
+    book = photo_book(tmp_path / "bill.xlsx", [[f"m{i}.jpg"] for i in range(3)],
+                      header=("Image", None, None, None, None, "Corrected"))
+    assert main(["read", str(book)]) == 0
+    capsys.readouterr()
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Photos"]
+    ws["A2"], ws["A3"] = "m1.jpg", "m0.jpg"  # the photos of rows 2 and 3 swapped, readings left
+    ws["B4"] = 333  # a number typed over a reading
+    wb.save(book)
+
+    assert main(["verify", str(book)]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == ("row 2 (m1.jpg): the row shows 100, not its photo's reading 00200.000: photos swapped "
+                        "between rows, or a number typed over the reading (type a correction in Corrected)")
+    assert lines[1].startswith("row 3 (m0.jpg): the row shows 200, not its photo's reading 00100.000")
+    assert lines[2].startswith("row 4 (m2.jpg): the row shows 333, not its photo's reading 00300.000")
+    assert lines[3] == "3 rows: 3 need a look"
+
+    wb = openpyxl.load_workbook(book)
+    wb["Photos"]["F4"] = 333  # the person stands by 333: a correction, in its place
+    wb.save(book)
+    assert main(["verify", str(book)]) == 1
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "3 rows: 2 need a look"

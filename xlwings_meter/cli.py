@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xlwings_meter import __version__
 from xlwings_meter.engines import ENGINES, engine_label, make_engine
@@ -23,15 +23,18 @@ from xlwings_meter.errors import (
     MeterError,
     OfflineError,
     QuotaError,
+    WorkbookChangedError,
     WorkbookError,
 )
 from xlwings_meter.reading import count_outcomes
-from xlwings_meter.workbook.batch import DEFAULT_CONCURRENCY, BatchResult
-from xlwings_meter.workbook.files import FileBook
-from xlwings_meter.workbook.job import read_sheet
+from xlwings_meter.reconcile import DEFAULT_MEDIAN_MULTIPLE, DEFAULT_MIN_CONFIDENCE
+from xlwings_meter.workbook.batch import DEFAULT_CONCURRENCY
 from xlwings_meter.workbook.journal import LOCK_WAIT, Journal, locked
-from xlwings_meter.workbook.listing import add_folder, new_listing_book
-from xlwings_meter.workbook.settings import read_workbook_settings
+
+# What reads and writes workbooks (lxml) and photos is imported by the command that runs:
+# `read --help` and a mistyped option answer at once.
+if TYPE_CHECKING:
+    from xlwings_meter.workbook.batch import BatchResult
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_AUTH, EXIT_QUOTA, EXIT_OFFLINE = 0, 1, 2, 3, 4, 5
 EXIT_INTERNAL, EXIT_INTERRUPTED = 70, 130
@@ -50,13 +53,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the photos listed in a workbook and write Value, Confidence, Angle, Status",
         description="Read the photos whose paths are in the column headed 'Image' (or --column) "
         "and write Value, Confidence, Angle and Status into the four columns to its right. "
-        "Readings are cached on a hidden sheet: a photo is never paid for twice.",
+        "Readings are cached on a hidden sheet: a photo is never paid for twice. With a column "
+        "headed 'Previous', Consumption and Check follow Status, flagged rows are highlighted, "
+        "a value typed under 'Corrected' wins, and a Meter summary block is kept on the sheet.",
     )
     read.add_argument("workbook", type=Path, help=".xlsx or .xlsm file (with --into: a folder of photos)")
     read.add_argument("--into", type=Path, metavar="WORKBOOK",
                       help="read the photos of the folder given instead of a workbook: list them, in the "
                       "order they were taken, under Image in WORKBOOK (made if missing, .xlsx), then read")
     _photo_column_options(read)
+    read.add_argument("--previous", metavar="COLUMN",
+                      help="header or letter of the previous readings (default: a column headed 'Previous'); "
+                      "with one, Consumption and Check follow Status and flagged rows are highlighted")
+    read.add_argument("--max-consumption", type=_non_negative, metavar="AMOUNT",
+                      help="flag a consumption above this (default: the workbook's METER_MAX_CONSUMPTION, "
+                      f"else {DEFAULT_MEDIAN_MULTIPLE:g} times the sheet's median)")
+    read.add_argument("--min-confidence", type=_fraction, metavar="FRACTION",
+                      help="flag a reading less sure than this, 0 to 1 (default: the workbook's "
+                      f"METER_MIN_CONFIDENCE, else {DEFAULT_MIN_CONFIDENCE:g})")
+    read.add_argument("--review", action=argparse.BooleanOptionalAction, default=None,
+                      help="write the Review sheet: each photo's thumbnail and digit window beside its "
+                      "reading, confidence and Check (default: when the sheet has a Previous column)")
+    read.add_argument("--no-pictures", action="store_true",
+                      help="the Review sheet without pictures (a smaller workbook)")
     read.add_argument("--output", type=Path, help="save to this file instead of WORKBOOK")
     read.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY,
                       help=f"photos read at once (default {DEFAULT_CONCURRENCY})")
@@ -65,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--cache-only", action="store_true",
                       help="send nothing: answer from the cache only (no key needed)")
     _engine_option(read, "aigen (the AIGEN service, default) or local (offline, needs the [local] extra)")
-    read.add_argument("--wait", type=_seconds, default=LOCK_WAIT, metavar="SECONDS",
+    read.add_argument("--wait", type=_non_negative, default=LOCK_WAIT, metavar="SECONDS",
                       help="if another run is reading the same workbook, wait this long for it "
                       f"to finish before giving up (default {LOCK_WAIT:g})")
     read.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -134,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _read(args: argparse.Namespace) -> int:
+    from xlwings_meter.workbook.listing import new_listing_book
+
     folder = None
     if args.into is not None:  # read FOLDER --into WORKBOOK
         folder, args.workbook = args.workbook, args.into
@@ -147,6 +168,11 @@ def _read(args: argparse.Namespace) -> int:
 
 
 def _read_locked(args: argparse.Namespace, folder: Path | None) -> int:
+    from xlwings_meter.workbook.files import FileBook
+    from xlwings_meter.workbook.job import read_sheet
+    from xlwings_meter.workbook.listing import add_folder
+    from xlwings_meter.workbook.settings import limits, read_workbook_settings
+
     output = args.output or args.workbook
     journal = Journal.beside(output)
     # Readings paid for by an earlier run on the source that never got saved into it (a crash,
@@ -165,11 +191,15 @@ def _read_locked(args: argparse.Namespace, folder: Path | None) -> int:
         result = read_sheet(
             book, engine, sheet_name=args.sheet, column=args.column,
             concurrency=args.concurrency, refresh=args.refresh, progress=progress,
-            recovered=recovered, on_record=journal.append,
+            recovered=recovered, on_record=journal.append, previous=args.previous,
+            limits=limits(workbook, args.max_consumption, args.min_confidence),
+            review=args.review, pictures=not args.no_pictures,
         )
         saved = book.save(output)
     journal.remove()
     print(summarize(result, saved))
+    for line in result.summary.lines() if result.summary else ():
+        print(line[:1].upper() + line[1:])
     for line in notes(result):
         _say(line)
     if result.stopped is not None:
@@ -193,6 +223,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from xlwings_meter.workbook.files import FileBook
+    from xlwings_meter.workbook.settings import read_workbook_settings
     from xlwings_meter.workbook.verify import verify_sheet
 
     with FileBook(args.workbook) as book:
@@ -225,6 +257,7 @@ def paid_calls(result: BatchResult) -> str:
     """What left the machine: "3 photos sent (4 uploads, 1.2 MB)", every retry counted; for the
     local engine "3 photos read on this machine", since nothing was sent.
 
+    >>> from xlwings_meter.workbook.batch import BatchResult
     >>> paid_calls(BatchResult([], sent=2, uploads=3, bytes_uploaded=912_000))
     '2 photos sent (3 uploads, 912 kB)'
     """
@@ -242,10 +275,18 @@ def notes(result: BatchResult) -> list[str]:
     if result.kept:
         lines.append(f"left alone: {_rows_text(result.kept)}, whose results were changed by hand "
                      "(your edits win; clear those cells to have the photos read again)")
+    if result.summary_blocked:
+        lines.append("the Meter summary block was not updated: it would have covered cells of yours "
+                     "below it; move them, or the block")
     if result.kept_previous:
         lines.append(f"{_count(result.kept_previous, 'photo')} could not be read again; the "
                      "previous reading is kept")
-    return lines
+    if result.review:
+        lines.append(f"sheet {result.review!r}: each reading beside its evidence "
+                     f"({_count(result.pictures, 'picture')})")
+    elif result.review_blocked:
+        lines.append("no Review sheet: sheets of yours are called Review and Meter review")
+    return lines + result.remarks
 
 
 def _rows_text(rows: Sequence[int]) -> str:
@@ -264,6 +305,13 @@ def error_message(exc: MeterError) -> str:
     """How the command line words an error that stopped it (one line, with the option to use)."""
     if isinstance(exc, ColumnNotFoundError) and exc.column is not None and not exc.named:
         return f"{exc}; name the column of photo paths with --column"
+    if isinstance(exc, WorkbookChangedError):
+        journal = Journal.beside(exc.path)
+        read = len(journal.entries())
+        kept = (f"the {_count(read, 'reading')} paid for are kept in {journal.path.name} beside it "
+                "and go in at the next run, with nothing paid again" if read else "no new reading was lost")
+        close = "close it in Excel, then " if exc.lock is not None else ""
+        return f"{exc}; {kept}: {close}run again (or use --output to write a copy)"
     return str(exc)
 
 
@@ -304,10 +352,17 @@ def _positive(text: str) -> int:
     return value
 
 
-def _seconds(text: str) -> float:
+def _non_negative(text: str) -> float:
     value = float(text)
     if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError("must be 0 or more seconds")
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1 (0.8 is 80%)")
     return value
 
 

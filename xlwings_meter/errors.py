@@ -30,6 +30,7 @@
         ├── UnreadableWorkbookError   the file cannot be opened as a workbook (one per reason:
         │                             Encrypted, OldExcelFormat, NotAWorkbook, BrokenWorkbook)
         ├── WorkbookInUseError        Excel's lock file is beside it: open in Excel
+        ├── WorkbookChangedError      the file changed (or Excel opened it) during the run: not saved over
         └── TargetCellsError          MergedCellsError, ProtectedSheetError: cells cannot take results
     (ColumnNotFoundError > EmptyPhotoColumnError; PhotoMissingError > WebAddressError,
     UnsavedFormulaError)
@@ -252,6 +253,18 @@ class WorkbookInUseError(WorkbookError):
         self.lock = lock
 
 
+class WorkbookChangedError(WorkbookError):
+    """The file was saved by someone else, or opened in Excel (``lock`` appeared beside it), while
+    the photos were read: saving would destroy their work, so it is not overwritten."""
+
+    def __init__(self, path: Path, lock: Path | None = None) -> None:
+        how = (f"was opened in Excel while the photos were read ({lock.name} appeared beside it)"
+               if lock is not None else "was changed by another program while the photos were read")
+        super().__init__(f"{path.name} {how}: it was not overwritten")
+        self.path = path
+        self.lock = lock
+
+
 class TargetCellsError(WorkbookError):
     """The cells the results go into cannot take them; ``sheet`` and ``area`` say where."""
 
@@ -268,6 +281,15 @@ class MergedCellsError(TargetCellsError):
         super().__init__(f"sheet {sheet!r} has merged cells in {area}, where the results go "
                          "one value to a cell: unmerge them (Home > Merge & Center) and run again",
                          sheet, area)
+
+
+class NoRoomError(TargetCellsError):
+    """The result columns would run past Excel's last column (XFD)."""
+
+    def __init__(self, sheet: str, area: str, needed: int) -> None:
+        super().__init__(f"sheet {sheet!r} has no room for the results: they take {needed} columns right "
+                         f"of the photo paths ({area}), past Excel's last column XFD; move the photo "
+                         "column further left and run again", sheet, area)
 
 
 class ProtectedSheetError(TargetCellsError):
@@ -288,6 +310,20 @@ class EmptyPhotoColumnError(ColumnNotFoundError):
         self.column = column
 
 
+class NoHeaderError(ColumnNotFoundError):
+    """The photo column has no header: its first filled cell is already a photo path.
+
+    Refused rather than guessed: taking the first photo for the header would leave it unread,
+    and inserting a row would move the person's cells. ``row`` is that first photo's row.
+    """
+
+    def __init__(self, sheet: str, column: str, row: int, path: str) -> None:
+        super().__init__(f"column {column} of sheet {sheet!r} has no header: {column}{row} is already a "
+                         f"photo path ({path}); insert a row above it and type a header such as Image "
+                         "there, then run again", sheet=sheet, column=column)
+        self.row = row
+
+
 class WebAddressError(PhotoMissingError):
     """The cell holds a web address, not a path on this computer."""
 
@@ -297,10 +333,25 @@ class WebAddressError(PhotoMissingError):
         self.url = url
 
 
+class NotAPathError(PhotoMissingError):
+    """The cell holds something that cannot name a photo: a formula's error value (``#DIV/0!``),
+    an e-mail address (``mailto:``), a link to a place in the workbook. ``kind`` says which
+    ("error", "email", "place"), ``text`` what the cell holds."""
+
+    _WHY = {"error": "The cell shows an error ({}), not a photo path: correct its formula",
+            "email": "This is an e-mail address ({}), not a photo path",
+            "place": "This links to a place in the workbook ({}), not to a photo: put the photo's path here"}
+
+    def __init__(self, kind: str, text: str) -> None:
+        super().__init__(self._WHY[kind].format(text))
+        self.kind, self.text = kind, text
+
+
 class UnsavedFormulaError(PhotoMissingError):
-    """The cell's formula has no value saved with it (the file was never saved by Excel)."""
+    """The cell's formula was never computed: no value is saved with it (openpyxl), or only the
+    placeholder a writer puts there for the spreadsheet program to replace (xlsxwriter's 0)."""
 
     def __init__(self, formula: str) -> None:
-        super().__init__("This formula has no value saved in the file: open the workbook in "
-                         "Excel, save it, and run again")
+        super().__init__("This formula has not been computed yet: open the workbook in Excel (or "
+                         "LibreOffice), save it, and run again")
         self.formula = formula

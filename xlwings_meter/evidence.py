@@ -41,10 +41,16 @@ def digit_window(image: Image.Image, boxes: Sequence[Quad], angle: float | None 
     radius = max(math.hypot(x - cx, y - cy) for x, y in points) * (1 + _MARGIN) + 2
     # Only the neighbourhood of the digits is turned: cheap on a 12-megapixel photo.
     left, top = round(cx - radius), round(cy - radius)
-    region = image.convert("RGB").crop((left, top, left + round(2 * radius), top + round(2 * radius)))
-    centre = (cx - left, cy - top)
+    region = image.crop((left, top, left + round(2 * radius), top + round(2 * radius))).convert("RGB")
+    # Turning costs with the area: shrink first (by whole factors, averaging) to twice the
+    # window's height, which keeps the digits as sharp as the window can show them.
+    digits = max(math.hypot((q[3][0] - q[0][0]) * w, (q[3][1] - q[0][1]) * h) for q in boxes)
+    k = max(1, int(digits * (1 + 2 * _MARGIN) / (2 * height)))
+    if k > 1:
+        region = region.reduce(k)
+    centre = ((cx - left) / k, (cy - top) / k)
     upright = region.rotate(theta, resample=Image.Resampling.BICUBIC, center=centre, fillcolor="white")
-    turned = [_rotate_point(x - left, y - top, centre, theta) for x, y in points]
+    turned = [_rotate_point((x - left) / k, (y - top) / k, centre, theta) for x, y in points]
     xs, ys = [x for x, _ in turned], [y for _, y in turned]
     pad = (max(ys) - min(ys)) * _MARGIN
     window = upright.crop((round(min(xs) - pad), round(min(ys) - pad),

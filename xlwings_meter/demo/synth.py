@@ -159,6 +159,11 @@ def generate_meter_photo(seed: int, conditions: PhotoConditions | None = None) -
     return SynthPhoto(buf.getvalue(), truth, seed, conditions)
 
 
+def meter_photo_files(folder: Path, count: int) -> list[Path]:
+    """The files ``write_meter_photos(folder, count)`` writes: the photos, then ``truth.csv``."""
+    return [folder / f"meter-{i:04d}.jpg" for i in range(count)] + [folder / "truth.csv"]
+
+
 def write_meter_photos(
     folder: Path, count: int, seed: int = 0, conditions: PhotoConditions | None = None
 ) -> list[tuple[Path, MeterTruth]]:
@@ -168,13 +173,14 @@ def write_meter_photos(
     truth, in order. ``truth.csv`` lists file, value and angle, for a person checking a demo.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    files = meter_photo_files(folder, count)
     written: list[tuple[Path, MeterTruth]] = []
     for i in range(count):
         photo = generate_meter_photo(seed + i, conditions)
-        path = folder / f"meter-{i:04d}.jpg"
+        path = files[i]
         path.write_bytes(photo.data)
         written.append((path, photo.truth))
-    with open(folder / "truth.csv", "w", newline="", encoding="utf-8") as fh:
+    with open(files[-1], "w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(["file", "value", "angle"])
         for path, truth in written:

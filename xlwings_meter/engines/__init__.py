@@ -7,12 +7,25 @@ asked for, so the Excel path never loads what it does not use.
 
 from __future__ import annotations
 
-from xlwings_meter.engines.base import Engine
+from typing import TYPE_CHECKING
+
 from xlwings_meter.errors import ConfigError
+
+if TYPE_CHECKING:
+    from xlwings_meter.engines.base import Engine
 
 ENGINES = ("aigen", "local")
 
 __all__ = ["ENGINES", "Engine", "engine_label", "make_engine"]
+
+
+def __getattr__(name: str) -> object:
+    # Engine on first use: its module brings Pillow, which `xlwings-meter read --help` never needs.
+    if name == "Engine":
+        from xlwings_meter.engines.base import Engine
+
+        return Engine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def make_engine(name: str = "aigen") -> Engine:

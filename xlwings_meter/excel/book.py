@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from xlwings_meter.errors import ColumnNotFoundError, WorkbookError
-from xlwings_meter.workbook.sheet import Cell, plain
+from xlwings_meter.workbook.columns import column_letter
+from xlwings_meter.workbook.sheet import FLAG_FILL, FLAG_FONT, Cell, Page, Picture, login_name, plain
 
 TEXT_FORMAT = "@"
 #: Excel refuses an address longer than this in one Range("...") call.
@@ -25,6 +26,7 @@ _BUSY_HRESULTS = {-2147418111, -2146777998}
 _DISP_E_EXCEPTION = -2147352567
 _BUSY_SCODES = {None, -2146827284}
 _XL_CALCULATION_DONE = 0
+_XL_EXPRESSION = 2  # FormatConditions.Add(Type=xlExpression)
 
 
 class ExcelBusyError(WorkbookError):
@@ -44,6 +46,9 @@ def is_busy(exc: BaseException) -> bool:
 
 class ExcelSheet:
     """One worksheet of a live workbook."""
+
+    #: Excel computes every formula: a formula that shows nothing shows "" (errors read as text).
+    computed = True
 
     def __init__(self, sheet: Any) -> None:
         self._sheet = sheet
@@ -74,17 +79,63 @@ class ExcelSheet:
         """What the rectangle shows: a formula gives the value Excel computed."""
         if bottom < top or right < left:
             return []
-        values = self._sheet.range((top, left), (bottom, right)).options(ndim=2).value
+        values = self._sheet.range((top, left), (bottom, right)).options(ndim=2, err_to_str=True).value
         return [[plain(v) for v in row] for row in values]
 
     def links(self, top: int, left: int, bottom: int, right: int) -> dict[tuple[int, int], str]:
-        """Hyperlinks put on cells are not asked for (one call per cell); =HYPERLINK is read."""
-        return {}
+        """Targets of the hyperlinks put on cells of the rectangle (Insert > Link).
+
+        xlwings answers one cell at a time (``Range.hyperlink``), so Excel is first asked how
+        many links the rectangle holds (one call): none, the usual case, costs nothing more;
+        else only cells showing text are asked (a link shows its text), until all are found.
+        A formula's =HYPERLINK is read from the formula by the caller, and xlwings would give a
+        formula's first quoted text as its "hyperlink", so formulas are skipped.
+        """
+        if bottom < top or right < left:
+            return {}
+        rng = self._sheet.range((top, left), (bottom, right))
+        count = _link_count(rng)
+        if count == 0:
+            return {}
+        with excel_calls():
+            values = rng.options(ndim=2).value
+            formulas = _grid(rng.formula, bottom - top + 1, right - left + 1)
+        found: dict[tuple[int, int], str] = {}
+        for i, (vrow, frow) in enumerate(zip(values, formulas)):
+            for j, (value, formula) in enumerate(zip(vrow, frow)):
+                if not isinstance(value, str) or (isinstance(formula, str) and formula.startswith("=")):
+                    continue
+                with excel_calls():
+                    try:
+                        target = self._sheet.range((top + i, left + j)).hyperlink
+                    except Exception as exc:  # xlwings raises a plain Exception: no hyperlink
+                        if is_busy(exc):
+                            raise
+                        continue
+                if target:  # a link to a place in the workbook has no address
+                    found[(top + i, left + j)] = str(target)
+                if count is not None and len(found) >= count:
+                    return found
+        return found
 
     def obstacles(self, top: int, left: int, bottom: int, right: int) -> tuple[bool, list[str]]:
         """Merged cells in the rectangle (one call); Excel itself refuses a protected sheet."""
         rng = self._sheet.range((top, left), (bottom, right))
         return False, [rng.address.replace("$", "")] if rng.merge_cells else []
+
+    def drawn(self) -> list[tuple[int, int, int, int]]:
+        """The cells each picture, chart or shape lies over (Windows: its TopLeftCell and
+        BottomRightCell through COM); none known where Excel's object model cannot say."""
+        areas = []
+        with excel_calls():
+            try:
+                for shape in self._sheet.shapes:
+                    start, end = shape.api.TopLeftCell, shape.api.BottomRightCell
+                    areas.append((int(start.Row), int(start.Column), int(end.Row), int(end.Column)))
+            except Exception as exc:  # a Mac (AppleScript), or an object model without them
+                if is_busy(exc):
+                    raise
+        return areas
 
     def dress(self, header: tuple[int, int], row: int, left: int, widths: Sequence[float]) -> None:
         """Head the results like cell ``header`` (bold, fill) unless a person filled them already,
@@ -98,6 +149,38 @@ class ExcelSheet:
                 if source.font.bold:
                     target.font.bold = True
             target.columns.autofit()
+
+    def highlight(self, area: tuple[int, int, int, int], formulas: Sequence[str], mark: str) -> None:
+        """Replace this tool's conditional-formatting rules (their formula holds ``mark``) through
+        Excel's object model (Windows: ``Range.api`` is COM). On a Mac, where ``api`` is
+        AppleScript, the rules are not written: the Check column still says what is wrong."""
+        with excel_calls():
+            try:
+                existing = self._sheet.api.Cells.FormatConditions
+            except AttributeError:  # not COM (macOS)
+                return
+            for i in range(existing.Count, 0, -1):
+                condition = existing.Item(i)
+                try:
+                    formula = str(condition.Formula1)
+                except Exception:  # data bars, icon sets: no formula, and never ours
+                    continue
+                if mark in formula:
+                    condition.Delete()
+            top, left, bottom, right = area
+            added = self._sheet.range((top, left), (bottom, right)).api.FormatConditions
+            for formula in formulas:
+                try:
+                    condition = added.Add(Type=_XL_EXPRESSION, Formula1="=" + formula)
+                except Exception as exc:
+                    if is_busy(exc):
+                        raise
+                    # Excel may want the formula in its own language (e.g. UND for AND): the
+                    # rows then go without a highlight, and the Check column still says why.
+                    return
+                condition.Interior.Color = _bgr(FLAG_FILL)
+                condition.Font.Color = _bgr(FLAG_FONT)
+                condition.StopIfTrue = False
 
     def write_block(
         self,
@@ -151,6 +234,14 @@ class ExcelBook:
         """Names of every sheet, in order, hidden ones included."""
         return [s.name for s in self._book.sheets]
 
+    def user_name(self) -> str:
+        """Excel's user name (File > Options > General), else the login name."""
+        try:
+            name = str(self._book.app.api.UserName or "").strip()
+        except Exception:  # not COM (macOS), or Excel would not say
+            name = ""
+        return name or login_name()
+
     def sheet(self, name: str | None = None) -> ExcelSheet:
         """The named sheet (any case), or the first visible one."""
         for sheet in self._book.sheets:
@@ -173,6 +264,16 @@ class ExcelBook:
             active.activate()  # adding a sheet shows it; give the user back their sheet
         return ExcelSheet(sheet)
 
+    def page_pictures(self, name: str) -> dict[str, Picture]:
+        """None to reuse: Excel does not hand a picture's bytes back through xlwings."""
+        return {}
+
+    def write_page(self, name: str, page: Page, prefix: str) -> None:
+        """Make sheet ``name`` show ``page`` (see ``excel.pages.write_page``)."""
+        from xlwings_meter.excel.pages import write_page
+
+        write_page(self._book, name, page, prefix)
+
     def excel_is_idle(self) -> bool:
         """True when Excel has finished calculating and no cell is being edited."""
         try:
@@ -194,6 +295,18 @@ class ExcelBook:
                 raise WorkbookError(f"{self.fullname} is no longer open in Excel")
             here = self._elsewhere.book = ExcelBook(found)
         return here
+
+
+def _link_count(rng: Any) -> int | None:
+    """How many hyperlinks a range holds, in one call (COM's ``Range.Hyperlinks.Count``);
+    None where Excel cannot say so (not Windows): then every cell is asked."""
+    try:
+        with excel_calls():
+            return int(rng.api.Hyperlinks.Count)
+    except ExcelBusyError:
+        raise
+    except Exception:
+        return None
 
 
 def open_books() -> Iterable[Any]:
@@ -237,8 +350,6 @@ def format_areas(top: int, left: int, formats: Sequence[Sequence[str | None]]) -
     >>> format_areas(2, 2, [["0.0", "@"], ["0.0", "@"], ["0.00", None]])
     {'0.0': ['B2:B3'], '0.00': ['B4'], '@': ['C2:C3']}
     """
-    from openpyxl.utils import get_column_letter as column_letter
-
     runs: dict[str, list[str]] = {}
     width = max((len(row) for row in formats), default=0)
     for j in range(width):
@@ -264,6 +375,12 @@ def _chunks(areas: list[str]) -> list[str]:
         else:
             chunks.append(area)
     return chunks
+
+
+def _bgr(rgb: tuple[int, int, int]) -> int:
+    """An RGB colour as the number Excel's object model takes (red in the low byte)."""
+    r, g, b = rgb
+    return r + g * 256 + b * 65536
 
 
 def _grid(value: Any, rows: int, columns: int) -> list[list[Any]]:

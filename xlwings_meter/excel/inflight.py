@@ -99,7 +99,7 @@ class InFlight:
             if pending is not None:
                 return pending
             # Recorded in the cache before its future settles: a photo just read is found here.
-            entry = self.cache.get(digest)
+            entry = self.cache.get(digest, engine.name)
             if entry is not None:
                 return settled(entry.reading)
             if self.closed:

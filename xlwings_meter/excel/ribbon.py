@@ -22,6 +22,7 @@ from xlwings_meter.reading import ReadingStatus, count_outcomes
 from xlwings_meter.workbook.batch import BatchResult
 from xlwings_meter.workbook.job import read_sheet
 from xlwings_meter.workbook.journal import entries_saved_in
+from xlwings_meter.workbook.settings import limits
 
 TITLE = "Meter"
 #: Seconds the button waits for a command-line run on the same workbook to finish.
@@ -74,7 +75,7 @@ def run_read(xl_book: Any, *, refresh: bool) -> str:
         chosen: list[tuple[int, int] | None] = list(spans) or [None]  # None: the whole sheet
         results = [
             read_sheet(book, engine, sheet_name=sheet, refresh=refresh, progress=progress,
-                       cache=session.cache, rows=span)
+                       cache=session.cache, rows=span, limits=limits(settings))
             for span in chosen
         ]
     return summary(results, cache_only=engine is None, warnings=settings.warnings)
@@ -120,6 +121,8 @@ def summary(results: Sequence[BatchResult], *, cache_only: bool, warnings: Seque
         f"{len(readings)} row{'s' if len(readings) != 1 else ''}: {count_outcomes(readings)}.",
         f"{sent} photo{'s' if sent != 1 else ''} {how}, {cached} answered from the cache.",
     ]
+    sheet = next((r.summary for r in reversed(results) if r.summary is not None), None)
+    lines += [f"{line[:1].upper()}{line[1:]}." for line in (sheet.lines() if sheet else [])]
     if cache_only:
         lines.append("Cache only (METER_CACHE_ONLY on the xlwings.conf sheet): nothing was sent.")
     stopped = next((r.stopped for r in results if r.stopped is not None), None)
@@ -136,6 +139,7 @@ def summary(results: Sequence[BatchResult], *, cache_only: bool, warnings: Seque
     if previous:
         lines.append(f"{previous} photo{'s' if previous != 1 else ''} could not be read again: "
                      "the previous reading is kept.")
+    lines += [f"{r[:1].upper()}{r[1:]}." for result in results for r in result.remarks]
     return "\n".join(lines + [f"Warning: {w}" for w in warnings])
 
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
-from xlwings_meter.engines import make_engine
+from xlwings_meter.engines import engine_label, make_engine
 from xlwings_meter.engines.base import Engine
 from xlwings_meter.errors import BatchStopError, PhotoError
 from xlwings_meter.excel import book as excel_book
@@ -117,7 +117,8 @@ class BookSession:
             digest = self._digest(path)
         except PhotoError as exc:
             return settled(failure_for(exc))
-        entry = self.cache.get(digest)
+        label = self._engine_label()
+        entry = self.cache.get(digest, label)
         if entry is not None:
             return settled(entry.reading)
         joined = self.in_flight.joined(digest)
@@ -130,12 +131,17 @@ class BookSession:
             look = time.monotonic() - self._last_sync >= SYNC_EVERY
             if look:
                 self._last_sync = time.monotonic()
-        if look and self.cache.sync() and (entry := self.cache.get(digest)) is not None:
+        if look and self.cache.sync() and (entry := self.cache.get(digest, label)) is not None:
             return settled(entry.reading)
         engine = self.engine()
         if engine is None:
             return settled(Reading.failure(ReadingStatus.NOT_READ, CACHE_ONLY_MISS))
         return self.in_flight.read(digest, path, engine)
+
+    def _engine_label(self) -> str | None:
+        """Whose cached outcomes this workbook may use: the chosen engine's only (one engine's
+        "no reading" is never served as another's); in cache-only mode, any engine's."""
+        return None if self.settings.cache_only else engine_label(self.settings.engine)
 
     def _digest(self, path: os.PathLike[str]) -> str:
         """The photo's SHA-256, hashed once per file version: a recalculation only stats it."""

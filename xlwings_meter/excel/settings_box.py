@@ -13,7 +13,7 @@ from xlwings_meter.engines.aigen.config import (
     load_settings,
 )
 from xlwings_meter.errors import ConfigError
-from xlwings_meter.workbook.settings import CACHE_ONLY, WorkbookSettings
+from xlwings_meter.workbook.settings import CACHE_ONLY, MAX_CONSUMPTION, WorkbookSettings, limits
 
 
 def describe(workbook: WorkbookSettings, cache_size: int, environ: Mapping[str, str] = os.environ) -> str:
@@ -27,6 +27,7 @@ def describe(workbook: WorkbookSettings, cache_size: int, environ: Mapping[str, 
         url = display_url(endpoint(environ))  # never its user name, password or query
     except ConfigError as exc:  # a refused address is never shown: it may hold the key
         url = f"refused: {exc}"
+    flagged = limits(workbook)
     lines = [
         key_line,
         f"Service address: {url}",
@@ -37,6 +38,10 @@ def describe(workbook: WorkbookSettings, cache_size: int, environ: Mapping[str, 
                           f"xlwings.conf sheet to send nothing)"),
         f"Cache: {cache_size} photo{'s' if cache_size != 1 else ''} already read, kept in this "
         f"workbook (hidden sheet); they are never paid for again",
+        f"With a Previous column, a row is flagged under {flagged.min_confidence:.0%} confidence and above "
+        + (f"a consumption of {flagged.max_consumption:g}" if flagged.max_consumption is not None else
+           f"{flagged.median_multiple:g} times the sheet's median consumption (set {MAX_CONSUMPTION} "
+           "on the xlwings.conf sheet for a fixed limit)"),
         "",
         f"To set the key, add the line \"{KEY_VAR}\",\"<your key>\" to your settings file, or set "
         f"the environment variable {KEY_VAR}, then restart Excel.",

@@ -32,13 +32,16 @@ from xlwings_meter.photos import (
     resolve_path,
 )
 from xlwings_meter.reading import Reading, ReadingStatus, failure_for
+from xlwings_meter.reconcile import Summary
 from xlwings_meter.workbook.cache import CacheEntry, ReadingCache, now_utc
 from xlwings_meter.workbook.sheet import Cell
 
-#: Photos in flight at once. Preparing a 12-megapixel photo costs about 0.1 s of one core and
-#: a reply about 0.3 s or more, so on 2 cores some 5 requests wait while 2 photos are prepared;
-#: bench.cost measured 4, 8 and 16 on such a machine: 8 was fastest in two runs of three, 16
-#: in the third. A service that finds this too fast answers 429 and is obeyed.
+#: Photos in flight at once. Preparing a 12-megapixel photo costs about 0.09 s of one core and
+#: a reply about 0.3 s or more, so 2 cores keep some 7 requests waiting while 2 photos are
+#: prepared. bench.cost's sweeps on this 2-core machine (nine first runs per level, at load
+#: averages 0.6 to 8): 4 and 6 slower (medians 7.6 s, 7.3 s), 8, 12 and 16 within the noise of
+#: each other (6.1 s, 5.8 s, 5.9 s). 8 is where that plateau starts and asks the least of the
+#: service; one that finds it too fast answers 429 and is obeyed.
 DEFAULT_CONCURRENCY = 8
 #: Photos decoded and shrunk at once: one per core. More would only share the cores and delay
 #: the first uploads; the other workers meanwhile wait for their replies, not for a core.
@@ -59,7 +62,7 @@ class BatchResult:
     """What a batch produced: one reading per input cell, in order, and how it went."""
 
     readings: list[Reading]
-    sent: int = 0  # photos given to the engine in this run
+    sent: int = 0  # photos uploaded at least once (for a local engine: read) in this run
     from_cache: int = 0  # photos answered from the cache
     stopped: BatchStopError | None = None  # why the batch stopped early, if it did
     interrupted: bool = False  # stopped by the user (Ctrl+C)
@@ -68,6 +71,12 @@ class BatchResult:
     on_this_machine: bool = False  # the engine reads locally: nothing was uploaded
     kept: list[int] = field(default_factory=list)  # sheet rows left alone: a person changed them
     kept_previous: int = 0  # photos whose refresh failed: their previous reading stays
+    summary: Summary | None = None  # the sheet after the run (set by the sheet's job)
+    summary_blocked: bool = False  # the summary block would have covered a person's cells
+    review: str | None = None  # the Review sheet written (its name), if one was
+    pictures: int = 0  # evidence pictures placed on it
+    review_blocked: bool = False  # sheets of a person's hold both names the Review sheet may take
+    remarks: list[str] = field(default_factory=list)  # more a run says it did or did not do
 
     @property
     def complete(self) -> bool:
@@ -266,8 +275,9 @@ class PhotoReader:
             return failure_for(exc)
         if self.stop.is_set():
             raise _Skipped()
-        with self._lock:
-            self.result.sent += 1
+        if not self.engine.sends_photos:
+            with self._lock:
+                self.result.sent += 1
         try:
             reading = self._ask(photo)
         except BatchStopError:
@@ -285,24 +295,32 @@ class PhotoReader:
             self._stopped_by(exc)
         return reading
 
-    def _uploaded(self, size: int) -> None:
-        with self._lock:
-            self.result.uploads += 1
-            self.result.bytes_uploaded += size
-
     def _ask(self, photo: Photo) -> Reading:
-        """The engine's reading; several photos in a row that cannot connect mean no network."""
+        """The engine's reading; several photos that cannot connect, none reached, mean no network.
+
+        A photo counts as sent once the engine reports its first upload (a refused connection
+        or an unknown host uploads nothing), each upload counted too.
+        """
+        first = threading.Event()
+
+        def uploaded(size: int) -> None:
+            with self._lock:
+                self.result.sent += not first.is_set()
+                self.result.uploads += 1
+                self.result.bytes_uploaded += size
+            first.set()
+
         try:
-            reading = self.engine.read(photo, cancel=self.stop, on_upload=self._uploaded)
+            reading = self.engine.read(photo, cancel=self.stop, on_upload=uploaded)
         except UnreachableError as exc:
             with self._lock:
                 self._unreachable += 1
                 offline = self._unreachable >= OFFLINE_AFTER and not self._reached.is_set()
-            if offline:
-                raise OfflineError(
+            if offline:  # this photo failed like the others: its row says so, and the batch stops
+                self._stopped_by(OfflineError(
                     f"cannot reach the OCR service ({str(exc)[:1].lower()}{str(exc)[1:]}, "
-                    f"{OFFLINE_AFTER} photos in a row); check the network connection"
-                ) from exc
+                    f"for {OFFLINE_AFTER} photos); check the network connection"))
+                return failure_for(exc)
             raise
         self._reached.set()
         return reading

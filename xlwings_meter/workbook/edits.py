@@ -3,26 +3,19 @@
 The tool writes either a reading (Value, Confidence, Angle, and no Status) or a reason
 (only Status). A row is still the tool's own when its cells are empty, when they hold a
 reading the cache knows (the same value, confidence and angle), or when they hold only a
-Status of the kinds the tool writes. Anything else (a corrected number, a note in Status, a
-value typed into an empty row) is a person's, and wins: it is never overwritten.
+Status whose text is exactly one the tool wrote into this workbook (``written.WrittenStatuses``):
+never judged by how a text begins, since a person's note may begin like a message. Anything
+else (a corrected number, a note in Status, a value or text typed into an empty row) is a
+person's, and wins: it is never overwritten.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from xlwings_meter.reading import Reading, ReadingStatus
 from xlwings_meter.workbook.sheet import Cell
-
-#: How every Status text the tool writes begins (the reasons in reading.py, photos.py,
-#: batch.py and the engines). A note a person types does not begin like these.
-TOOL_STATUS_STARTS = (
-    "No photo path", "File not found", "Not a file", "Not a photo file", "Cannot open", "Cannot read",
-    "Not an image", "A video, not a photo", "Image too large", "Too large to be a photo",
-    "Corrupt image", "Failed", "Rejected", "Not read", "No reading",
-    "Web addresses are not supported", "This formula has no value saved",
-)
 
 Fingerprint = tuple[float | None, float | None, float | None]
 
@@ -40,14 +33,21 @@ def fingerprints(readings: Iterable[Reading]) -> set[Fingerprint]:
     return found
 
 
-def is_tool_row(cells: Sequence[Cell], known: set[Fingerprint]) -> bool:
-    """True when the four result cells are empty or hold what the tool wrote."""
+def is_tool_row(cells: Sequence[Cell], known: set[Fingerprint], statuses: Collection[str] = ()) -> bool:
+    """True when the four result cells are empty or hold what the tool wrote: a reading in
+    ``known``, or only a Status text in ``statuses`` (the texts the tool wrote there)."""
     value, confidence, angle, status = (list(cells) + [None] * 4)[:4]
     numbers = (value, confidence, angle)
     if all(_empty(v) for v in numbers):
-        return _empty(status) or (isinstance(status, str) and status.strip().startswith(TOOL_STATUS_STARTS))
+        return _empty(status) or (isinstance(status, str) and status in statuses)
     # Confidence and angle are optional in a reply: the tool leaves them empty when absent.
-    if not _empty(status) or not _is_number(value) or not all(_is_number(v) or _empty(v) for v in numbers):
+    return _empty(status) and holds_reading(numbers, known)
+
+
+def holds_reading(cells: Sequence[Cell], known: set[Fingerprint]) -> bool:
+    """True when Value, Confidence and Angle hold a reading in ``known`` as the tool wrote it."""
+    value, confidence, angle = (list(cells) + [None] * 3)[:3]
+    if not _is_number(value) or not all(_is_number(v) or _empty(v) for v in (confidence, angle)):
         return False
     key = _key(value, None if _empty(confidence) else confidence,  # type: ignore[arg-type]
                None if _empty(angle) else angle)  # type: ignore[arg-type]
@@ -65,3 +65,13 @@ def _empty(v: Cell) -> bool:
 
 def _is_number(v: Cell) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def shows(cells: Sequence[Cell], reading: Reading) -> bool:
+    """True when result cells (Value, Confidence, Angle) show ``reading`` as the tool wrote it."""
+    value, confidence, angle = (list(cells) + [None] * 3)[:3]
+    if not _is_number(value):
+        return False
+    key = _key(value, None if _empty(confidence) else confidence,  # type: ignore[arg-type]
+               None if _empty(angle) else angle)  # type: ignore[arg-type]
+    return key in fingerprints([reading])

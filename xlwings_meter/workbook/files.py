@@ -7,20 +7,28 @@ file (other sheets, charts, pictures, VBA, whatever Excel wrote) is copied byte 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from lxml import etree
 
-from xlwings_meter.errors import ColumnNotFoundError, WorkbookError, WorkbookInUseError
+from xlwings_meter.errors import (
+    ColumnNotFoundError,
+    WorkbookChangedError,
+    WorkbookError,
+    WorkbookInUseError,
+)
 from xlwings_meter.workbook.cache import CACHE_SHEET
-from xlwings_meter.workbook.package import WORKSHEET_REL, WORKSHEET_TYPE, Package
-from xlwings_meter.workbook.sheet import Cell
+from xlwings_meter.workbook.cfxml import fill_format, replace_rules
+from xlwings_meter.workbook.package import WORKSHEET_REL, WORKSHEET_TYPE, Package, rels_of
+from xlwings_meter.workbook.pagexml import drawn_areas, keyed_pictures, write_page_part
+from xlwings_meter.workbook.sheet import FLAG_FILL, FLAG_FONT, Cell, Page, Picture, login_name
 from xlwings_meter.workbook.sheetxml import (
     SheetXml,
     StylesXml,
@@ -38,9 +46,12 @@ _MIN_STYLES = ('<styleSheet xmlns="{ns}"><fonts count="1"><font/></fonts><fills 
 class FileSheet:
     """One worksheet of a FileBook."""
 
-    def __init__(self, name: str, xml: SheetXml) -> None:
+    def __init__(self, name: str, xml: SheetXml, styles: StylesXml | None = None,
+                 drawn: Callable[[], list[tuple[int, int, int, int]]] = list) -> None:
         self.name = name
         self._xml = xml
+        self._styles = styles
+        self.drawn = drawn  # the cells pictures and charts lie over (see WorksheetIO.drawn)
 
     def extent(self) -> tuple[int, int]:
         """(last used row, last used column); (0, 0) for an empty sheet."""
@@ -96,6 +107,17 @@ class FileSheet:
                 self._xml.write(row, left + j, self._xml.value(row, left + j), style=style)
             self._xml.widen(left + j, width)
 
+    def highlight(self, area: tuple[int, int, int, int], formulas: Sequence[str], mark: str) -> None:
+        """Replace this tool's conditional-formatting rules (their formula holds ``mark``)."""
+        assert self._styles is not None
+        dxf, added = fill_format(self._styles.root, FLAG_FILL, FLAG_FONT)
+        if added:
+            self._styles.changed()
+        top, left, bottom, right = area
+        if replace_rules(self._xml.root, f"{rc_to_ref(top, left)}:{rc_to_ref(bottom, right)}",
+                         formulas, mark, dxf):
+            self._xml.changed()
+
 
 class FileBook:
     """A workbook file opened for reading and writing; nothing reaches the disk until save()."""
@@ -105,13 +127,17 @@ class FileBook:
         self.folder: Path | None = self.path.resolve().parent
         self._pkg = Package(self.path)
         pkg = self._pkg
+        # What each file save() may replace held when it was last seen (None: no file there).
+        self._seen: dict[Path, str | None] = {self.path.resolve(): pkg.digest}
         self._wb_part = pkg.workbook_part
         self._wb = pkg.xml(self._wb_part)
         self._ns = etree.QName(self._wb).namespace or ""
-        rels = pkg.relations(_rels_of(self._wb_part))
+        rels = pkg.relations(rels_of(self._wb_part))
         self._styles_part = next((t for t, k in rels.values() if k.endswith("/styles")), None)
         strings_part = next((t for t, k in rels.values() if k.endswith("/sharedStrings")), None)
         self._strings = shared_strings(pkg.xml(strings_part) if strings_part and pkg.has(strings_part) else None)
+        calc = self._wb.find(f"{{{self._ns}}}calcPr")
+        self._recalculated = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")  # as opened
         self._styles: StylesXml | None = None
         self._sheets: dict[str, tuple[str, etree._Element, str | None]] = {}
         for node in self._sheets_node():
@@ -147,6 +173,29 @@ class FileBook:
         """The named sheet, created hidden at the end of the workbook if it does not exist."""
         if name in self._sheets and self._sheets[name][2] is not None:
             return self._sheet(name)
+        self._add_sheet(name, hidden=True)
+        return self._sheet(name)
+
+    def page_pictures(self, name: str) -> dict[str, Picture]:
+        """The keyed pictures the sheet's drawing holds (see pagexml.keyed_pictures)."""
+        part = next((p for t, (_, _, p) in self._sheets.items() if p and t.casefold() == name.casefold()), None)
+        return keyed_pictures(self._pkg, part) if part else {}
+
+    def write_page(self, name: str, page: Page, prefix: str) -> None:
+        """Make sheet ``name`` show ``page`` (see BookIO): its part is written anew with its
+        pictures; ``prefix`` needs no use here, the sheet's old drawing being the tool's."""
+        title = next((t for t, (_, _, part) in self._sheets.items()
+                      if part is not None and t.casefold() == name.casefold()), None)
+        if title is None:
+            self._add_sheet(name, hidden=False)
+            title = name
+        part = self._sheets[title][2]
+        assert part is not None
+        self._open.pop(title, None)
+        write_page_part(self._pkg, part, self._ns, self._styles_xml(), page)
+        self._changed(part)
+
+    def _add_sheet(self, name: str, hidden: bool) -> None:
         pkg = self._pkg
         part = pkg.free_name(posixpath.join(posixpath.dirname(self._wb_part), "worksheets/sheet{}.xml"))
         pkg.add_part(part, etree.fromstring(_EMPTY_SHEET.format(ns=self._ns)), WORKSHEET_TYPE)
@@ -156,22 +205,26 @@ class FileBook:
         ids = [int(n.get("sheetId") or 0) for n in sheets]
         node.set("name", name)
         node.set("sheetId", str(max(ids, default=0) + 1))
-        node.set("state", "hidden")
+        if hidden:
+            node.set("state", "hidden")
         node.set(f"{{{_R}}}id", rid)
         pkg.touch(self._wb_part)
         self._sheets[name] = (part, node, part)
-        return self._sheet(name)
 
     def _sheet(self, title: str) -> FileSheet:
         if title not in self._open:
             part = self._sheets[title][2]
             assert part is not None
-            links = {rid: target for rid, (target, kind) in self._pkg.relations(_rels_of(part)).items()
+            links = {rid: target for rid, (target, kind) in self._pkg.relations(rels_of(part)).items()
                      if kind.endswith("/hyperlink")}
             xml = SheetXml(self._pkg.xml(part), self._strings, self._styles_xml(), links,
-                           on_change=lambda: self._changed(part))
-            self._open[title] = FileSheet(title, xml)
+                           on_change=lambda: self._changed(part), recalculated=self._recalculated)
+            self._open[title] = FileSheet(title, xml, self._styles_xml(), lambda: drawn_areas(self._pkg, part))
         return self._open[title]
+
+    def user_name(self) -> str:
+        """The login name of who runs this (the audit of a correction names them)."""
+        return login_name()
 
     def _styles_xml(self) -> StylesXml:
         if self._styles is None:
@@ -221,9 +274,10 @@ class FileBook:
         """
         target = self._target(path)
         self._pkg.check_parts()
-        lock = target.with_name("~$" + target.name)
-        if lock.exists():
+        lock = _excel_lock(target)
+        if lock is not None:
             raise WorkbookInUseError(target, lock)
+        self._seen.setdefault(target.resolve(), _digest(target))
         if target.is_file() and target.resolve() != self.path.resolve() and not _written_by_us(target):
             raise WorkbookError(f"{target.name} exists already and is not a copy this tool wrote: "
                                 "name another --output file; nothing was overwritten")
@@ -232,7 +286,7 @@ class FileBook:
                 if not target.is_file():
                     raise WorkbookError(f"Cannot write {target.name}: it is not a file")
                 open(target, "r+b").close()  # read-only, or locked by Excel on Windows
-            fd, name = tempfile.mkstemp(prefix=f".~{target.stem}.", dir=target.parent)
+            fd, name = tempfile.mkstemp(prefix=f".~{target.stem}.", dir=target.resolve().parent)
             os.close(fd)
             os.unlink(name)
         return target
@@ -242,11 +296,16 @@ class FileBook:
 
         The package is built in memory, written to a temporary file in the same folder, flushed
         to disk, then renamed over the target: a crash or a full disk leaves the old file whole.
+        A target reached through a symbolic link stays a link: the file it leads to is replaced.
+        Raises WorkbookChangedError, overwriting nothing, if the target changed since it was
+        opened (or checked), or Excel's lock file appeared beside it, meanwhile: someone's work.
         """
         target = self._target(path)
         data = self._pkg.to_bytes()
+        self._check_unchanged(target)
+        real = target.resolve()
         with self._writing(target):
-            fd, name = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=target.suffix, dir=target.parent)
+            fd, name = tempfile.mkstemp(prefix=f".~{real.stem}.", suffix=real.suffix, dir=real.parent)
             tmp = Path(name)
             try:
                 try:
@@ -258,17 +317,30 @@ class FileBook:
                     os.close(fd)
                 # mkstemp makes a private file: give it the permissions of the file it
                 # replaces, or, for a new copy, those of the original.
-                os.chmod(tmp, (target if target.exists() else self.path).stat().st_mode & 0o7777)
-                os.replace(tmp, target)
+                os.chmod(tmp, (real if real.exists() else self.path).stat().st_mode & 0o7777)
+                os.replace(tmp, real)
+                self._seen[real] = hashlib.sha256(data).hexdigest()  # now our own
             finally:
                 tmp.unlink(missing_ok=True)
         return target
 
+    def _check_unchanged(self, target: Path) -> None:
+        lock = _excel_lock(target)
+        if lock is not None:
+            raise WorkbookChangedError(target, lock)
+        key = target.resolve()
+        if key in self._seen and _digest(target) != self._seen[key]:
+            raise WorkbookChangedError(target)
+
     def _target(self, path: Path | None) -> Path:
         target = Path(path or self.path)
+        if target.is_dir():
+            raise WorkbookError(f"{target} is a folder: name a file in it to save to, such as "
+                                f"{target / (self.path.stem + '-read' + self.path.suffix)}")
         if target.suffix.lower() != self.path.suffix.lower():
             raise WorkbookError(
-                f"Save {self.path.name} with the same extension ({self.path.suffix}), not {target.suffix}"
+                f"Save {self.path.name} with the same extension ({self.path.suffix}), not "
+                + (target.suffix if target.suffix else f"none ({target.name})")
             )
         if not target.parent.is_dir():
             raise WorkbookError(f"Cannot write {target.name}: the folder {target.parent} does not exist")
@@ -294,8 +366,22 @@ _AFTER_CALC = ("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "s
                "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst")
 
 
-def _rels_of(part: str) -> str:
-    return posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+def _excel_lock(target: Path) -> Path | None:
+    """Excel's lock file ``~$NAME`` of a workbook, if there is one: beside the path Excel was
+    given, or beside the file a link leads to."""
+    for path in (target, target.resolve()):
+        lock = path.with_name("~$" + path.name)
+        if lock.exists():
+            return lock
+    return None
+
+
+def _digest(path: Path) -> str | None:
+    """SHA-256 of a file's content; None when there is no file to read."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()  # as Package reads it: whole
+    except OSError:
+        return None
 
 
 def _written_by_us(path: Path) -> bool:

@@ -11,6 +11,7 @@ at once would each pay for every photo the other is paying for.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -19,18 +20,14 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import IO
-
-import openpyxl
+from typing import IO, Any
 
 from xlwings_meter.errors import JournalError, WorkbookBusyError
-from xlwings_meter.workbook.cache import (
-    CACHE_SHEET,
-    CacheEntry,
-    entry_from_json,
-    entry_to_json,
-)
+from xlwings_meter.workbook.cache import CACHE_SHEET, FIELDS, CacheEntry
 
+#: The journal's format. Version 1: one JSON object per line, keyed by FIELDS, with "v": 1.
+#: Lines without "v" were written before it and are keyed by HEADERS.
+JOURNAL_VERSION = 1
 #: Seconds a second run waits for the first to finish before it gives up with a message.
 LOCK_WAIT = 5.0
 _LOCK_POLL = 0.05
@@ -46,7 +43,10 @@ class Journal:
 
     @classmethod
     def beside(cls, workbook: Path) -> Journal:
-        """The journal of a workbook file: a hidden file next to it."""
+        """The journal of a workbook file: a hidden file next to it. For a workbook reached
+        through a symbolic link, next to the file the link leads to, as is its lock: every
+        link to one file shares one journal and one lock."""
+        workbook = Path(workbook).resolve()
         return cls(workbook.parent / f".{workbook.name}.meter-journal", workbook)
 
     def lock(self, wait: float = LOCK_WAIT, holder: str = "xlwings-meter read") -> RunLock:
@@ -61,15 +61,17 @@ class Journal:
     def unsaved(self) -> list[CacheEntry]:
         """The entries the saved workbook file does not hold yet; the journal keeps only those.
 
-        An entry whose photo is on the cache sheet of the file as saved is safe there and is
-        cut from the journal. Any other may have been paid for and never saved (a crash, a
-        close without saving), whatever the file's date says: it is kept, to be merged back.
+        An entry is safe in the file when its cache sheet holds that very reading: the same
+        photo, engine, time and outcome. Any other may have been paid for and never saved (a
+        crash, a close without saving, a kill during ``--refresh``, whose new reading of a photo
+        the sheet holds an older reading of), whatever the file's date says: it is kept, to be
+        merged back.
         """
         if self.workbook is None or not self.path.exists():
             return self.entries()
-        saved = digests_saved_in(self.workbook)
+        saved = {_identity(e) for e in entries_saved_in(self.workbook)}
         entries = self.entries()  # read after the slow part: a line appended meanwhile is kept
-        keep = [e for e in entries if e.digest not in saved]
+        keep = [e for e in entries if _identity(e) not in saved]
         if len(keep) < len(entries):
             self._rewrite(keep)
         return keep
@@ -231,6 +233,8 @@ else:
 def entries_saved_in(workbook: Path) -> list[CacheEntry]:
     """The readings on the cache sheet of a workbook file as saved (by a command-line run, say,
     while the same workbook is open in Excel); empty if unreadable."""
+    import openpyxl  # here only: loading it (and numpy with it) costs a run a fifth of a second
+
     try:
         wb = openpyxl.load_workbook(workbook, read_only=True)
     except Exception:  # missing, being written, not a workbook: nothing saved
@@ -246,18 +250,32 @@ def entries_saved_in(workbook: Path) -> list[CacheEntry]:
         wb.close()
 
 
-def digests_saved_in(workbook: Path) -> set[str]:
-    """The photo hashes on the cache sheet of a workbook file as saved; empty if unreadable."""
+def _identity(entry: CacheEntry) -> tuple[object, ...]:
+    """What makes two entries the same reading (the path a photo was last seen at does not)."""
+    r = entry.reading
+    return (entry.digest, entry.engine, entry.read_at, r.status, r.value, r.confidence, r.angle)
+
+
+def entry_to_json(entry: CacheEntry) -> str:
+    """One journal line for an entry (format JOURNAL_VERSION)."""
+    return json.dumps({"v": JOURNAL_VERSION, **dict(zip(FIELDS, entry.to_row()))}, ensure_ascii=False)
+
+
+def entry_from_json(line: str) -> CacheEntry | None:
+    """Parse a journal line; None for a line that is not a usable entry (e.g. cut by a crash)."""
     try:
-        wb = openpyxl.load_workbook(workbook, read_only=True)
-    except Exception:  # missing, being written, not a workbook: nothing is known to be saved
-        return set()
-    try:
-        if CACHE_SHEET not in wb.sheetnames:
-            return set()
-        rows = wb[CACHE_SHEET].iter_rows(min_row=2, max_col=1, values_only=True)
-        return {str(row[0]).lower() for row in rows if row and row[0]}
-    except Exception:  # a damaged sheet part: read lazily, so it fails here
-        return set()
-    finally:
-        wb.close()
+        data: dict[str, Any] = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    version = data.get("v")
+    if version is None:  # written before the format had a version: keyed by the headers of then
+        return CacheEntry.from_row([data.get(h) for h in _HEADERS_V0])
+    if version != JOURNAL_VERSION:  # from a newer xlwings-meter: not guessed at
+        return None
+    return CacheEntry.from_row([data.get(f) for f in FIELDS])
+
+
+_HEADERS_V0 = ("Photo SHA-256", "Path last seen", "Value as read", "Number", "Confidence", "Angle",
+               "Digit boxes", "Status", "Read at (UTC)", "Engine")

@@ -9,7 +9,8 @@ from xlwings_meter.errors import PhotoMissingError, WorkbookError
 from xlwings_meter.folder import photos_in
 from xlwings_meter.photos import resolve_path
 from xlwings_meter.workbook.columns import DEFAULT_HEADER, locate_photo_column
-from xlwings_meter.workbook.sheet import BookIO, Cell
+from xlwings_meter.workbook.reconciling import SUMMARY_TITLE
+from xlwings_meter.workbook.sheet import BookIO, Cell, WorksheetIO
 
 TAKEN_HEADER = "Taken"
 #: The header row of a workbook made from a folder: the results go right of Image as always.
@@ -20,7 +21,8 @@ def add_folder(book: BookIO, folder: Path, *, sheet_name: str | None = None, col
     """Append the photos of ``folder`` that the photo column does not list yet; returns how many.
 
     They come in the order they were taken (see :mod:`xlwings_meter.folder`), below the last
-    listed photo; rows already there are left as they are. A column headed ``Taken`` gets each
+    row that holds anything (a meter's row waiting for its photo is not a free row); rows
+    already there are left as they are. A column headed ``Taken`` gets each
     photo's capture time. Paths are relative to the workbook's folder when the photos are in it.
     """
     sheet = book.sheet(sheet_name)
@@ -31,7 +33,7 @@ def add_folder(book: BookIO, folder: Path, *, sheet_name: str | None = None, col
     new = [p for p in photos_in(folder) if p.path.resolve() not in listed]
     if not new:
         return 0
-    top = header + 1 + len(cells)
+    top = max(header + 1 + len(cells), _last_filled(sheet, header) + 1)
     sheet.write_block(top, col, [[_as_cell(p.path, book.folder)] for p in new])
     taken = next((i for i, h in enumerate(headers, start=1)
                   if isinstance(h, str) and h.strip().casefold() == TAKEN_HEADER.casefold()), None)
@@ -39,6 +41,19 @@ def add_folder(book: BookIO, folder: Path, *, sheet_name: str | None = None, col
         times: list[list[Cell]] = [[p.taken.strftime("%Y-%m-%d %H:%M:%S") if p.taken else None] for p in new]
         sheet.write_block(top, taken, times)
     return len(new)
+
+
+def _last_filled(sheet: WorksheetIO, header: int) -> int:
+    """The last row of the list holding anything, in any column but the summary block's."""
+    last_row, last_col = sheet.extent()
+    if last_row <= header:
+        return header
+    rows = sheet.read_block(header, 1, last_row, max(last_col, 1))
+    skip = {c for c, v in enumerate(rows[0]) if v == SUMMARY_TITLE}
+    skip |= {c + 1 for c in skip}
+    filled = [r for r, row in enumerate(rows, start=header)
+              if any(v not in (None, "") for c, v in enumerate(row) if c not in skip)]
+    return max(filled, default=header)
 
 
 def new_listing_book(path: Path) -> None:

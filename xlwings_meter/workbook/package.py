@@ -14,6 +14,7 @@ is broken or carries a document type (the only way an "XML bomb" works; a workbo
 
 from __future__ import annotations
 
+import hashlib
 import io
 import posixpath
 import zipfile
@@ -48,6 +49,7 @@ class Package:
     def __init__(self, path: Path) -> None:
         self.path = path
         data = _read_file(path)
+        self.digest = hashlib.sha256(data).hexdigest()  # the file as opened, to notice a change
         if data.startswith(_OLE_MAGIC):
             if _ENCRYPTION_INFO in data:
                 raise EncryptedWorkbookError(path)
@@ -60,6 +62,7 @@ class Package:
             raise NotAWorkbookError(path) from exc
         self._names = {info.filename.lower(): info.filename for info in self._zip.infolist()}
         self._changed: dict[str, bytes] = {}
+        self._removed: set[str] = set()
         self._trees: dict[str, etree._Element] = {}
         if "[content_types].xml" not in self._names:
             raise NotAWorkbookError(path)
@@ -75,12 +78,16 @@ class Package:
 
     def has(self, name: str) -> bool:
         """True when the package holds a part of that name (names are case-insensitive)."""
+        if name in self._removed:
+            return False
         return name.lower() in self._names or name in self._changed
 
     def read(self, name: str) -> bytes:
         """The bytes of a part, as changed so far."""
         if name in self._changed:
             return self._changed[name]
+        if name in self._removed:
+            raise BrokenWorkbookError(self.path, name)
         real = self._names.get(name.lower())
         if real is None:
             raise BrokenWorkbookError(self.path, name)
@@ -91,6 +98,11 @@ class Package:
             return self._zip.read(info)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
             raise BrokenWorkbookError(self.path, name) from exc
+
+    def names(self) -> list[str]:
+        """Every part the saved package will hold."""
+        found = [n for n in self._names.values() if n not in self._removed]
+        return found + [n for n in self._changed if n not in found]
 
     def check_parts(self) -> None:
         """Read every part once, so a damaged one is found now, not when saving (after paying)."""
@@ -132,7 +144,10 @@ class Package:
         self._changed[name] = b""
 
     def add_part(self, name: str, root: etree._Element, content_type: str) -> None:
-        """Add a new XML part and declare its content type."""
+        """Add a new XML part (or replace one wholly) and declare its content type."""
+        if self.has(name):
+            self.remove(name)
+        self._removed.discard(name)
         self._trees[name] = root
         self._changed[name] = b""
         types = self.xml("[Content_Types].xml")
@@ -141,19 +156,53 @@ class Package:
         override.set("ContentType", content_type)
         self.touch("[Content_Types].xml")
 
-    def add_relation(self, source_part: str, target_part: str, kind: str) -> str:
-        """Relate ``source_part`` to ``target_part``; returns the new relationship id."""
-        rels_part = posixpath.join(posixpath.dirname(source_part), "_rels",
-                                   posixpath.basename(source_part) + ".rels")
+    def add_relation(self, source_part: str, target_part: str, kind: str, external: bool = False) -> str:
+        """Relate ``source_part`` to ``target_part`` (a part, or with ``external`` a file or web
+        address outside the package); returns the new relationship id. The .rels part is made
+        when the source has none yet."""
+        rels_part = rels_of(source_part)
+        if not self.has(rels_part):
+            self._removed.discard(rels_part)
+            self._trees[rels_part] = etree.Element(f"{{{PKG_REL}}}Relationships", nsmap={None: PKG_REL})
         root = self.xml(rels_part)
         taken = {r.get("Id") for r in root}
         rid = next(f"rIdMeter{n}" for n in range(1, len(taken) + 2) if f"rIdMeter{n}" not in taken)
         rel = etree.SubElement(root, f"{{{PKG_REL}}}Relationship")
         rel.set("Id", rid)
         rel.set("Type", kind)
-        rel.set("Target", posixpath.relpath(target_part, posixpath.dirname(source_part)))
+        if external:
+            rel.set("Target", target_part)
+            rel.set("TargetMode", "External")
+        else:
+            rel.set("Target", posixpath.relpath(target_part, posixpath.dirname(source_part)))
         self.touch(rels_part)
         return rid
+
+    def add_binary(self, name: str, data: bytes, extension_type: tuple[str, str]) -> None:
+        """Add a binary part (a picture); ``extension_type`` (extension, content type) is
+        declared for its extension unless the package declares it already."""
+        self._removed.discard(name)
+        self._trees.pop(name, None)
+        self._changed[name] = data
+        types = self.xml("[Content_Types].xml")
+        ext, kind = extension_type
+        if not any(d.get("Extension", "").lower() == ext for d in types.iter(f"{{{CT_NS}}}Default")):
+            default = etree.Element(f"{{{CT_NS}}}Default")
+            default.set("Extension", ext)
+            default.set("ContentType", kind)
+            types.insert(0, default)
+            self.touch("[Content_Types].xml")
+
+    def remove(self, name: str) -> None:
+        """Leave a part out of the saved package, and its content-type entry with it."""
+        self._removed.add(name)
+        self._changed.pop(name, None)
+        self._trees.pop(name, None)
+        types = self.xml("[Content_Types].xml")
+        for override in list(types.iter(f"{{{CT_NS}}}Override")):
+            if override.get("PartName", "").lstrip("/").lower() == name.lower():
+                types.remove(override)
+                self.touch("[Content_Types].xml")
 
     def free_name(self, pattern: str) -> str:
         """The first ``pattern.format(n)`` (n = 1, 2...) that is not a part yet."""
@@ -174,6 +223,8 @@ class Package:
             written = set()
             for info in self._zip.infolist():
                 name = info.filename
+                if name in self._removed:
+                    continue
                 data = self._serialised(name) if name in self._changed else self.read(name)
                 copy = zipfile.ZipInfo(name, date_time=info.date_time)
                 copy.compress_type = zipfile.ZIP_DEFLATED if info.compress_type != zipfile.ZIP_STORED \
@@ -182,7 +233,7 @@ class Package:
                 dst.writestr(copy, data)
                 written.add(name)
             for name in self._changed:
-                if name not in written:
+                if name not in written and name not in self._removed:
                     dst.writestr(name, self._serialised(name))
         return out.getvalue()
 
@@ -191,6 +242,11 @@ class Package:
             return etree.tostring(self._trees[name], xml_declaration=True, encoding="UTF-8",
                                   standalone=True)
         return self._changed[name]
+
+
+def rels_of(part: str) -> str:
+    """The name of a part's relationships part: "xl/workbook.xml" -> "xl/_rels/workbook.xml.rels"."""
+    return posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
 
 
 def part_name(base: str, target: str) -> str:

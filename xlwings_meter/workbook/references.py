@@ -3,7 +3,8 @@
 A cell may name its photo by its text, by a formula (``=$G$2&"m1.jpg"``: what Excel last
 computed is used), by ``=HYPERLINK("photos/m1.jpg", "meter 1")`` (the link, not the label), or
 by a hyperlink put on it with Insert > Link (its target). A web address is not a photo on this
-computer: it gets a row message of its own instead of "file not found".
+computer: it gets a row message of its own instead of "file not found", and so do an error value
+(``#DIV/0!``), an e-mail address and a link to a place in the workbook.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import re
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
-from xlwings_meter.errors import PhotoMissingError, UnsavedFormulaError, WebAddressError
+from xlwings_meter.errors import NotAPathError, PhotoMissingError, UnsavedFormulaError, WebAddressError
 from xlwings_meter.workbook.sheet import Cell, WorksheetIO
 
 _HYPERLINK = re.compile(r'^=\s*HYPERLINK\s*\(\s*"((?:[^"]|"")*)"', re.IGNORECASE)
 _WEB = re.compile(r"^\s*(https?|ftp)://|^\s*www\.", re.IGNORECASE)
+#: Excel's error values, as a cell holding one shows it.
+_ERROR = re.compile(r"^#(DIV/0!|N/A|NAME\?|NULL!|NUM!|REF!|VALUE!|SPILL!|CALC!|GETTING_DATA|FIELD!|BLOCKED!"
+                    r"|CONNECT!|BUSY!|UNKNOWN!|PYTHON!)$", re.IGNORECASE)
 
 
 def photo_cells(sheet: WorksheetIO, first: int, last: int, col: int) -> list[Cell | PhotoMissingError]:
@@ -61,10 +65,17 @@ def photo_reference(shown: Cell, formula: Cell, link: str | None) -> Cell:
     elif formula and shown is None:
         raise UnsavedFormulaError(str(formula))
     if isinstance(target, str):
+        text = target.strip()
         if target.lower().startswith("file:"):
             target = _file_uri_path(target)
         elif _WEB.match(target):
-            raise WebAddressError(target.strip())
+            raise WebAddressError(text)
+        elif _ERROR.match(text):
+            raise NotAPathError("error", text)
+        elif text.lower().startswith("mailto:"):
+            raise NotAPathError("email", text[len("mailto:"):])
+        elif text.startswith("#") and len(text) > 1:  # Insert > Link > Place in This Document
+            raise NotAPathError("place", text[1:])
     return target
 
 

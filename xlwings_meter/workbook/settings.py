@@ -13,11 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xlwings_meter.engines.aigen.config import CONFIG_FILE_VAR, KEY_VAR, URL_VAR
+from xlwings_meter.reconcile import DEFAULT_MIN_CONFIDENCE, Limits, number
 from xlwings_meter.workbook.sheet import BookIO, Cell
 
 CONF_SHEET = "xlwings.conf"
 CACHE_ONLY = "METER_CACHE_ONLY"
 ENGINE = "METER_ENGINE"
+MAX_CONSUMPTION = "METER_MAX_CONSUMPTION"
+MIN_CONFIDENCE = "METER_MIN_CONFIDENCE"
 #: Never taken from a workbook: each would let the workbook decide where the key goes.
 REFUSED = (KEY_VAR, URL_VAR, CONFIG_FILE_VAR)
 _TRUE = {"true", "yes", "1", "on"}
@@ -31,18 +34,32 @@ class WorkbookSettings:
     cache_only: bool = False
     engine: str = "aigen"
     warnings: tuple[str, ...] = ()
+    max_consumption: float | None = None  # flag a consumption above this (None: by the median)
+    min_confidence: float | None = None  # flag a reading less sure than this (None: the default)
+
+
+def limits(settings: WorkbookSettings, max_consumption: float | None = None,
+           min_confidence: float | None = None) -> Limits:
+    """When a row is flagged: the options given (the command line's), else the workbook's settings."""
+    return Limits(
+        min_confidence=next((v for v in (min_confidence, settings.min_confidence) if v is not None),
+                            DEFAULT_MIN_CONFIDENCE),
+        max_consumption=max_consumption if max_consumption is not None else settings.max_consumption)
 
 
 def parse_workbook_settings(rows: Sequence[Sequence[Cell]]) -> WorkbookSettings:
     """Read the A/B rows of an xlwings.conf sheet (pure; values are never echoed for refused names).
 
     >>> parse_workbook_settings([["METER_CACHE_ONLY", True], ["METER_ENGINE", "Local"]])
-    WorkbookSettings(cache_only=True, engine='local', warnings=())
+    WorkbookSettings(cache_only=True, engine='local', warnings=(), max_consumption=None, min_confidence=None)
+    >>> limits(parse_workbook_settings([["METER_MAX_CONSUMPTION", 40], ["METER_MIN_CONFIDENCE", "0.9"]]))
+    Limits(min_confidence=0.9, max_consumption=40.0, median_multiple=5.0)
     >>> warning, = parse_workbook_settings([["AIGEN_API_KEY", "s3cret"]]).warnings
     >>> "AIGEN_API_KEY (row 1)" in warning, "s3cret" in warning
     (True, False)
     """
     cache_only, engine, warnings = False, "aigen", []
+    limits: dict[str, float | None] = {MAX_CONSUMPTION: None, MIN_CONFIDENCE: None}
     for i, row in enumerate(rows, start=1):
         name = str(row[0]).strip().upper() if row and row[0] is not None else ""
         value = row[1] if len(row) > 1 else None
@@ -62,7 +79,16 @@ def parse_workbook_settings(rows: Sequence[Sequence[Cell]]) -> WorkbookSettings:
                                 f"FALSE. Until then nothing is sent (cache only)")
         elif name == ENGINE:
             engine = str(value or "aigen").strip().lower()
-    return WorkbookSettings(cache_only, engine, tuple(warnings))
+        elif name in limits:
+            found = number(value)
+            top = 1.0 if name == MIN_CONFIDENCE else float("inf")
+            if found is None or not 0 <= found <= top:
+                warnings.append(f"{name} is {value!r} on the xlwings.conf sheet; use a number "
+                                + ("from 0 to 1 (0.8 is 80%)" if name == MIN_CONFIDENCE else "of 0 or more")
+                                + ". Until then the default is used")
+            else:
+                limits[name] = found
+    return WorkbookSettings(cache_only, engine, tuple(warnings), limits[MAX_CONSUMPTION], limits[MIN_CONFIDENCE])
 
 
 def read_workbook_settings(book: BookIO) -> WorkbookSettings:

@@ -58,8 +58,11 @@ class SheetXml:
     """One worksheet's XML tree, with its cells indexed by (row, column)."""
 
     def __init__(self, root: etree._Element, strings: list[str], styles: StylesXml,
-                 links: dict[str, str], on_change: Callable[[], None]) -> None:
+                 links: dict[str, str], on_change: Callable[[], None], *, recalculated: bool = False) -> None:
         self.root = root
+        # The workbook asks to be recomputed when opened (fullCalcOnLoad): a writer that cannot
+        # compute formulas (xlsxwriter) leaves 0 as their value for Excel to replace.
+        self._recalculated = recalculated
         self.ns = etree.QName(root).namespace or ""
         self._strings = strings
         self._styles = styles
@@ -124,7 +127,7 @@ class SheetXml:
         v = cell.find(self._q("v"))
         text = v.text if v is not None else None
         if text is None:
-            return None
+            return "" if kind == "str" and v is not None else None  # a formula Excel computed to ""
         if kind == "s":
             try:
                 return self._strings[int(text)]
@@ -132,6 +135,8 @@ class SheetXml:
                 return None
         if kind in ("str", "e", "d"):
             return text
+        if self._recalculated and text.strip() == "0" and cell.find(self._q("f")) is not None:
+            return None  # a placeholder, not a value: the formula was never computed
         if kind == "b":
             return text.strip() in ("1", "true")
         try:
@@ -141,12 +146,15 @@ class SheetXml:
         return int(number) if number.is_integer() and re.fullmatch(r"-?\d+", text.strip()) else number
 
     def link(self, row: int, col: int) -> str | None:
-        """Where a hyperlink on the cell (Insert > Link) leads: a file, a web address; or None."""
+        """Where a hyperlink on the cell (Insert > Link) leads: a file, a web address, a place in
+        the workbook ("#Sheet2!A1"); or None."""
         if self._hyperlinks is None:
             self._hyperlinks = {}
             node = self.root.find(self._q("hyperlinks"))
             for h in node if node is not None else ():
                 target = self._links.get(h.get(REL_ID, ""))
+                if target is None and h.get("location"):
+                    target = "#" + str(h.get("location"))
                 try:
                     top, left, bottom, right = area(h.get("ref", ""))
                 except ValueError:
@@ -287,6 +295,10 @@ class SheetXml:
             cols.append(node)
         self._on_change()
 
+    def changed(self) -> None:
+        """Mark the part changed after its tree was edited from outside this class."""
+        self._on_change()
+
     def update_dimension(self) -> None:
         """Make the sheet's declared used range cover what it now holds."""
         dim = self.root.find(self._q("dimension"))
@@ -308,6 +320,10 @@ class StylesXml:
     def _q(self, tag: str) -> str:
         return f"{{{self.ns}}}{tag}" if self.ns else tag
 
+    def changed(self) -> None:
+        """Mark the part changed after its tree was edited from outside this class."""
+        self._on_change()
+
     def with_format(self, base: int, code: str) -> int:
         """The index of a cell format like ``base`` but showing numbers as ``code``."""
         if (base, code) in self._made:
@@ -323,11 +339,20 @@ class StylesXml:
         xf = copy.deepcopy(source)
         xf.set("numFmtId", str(fmt_id))
         xf.set("applyNumberFormat", "1")
-        xfs.append(xf)
-        xfs.set("count", str(len(xfs)))
-        self._on_change()
-        self._made[(base, code)] = len(xfs) - 1
-        return len(xfs) - 1
+        self._made[(base, code)] = self.add_xf(xf)
+        return self._made[(base, code)]
+
+    def add_xf(self, xf: etree._Element) -> int:
+        """The index of cell format ``xf``: an equal one already there (runs add none), else a new one."""
+        xfs = self.root.find(self._q("cellXfs"))
+        assert xfs is not None
+        text = etree.tostring(xf)
+        found = next((i for i, old in enumerate(xfs) if etree.tostring(old) == text), None)
+        if found is None:
+            xfs.append(xf)
+            xfs.set("count", str(len(xfs)))
+            self._on_change()
+        return len(xfs) - 1 if found is None else found
 
     def _format_id(self, code: str) -> int:
         if code in _BUILTIN_FORMATS:

@@ -6,6 +6,9 @@ tried again freely, up to ``max_attempts``. One that went out and got no usable 
 timeout, a 5xx, a dropped or garbled reply) may have been read and billed: it is tried once
 more at most (``max_charged_attempts``), and its row then says it may have been charged. 429
 is retried as the service asks. A 400 is an answer ("no meter here"), never retried.
+
+``requests`` is imported with the first request: a run that finds every photo in the cache
+never spends the start-up time it costs.
 """
 
 from __future__ import annotations
@@ -21,10 +24,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import requests
-import urllib3.exceptions
 
 from xlwings_meter import __version__
 from xlwings_meter.engines.aigen.config import (
@@ -43,6 +44,9 @@ from xlwings_meter.errors import (
 )
 from xlwings_meter.photos import Photo
 from xlwings_meter.reading import Reading
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +79,8 @@ def translated_errors() -> Iterator[None]:
     Each becomes a TransientServiceError naming what happened on that one try; messages never
     quote the exception, whose text could hold request details.
     """
+    import requests
+
     try:
         yield
     except requests.ConnectTimeout as exc:
@@ -124,6 +130,8 @@ class AigenEngine:
         TransientServiceError: the batch is stopping and nothing more is sent. ``on_upload``
         is called with the size of the body each time a request reaches the service.
         """
+        import requests
+
         s = self.settings
         body = json.dumps({"image": base64.b64encode(photo.data).decode("ascii")}).encode("ascii")
         failures = charged = throttled = 0
@@ -189,6 +197,8 @@ class AigenEngine:
             self._sessions.clear()
 
     def _session(self) -> requests.Session:
+        import requests
+
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
@@ -258,6 +268,8 @@ class AigenEngine:
 
 
 def _never_connected(exc: requests.ConnectionError) -> bool:
+    import urllib3.exceptions
+
     reason = getattr(exc.args[0] if exc.args else None, "reason", None)
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
