@@ -33,6 +33,7 @@ READ_RIGHT = [
     "nohn_5.jpg",  # white drums, pointer dials for the decimals, greenish cast
     "nohn_1.jpg",
     "nohn_2.jpg",
+    "nohn_3.jpg",  # the meter small in a dark cellar scene
     "nohn_4.jpg",  # 01189: the leading 0 beside a narrow 1 (cells centred on the ink lie unevenly)
     "nohn_6.jpg",  # 01189 reads 68110 upside down: the unit m3 after the digits says which way up
     "nohn_demo.jpg",  # strong cyan cast

@@ -38,7 +38,9 @@ from xlwings_meter.reading import NO_READING_MESSAGE, Quad, Reading, ReadingStat
 #: on the photos it was measured on, and the text detector's time grows with the area.
 WORK_SIDE = 800
 _MAX_ROWS = 10
-_MAX_JOINED = 3
+#: Rows joined from two text lines that are read: long printed lines (ratings, addresses) join
+#: too, and the largest three crowded out a counter split at its red drums.
+_MAX_JOINED = 6
 #: Candidates whose doubtful digits are read again: the winner is nearly always among them.
 _MAX_REREAD = 3
 #: Candidates whose drums the classifier reads.
@@ -58,6 +60,9 @@ _CLASSIFIER_UNSURE = 0.8
 #: A candidate row's score is scaled by ``_OFF_WINDOW + (1 - _OFF_WINDOW) * cover``, cover
 #: being how much of it the window network puts on the counter window.
 _OFF_WINDOW = 0.35
+#: A row lies on the counter window where the window network's mean probability along it is
+#: at least this.
+_ON_WINDOW = 0.5
 #: A reading's confidence is scaled by this where its digits do not fill the counter window.
 _DOUBTFUL_COUNT = 0.75
 
@@ -218,6 +223,18 @@ class Pipeline:
         weights = [_on_window(wmap, c) for c in candidates]
         # A row read the other way round from the one showing its unit after it is upside down.
         weights = [w * u for w, u in zip(weights, scoring.unit_weights(candidates), strict=True)]
+        # The network's own rows are cut from a coarse map, a little too long: where a row found
+        # in finer detail lies on the window too, it is the better cut of the same counter.
+        covers = [wmap.cover(c.read.strip.row) for c in candidates]
+        finer = any(
+            c.read.strip.row.source != "net" and cover >= _ON_WINDOW and len(c.read.digits) >= 4
+            for c, cover in zip(candidates, covers, strict=True)
+        )
+        if finer:
+            weights = [
+                w * (scoring.COARSE if c.read.strip.row.source == "net" else 1.0)
+                for w, c in zip(weights, candidates, strict=True)
+            ]
         top = max(weights, default=1.0)
         candidates = [
             replace(c, score=c.score * w / top) for c, w in zip(candidates, weights, strict=True)

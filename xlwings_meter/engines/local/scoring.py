@@ -111,17 +111,17 @@ def confidence(best: Candidate, candidates: list[Candidate]) -> float:
     return max(0.0, weakest * lead * quality * count * agree)
 
 
-#: How much a reading of the window network's own row counts as a rival to a reading of a
+#: How much a reading of the window network's own row counts, as a rival or as a candidate, beside a
 #: row found in finer detail (a drum block, a text line).
-COARSE_RIVAL = 0.8
+COARSE = 0.8
 
 
 def _rival_weight(best: Candidate, rival: Candidate) -> float:
-    """1, or ``COARSE_RIVAL`` for a rival read on the window network's row where the winner's
+    """1, or ``COARSE`` for a rival read on the window network's row where the winner's
     row was found in finer detail: the network's map is 48 cells across, so its rows are cut a
     little too tall or long, and a rolling drum in them is often read twice (000004 for 00004)."""
     coarse = rival.read.strip.row.source == "net" and best.read.strip.row.source != "net"
-    return COARSE_RIVAL if coarse else 1.0
+    return COARSE if coarse else 1.0
 
 
 def doubled(read: Any) -> bool:
