@@ -38,9 +38,7 @@ from xlwings_meter.reading import NO_READING_MESSAGE, Quad, Reading, ReadingStat
 #: on the photos it was measured on, and the text detector's time grows with the area.
 WORK_SIDE = 800
 _MAX_ROWS = 10
-#: Rows joined from two text lines that are read: long printed lines (ratings, addresses) join
-#: too, and the largest three crowded out a counter split at its red drums.
-_MAX_JOINED = 6
+_MAX_JOINED = 3
 #: Candidates whose doubtful digits are read again: the winner is nearly always among them.
 _MAX_REREAD = 3
 #: Candidates whose drums the classifier reads.
