@@ -33,11 +33,16 @@ READ_RIGHT = [
     "nohn_5.jpg",  # white drums, pointer dials for the decimals, greenish cast
     "nohn_1.jpg",
     "nohn_2.jpg",
+    "nohn_3.jpg",  # the meter small in a dark cellar scene
+    "nohn_4.jpg",  # 01189: the leading 0 beside a narrow 1 (cells centred on the ink lie unevenly)
+    "nohn_6.jpg",  # 01189 reads 68110 upside down: the unit m3 after the digits says which way up
     "nohn_demo.jpg",  # strong cyan cast
     "nohn_8-decimal-digits.jpg",  # 5 black + 3 red digits on white drums, beside a serial number
     "laurynas_watermeter1.jpg",  # red decimal digits on white drums
     "laurynas_watermeter2.jpg",
     "jomjolwmsc_org.jpg",  # upside down, last drum mid-roll
+    "ha1hax_911012006031_20240126.jpg",  # grey camera module, white drums, serial number below
+    "ha1hax_911009002003_20240118.jpg",  # 6 white drums at the bottom of the frame, tilted
 ]
 
 

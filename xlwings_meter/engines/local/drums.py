@@ -153,15 +153,19 @@ def drop_crowded(xs: list[float], sure: list[float], pitch: float) -> list[int]:
     return keep
 
 
-def on_grid(xs: list[float], ids: list[int]) -> list[int]:
+def on_grid(xs: list[float], ids: list[int], pitch: float) -> list[int]:
     """``ids`` without end cells off the row's drum spacing: drums are evenly spaced, so a
     first cell much nearer or farther than the usual spacing (a frame edge, a stray mark) and
-    a last cell much nearer (a separated decimal drum may lie farther) are not drums."""
+    a last cell much nearer (a separated decimal drum may lie farther) are not drums.
+
+    ``pitch`` is the recogniser's spacing: cells centred on their ink lie unevenly where a
+    narrow ``1`` sits to one side of its drum, so a first gap near either spacing is a drum's.
+    """
     keep = list(zip(xs, ids, strict=True))
     while len(keep) > 4:
         gaps = np.diff([x for x, _ in keep])
         usual = float(np.median(gaps[1:-1]))
-        if not 0.75 * usual <= gaps[0] <= 1.35 * usual:
+        if not 0.75 * min(usual, pitch) <= gaps[0] <= 1.35 * usual:
             keep = keep[1:]
         elif gaps[-1] < 0.75 * usual:
             keep = keep[:-1]

@@ -27,7 +27,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from xlwings_meter.engines.local import ctc, drums, geometry, rows, scoring
+from xlwings_meter.engines.local import ctc, drums, geometry, rows, scoring, window
 from xlwings_meter.engines.local.colours import red_cells
 from xlwings_meter.engines.local.rolling import roll_digits
 from xlwings_meter.engines.local.scoring import Candidate
@@ -55,6 +55,14 @@ _OCR_WEIGHT = 0.5
 #: A drum the recogniser missed at a row's end is taken when the classifier reads it this surely.
 _EXTRA_SURE = 0.9
 _CLASSIFIER_UNSURE = 0.8
+#: A candidate row's score is scaled by ``_OFF_WINDOW + (1 - _OFF_WINDOW) * cover``, cover
+#: being how much of it the window network puts on the counter window.
+_OFF_WINDOW = 0.35
+#: A row lies on the counter window where the window network's mean probability along it is
+#: at least this.
+_ON_WINDOW = 0.5
+#: A reading's confidence is scaled by this where its digits do not fill the counter window.
+_DOUBTFUL_COUNT = 0.75
 
 
 class Pipeline:
@@ -67,6 +75,7 @@ class Pipeline:
         # Class 0 is CTC's blank, so character i of the list is class i + 1.
         self._digit_index = np.array([chars.index(str(d)) + 1 for d in range(10)])
         self._drums = drums.DrumClassifier(ort, threads)
+        self._window = window.WindowFinder(ort, threads)
 
         self._det: Any = None
         self._det_lock = threading.Lock()
@@ -118,11 +127,15 @@ class Pipeline:
             revised[id(c)] = Candidate(read, scoring.score_read(read))
         return [revised.get(id(c), c) for c in candidates]
 
-    def _classify(self, candidates: list[Candidate]) -> list[Candidate]:
+    def _classify(self, candidates: list[Candidate], wmap: window.WindowMap
+                  ) -> list[Candidate]:
         """The likeliest candidates read again, their drums by the drum classifier, and
         scored by it."""
-        ranked = sorted(candidates, key=lambda c: scoring.prescore(c.read), reverse=True)
-        ranked = [c for c in ranked[:_MAX_CLASSIFIED] if scoring.prescore(c.read) > 0]
+        def first_look(c: Candidate) -> float:
+            return scoring.prescore(c.read) * _on_window(wmap, c)
+
+        ranked = sorted(candidates, key=first_look, reverse=True)
+        ranked = [c for c in ranked[:_MAX_CLASSIFIED] if first_look(c) > 0]
         if not ranked:
             return []
         tallest = max(c.read.strip.row.height for c in ranked)
@@ -157,7 +170,7 @@ class Pipeline:
         found = self._drums.read_row(pixels, xs, pitch)
         keep = drums.drop_crowded([d.x for d in found], [d.sure for d in found], pitch)
         keep = [i for i in keep if firsts[i] is not None or found[i].sure >= _EXTRA_SURE]
-        kept = [(firsts[i], found[i]) for i in drums.on_grid([found[i].x for i in keep], keep)]
+        kept = [(firsts[i], found[i]) for i in drums.on_grid([found[i].x for i in keep], keep, pitch)]
         while len(kept) > 4 and min(kept[0][1].sure, kept[-1][1].sure) < _END_SURE:
             kept = kept[1:] if kept[0][1].sure <= kept[-1][1].sure else kept[:-1]
         values = roll_digits([dr.tenths for _, dr in kept])
@@ -176,6 +189,7 @@ class Pipeline:
                 work, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
             )
 
+        wmap = self._window.find(work)
         found = rows.find_windows(work)
         joined: list[geometry.Row] = []
         if self._det is not None:
@@ -188,6 +202,7 @@ class Pipeline:
         found = sorted(found, key=lambda r: r.length * r.height, reverse=True)[:_MAX_ROWS]
         # Joined rows are large by construction: they come on top, and never crowd out the rest.
         found += sorted(joined, key=lambda r: r.length * r.height, reverse=True)[:_MAX_JOINED]
+        found += wmap.rows()
         if not found:
             return Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE)
 
@@ -201,7 +216,27 @@ class Pipeline:
             candidates += self._read_rows(work, list(doubled.values()), squeeze=0.55)
         candidates = self._reread_doubtful(work, candidates)
         # The recogniser's own readings stay candidates: on clear dark drums they are the surer.
-        candidates = candidates + self._classify(candidates)
+        candidates = candidates + self._classify(candidates, wmap)
+        # Rows off the counter window (serial numbers, dials, brand names) count for less.
+        weights = [_on_window(wmap, c) for c in candidates]
+        # A row read the other way round from the one showing its unit after it is upside down.
+        weights = [w * u for w, u in zip(weights, scoring.unit_weights(candidates), strict=True)]
+        # The network's own rows are cut from a coarse map, a little too long: where a row found
+        # in finer detail lies on the window too, it is the better cut of the same counter.
+        covers = [wmap.cover(c.read.strip.row) for c in candidates]
+        finer = any(
+            c.read.strip.row.source != "net" and cover >= _ON_WINDOW and len(c.read.digits) >= 4
+            for c, cover in zip(candidates, covers, strict=True)
+        )
+        if finer:
+            weights = [
+                w * (scoring.COARSE if c.read.strip.row.source == "net" else 1.0)
+                for w, c in zip(weights, candidates, strict=True)
+            ]
+        top = max(weights, default=1.0)
+        candidates = [
+            replace(c, score=c.score * w / top) for c, w in zip(candidates, weights, strict=True)
+        ]
         best = max(candidates, key=lambda c: c.score)
         if best.score < scoring.MIN_SCORE:
             return Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE)
@@ -209,13 +244,35 @@ class Pipeline:
         read = best.read
         quads = geometry.digit_quads(read.strip, [d.x for d in read.digits], read.pitch)
         wh = np.array([work.shape[1], work.shape[0]], float)
+        sure = scoring.confidence(best, candidates) * _count_fits(wmap, quads)
         return Reading(
             ReadingStatus.READ,
             value=read.value,
-            confidence=round(scoring.confidence(best, candidates), 4),
+            confidence=round(sure, 4),
             angle=round(geometry.row_angle(quads), 2),
             boxes=tuple(_axis_aligned(q / wh) for q in quads),
         )
+
+
+def _on_window(wmap: window.WindowMap, c: Candidate) -> float:
+    """The weight of a candidate by how much of its row lies on the counter window."""
+    return _OFF_WINDOW + (1 - _OFF_WINDOW) * wmap.cover(c.read.strip.row)
+
+
+def _count_fits(wmap: window.WindowMap, quads: list[np.ndarray]) -> float:
+    """1, or less where the digits read span much less (or more) of the counter window than
+    it has: a drum may be missing, or a stray mark read as one. The digit count is doubtful."""
+    centres = np.array([q.mean(0) for q in quads])
+    if len(centres) < 2:
+        return _DOUBTFUL_COUNT
+    along = centres[-1] - centres[0]
+    step = float(np.hypot(*along)) / (len(centres) - 1)
+    mid = centres.mean(0)
+    window = wmap.extent(float(mid[0]), float(mid[1]), float(np.degrees(np.arctan2(*along[::-1]))))
+    span = step * len(centres)
+    if window and not 0.7 * window <= span <= 1.4 * window:
+        return _DOUBTFUL_COUNT
+    return 1.0
 
 
 def _agree(first: ctc.Digit | None, digit: int, drum: drums.Drum) -> ctc.Digit:

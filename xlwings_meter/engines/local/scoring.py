@@ -53,7 +53,7 @@ def score_read(read: Any) -> float:
     if not on_drums:
         # Printed text, not drums; and four digits in print are more often a year.
         score *= 0.75 if n > 4 else 0.35
-    return score * (0.15 + 0.85 * min(1.0, read.drums / 0.45))
+    return score * (0.5 + 0.5 * min(1.0, read.drums / 0.45))
 
 
 def prescore(read: Any) -> float:
@@ -93,7 +93,10 @@ def confidence(best: Candidate, candidates: list[Candidate]) -> float:
     weakest = min(min(d.prob, 0.5) if d.guessed else d.prob for d in read.digits)
     if read.gaps:
         weakest = min(weakest, 0.5)
-    rival = max((c.score for c in candidates if c.read.value != read.value), default=0.0)
+    rival = max(
+        (c.score * _rival_weight(best, c) for c in candidates if c.read.value != read.value),
+        default=0.0,
+    )
     lead = min(1.0, (best.score - rival) / 0.3)
     quality = min(1.0, best.score / 0.6)
     # Counters have 5 to 8 drums; fewer or more, and a drum may be missing or a stray mark
@@ -106,6 +109,19 @@ def confidence(best: Candidate, candidates: list[Candidate]) -> float:
     # Where the two readers disagree on the digits, neither is sure.
     agree = 1.0 if best.agrees else DISAGREE
     return max(0.0, weakest * lead * quality * count * agree)
+
+
+#: How much a reading of the window network's own row counts, as a rival or as a candidate, beside a
+#: row found in finer detail (a drum block, a text line).
+COARSE = 0.8
+
+
+def _rival_weight(best: Candidate, rival: Candidate) -> float:
+    """1, or ``COARSE`` for a rival read on the window network's row where the winner's
+    row was found in finer detail: the network's map is 48 cells across, so its rows are cut a
+    little too tall or long, and a rolling drum in them is often read twice (000004 for 00004)."""
+    coarse = rival.read.strip.row.source == "net" and best.read.strip.row.source != "net"
+    return COARSE if coarse else 1.0
 
 
 def doubled(read: Any) -> bool:
@@ -121,3 +137,37 @@ def upside_down_zeros(value: str) -> bool:
     zeros, and a row turned round ends in them instead (0, 1, 6, 8 and 9 read as digits both
     ways up)."""
     return "." not in value and value.endswith("0") and not value.startswith("0")
+
+
+
+#: How far past the last digit (in drum pitches) a unit such as ``m3`` is taken as the counter's.
+_UNIT_REACH = 2.5
+#: The weight of a row read the other way round from the one that shows the unit after it.
+UNIT_BEFORE = 0.35
+
+
+def unit_after(read: Any) -> bool:
+    """Whether the recogniser saw letters just after the row's last digit: a unit (``m3``)."""
+    if not read.digits or read.strip.row.source == "window":  # glare on drums looks foreign
+        return False
+    last = read.digits[-1].x
+    return any(last < x <= last + _UNIT_REACH * read.pitch for x in read.letters)
+
+
+def unit_weights(candidates: list[Candidate]) -> list[float]:
+    """1 for each candidate, or ``UNIT_BEFORE`` where the same row, read the other way round,
+    shows a unit after its digits and this reading does not.
+
+    Meters print their unit after the counter, and the recogniser reads it only the right way
+    up. This settles 0 versus 180 degrees where the digits cannot: 0, 1, 6, 8 and 9 read as
+    digits both ways up (01189 turned round is 68110).
+    """
+    upright = {
+        (id(c.read.strip.row), round(c.read.strip.angle) % 360)
+        for c in candidates if unit_after(c.read)
+    }
+    weights = []
+    for c in candidates:
+        turned = (id(c.read.strip.row), round(c.read.strip.angle + 180) % 360)
+        weights.append(UNIT_BEFORE if turned in upright and not unit_after(c.read) else 1.0)
+    return weights
