@@ -270,7 +270,7 @@ def _count_fits(wmap: window.WindowMap, quads: list[np.ndarray]) -> float:
     mid = centres.mean(0)
     window = wmap.extent(float(mid[0]), float(mid[1]), float(np.degrees(np.arctan2(*along[::-1]))))
     span = step * len(centres)
-    if window and not 0.7 * window <= span <= 1.4 * window:
+    if window and not 0.9 * window <= span <= 1.3 * window:
         return _DOUBTFUL_COUNT
     return 1.0
 
