@@ -131,11 +131,10 @@ class Pipeline:
                   ) -> list[Candidate]:
         """The likeliest candidates read again, their drums by the drum classifier, and
         scored by it."""
-        def first_look(c: Candidate) -> float:
-            return scoring.prescore(c.read) * _on_window(wmap, c)
-
-        ranked = sorted(candidates, key=first_look, reverse=True)
-        ranked = [c for c in ranked[:_MAX_CLASSIFIED] if first_look(c) > 0]
+        looks = {id(c): scoring.prescore(c.read) * _on_window(wmap.cover(c.read.strip.row))
+                 for c in candidates}
+        ranked = sorted(candidates, key=lambda c: looks[id(c)], reverse=True)
+        ranked = [c for c in ranked[:_MAX_CLASSIFIED] if looks[id(c)] > 0]
         if not ranked:
             return []
         tallest = max(c.read.strip.row.height for c in ranked)
@@ -218,19 +217,19 @@ class Pipeline:
         # The recogniser's own readings stay candidates: on clear dark drums they are the surer.
         candidates = candidates + self._classify(candidates, wmap)
         # Rows off the counter window (serial numbers, dials, brand names) count for less.
-        weights = [_on_window(wmap, c) for c in candidates]
+        covers = [wmap.cover(c.read.strip.row) for c in candidates]
+        weights = [_on_window(cover) for cover in covers]
         # A row read the other way round from the one showing its unit after it is upside down.
         weights = [w * u for w, u in zip(weights, scoring.unit_weights(candidates), strict=True)]
         # The network's own rows are cut from a coarse map, a little too long: where a row found
         # in finer detail lies on the window too, it is the better cut of the same counter.
-        covers = [wmap.cover(c.read.strip.row) for c in candidates]
         finer = any(
-            c.read.strip.row.source != "net" and cover >= _ON_WINDOW and len(c.read.digits) >= 4
+            not scoring.coarse(c.read) and cover >= _ON_WINDOW and len(c.read.digits) >= 4
             for c, cover in zip(candidates, covers, strict=True)
         )
         if finer:
             weights = [
-                w * (scoring.COARSE if c.read.strip.row.source == "net" else 1.0)
+                w * (scoring.COARSE if scoring.coarse(c.read) else 1.0)
                 for w, c in zip(weights, candidates, strict=True)
             ]
         top = max(weights, default=1.0)
@@ -254,9 +253,9 @@ class Pipeline:
         )
 
 
-def _on_window(wmap: window.WindowMap, c: Candidate) -> float:
-    """The weight of a candidate by how much of its row lies on the counter window."""
-    return _OFF_WINDOW + (1 - _OFF_WINDOW) * wmap.cover(c.read.strip.row)
+def _on_window(cover: float) -> float:
+    """The weight of a candidate whose row lies ``cover`` on the counter window."""
+    return _OFF_WINDOW + (1 - _OFF_WINDOW) * cover
 
 
 def _count_fits(wmap: window.WindowMap, quads: list[np.ndarray]) -> float:

@@ -116,12 +116,17 @@ def confidence(best: Candidate, candidates: list[Candidate]) -> float:
 COARSE = 0.8
 
 
+def coarse(read: Any) -> bool:
+    """Whether ``read`` is of a row the window network cut: its map is 48 cells across, so its
+    rows are a little too tall or long, and a rolling drum in them is often read twice (000004
+    for 00004)."""
+    return bool(read.strip.row.source == "net")
+
+
 def _rival_weight(best: Candidate, rival: Candidate) -> float:
     """1, or ``COARSE`` for a rival read on the window network's row where the winner's
-    row was found in finer detail: the network's map is 48 cells across, so its rows are cut a
-    little too tall or long, and a rolling drum in them is often read twice (000004 for 00004)."""
-    coarse = rival.read.strip.row.source == "net" and best.read.strip.row.source != "net"
-    return COARSE if coarse else 1.0
+    row was found in finer detail."""
+    return COARSE if coarse(rival.read) and not coarse(best.read) else 1.0
 
 
 def doubled(read: Any) -> bool:
@@ -137,7 +142,6 @@ def upside_down_zeros(value: str) -> bool:
     zeros, and a row turned round ends in them instead (0, 1, 6, 8 and 9 read as digits both
     ways up)."""
     return "." not in value and value.endswith("0") and not value.startswith("0")
-
 
 
 #: How far past the last digit (in drum pitches) a unit such as ``m3`` is taken as the counter's.
