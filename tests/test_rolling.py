@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xlwings_meter.engines.local.rolling import roll_digits
+from xlwings_meter.engines.local.rolling import debias, roll_digits
 
 
 def test_whole_digits_read_as_they_are() -> None:
@@ -29,3 +29,18 @@ def test_the_last_drum_rounds_down_unless_nearly_at_the_next_digit() -> None:
     assert roll_digits([5.0, 7.5]) == [5, 7]
     assert roll_digits([5.0, 7.9]) == [5, 8]
     assert roll_digits([5.0, 9.9]) == [5, 0]
+
+
+def test_a_row_cut_too_high_reads_its_whole_digits_not_the_ones_below() -> None:
+    # Every drum of 00145.294 read about 0.2 low (astrel_beregun_084827: crops cut too high):
+    # without the row's offset taken off, the last drum reads 3 and 1.8 rolls down to 1.
+    tenths = [9.8, 9.9, 0.8, 3.9, 4.8, 1.8, 8.9, 3.7]
+    assert roll_digits(tenths) != [0, 0, 1, 4, 5, 2, 9, 4]
+    assert roll_digits(debias(tenths)) == [0, 0, 1, 4, 5, 2, 9, 4]
+
+
+def test_a_row_caught_rolling_keeps_its_readings() -> None:
+    # Most drums whole: nothing to take off, the half-rolled last drum stays half-rolled.
+    assert debias([0.0, 1.0, 3.0, 4.5]) == [0.0, 1.0, 3.0, 4.5]
+    # More than a third of a step off, on the median: drums rolling, not a crop's offset.
+    assert debias([2.5, 3.5, 4.5, 1.0]) == [2.5, 3.5, 4.5, 1.0]

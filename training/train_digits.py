@@ -7,15 +7,16 @@ tenths of a step (``0.0`` .. ``9.9``). Get it with::
 
     git clone https://github.com/haverland/Tenth-of-step-of-a-meter-digit /tmp/haverland
 
-and run (CPU, about 10 minutes on 2 cores; needs ``pip install -r training/requirements.txt``)::
+and run (CPU, about 30 minutes on 2 cores; needs ``pip install ".[train]"``)::
 
     python training/train_digits.py /tmp/haverland/datasets/meterdigits \
         xlwings_meter/engines/local/models/drum_digits.onnx
 
 The model reads a grey crop of one drum, 32 high x 20 wide, normalised to zero mean and unit
-spread (``xlwings_meter.engines.local.drums.prepare``), and gives 100 probabilities: class k
-is the drum at k/10 of a step (class 53 = 5.3: a 5 rolling towards 6). Crops are inverted at
-random in training, so light-on-dark and dark-on-light drums read alike.
+spread (``xlwings_meter.engines.local.drums.prepare``), and gives 101 probabilities: class k < 100
+is the drum at k/10 of a step (class 53 = 5.3: a 5 rolling towards 6), class 100 says no drum is
+centred in the crop (see ``no_drums``). Crops are inverted at random in training, so light-on-dark
+and dark-on-light drums read alike.
 """
 
 from __future__ import annotations
@@ -36,7 +37,15 @@ from torch.nn import functional as F
 
 SEED = 12
 H, W = 32, 20
-CLASSES = 100
+TENTHS = 100
+#: Class 100: no drum here. A cell cut half-way between two drums, beside a row's end, on a
+#: frame bar, a unit (``m3``) or a label: the engine drops such cells at a row's ends.
+NONE = TENTHS
+CLASSES = TENTHS + 1
+#: Junk drawn for the no-drum class: units, letters and marks that stand beside counters.
+#: (No bars: a plain ``1`` is one. Frame bars are told from drums by the row's spacing.)
+JUNK = ["m³", "m3", "m", "F", "X", "S", "L", "-", "No", ".", ",", "[", "]", "(", ")",
+        "◄", "▶", "×", "#", "kWh", "/", "x", "A", "B", "E", "K", "W", "h"]
 
 
 def load(folder: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -45,7 +54,7 @@ def load(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     for sub in sorted(folder.iterdir()):
         if not sub.is_dir():
             continue
-        label = round(float(sub.name) * 10) % CLASSES
+        label = round(float(sub.name) * 10) % TENTHS
         for f in sorted(sub.iterdir()):
             im = Image.open(f).convert("L").resize((W, H), Image.BILINEAR)
             images.append(np.asarray(im, np.float32))
@@ -74,6 +83,52 @@ def synthetic(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         images.append(np.asarray(im, np.float32))
         labels.append(digit * 10 + tenth)
     return np.stack(images), np.array(labels)
+
+
+def no_drums(count: int, seed: int, real: np.ndarray) -> np.ndarray:
+    """Crops (N x 32 x 20) where no drum is centred, for the no-drum class.
+
+    - halves of two real drums side by side, the cut between them (with or without the dark or
+      light gap counters have there): what a cell half a pitch off the drums shows;
+    - a real drum beside plain ground, the cut mostly on the ground: past a row's end;
+    - letters, units, bars, brackets and arrows drawn on light or dark ground (Pillow's own
+      font), and plain ground: the frame, the unit and the labels beside a counter.
+    """
+    from PIL import ImageDraw, ImageFont
+
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        kind = rng.random()
+        if kind < 0.4:
+            a, b = real[rng.randrange(len(real))], real[rng.randrange(len(real))]
+            gap = np.full((H, rng.randrange(0, 5)), rng.choice([a.min(), a.max()]), np.float32)
+            pair = np.hstack([a, gap, b])
+            x0 = round(rng.uniform(0.35, 0.65) * (W + gap.shape[1]))
+            out.append(pair[:, x0 : x0 + W])
+        elif kind < 0.6:
+            a = real[rng.randrange(len(real))]
+            ground = np.full((H, W), float(np.median(np.r_[a[:, 0], a[:, -1]])), np.float32)
+            ground += np.random.default_rng(rng.randrange(1 << 30)).normal(0, 4, (H, W)).astype(np.float32)
+            x0 = round(rng.uniform(0.55, 0.9) * W)  # the cut mostly past the drum
+            if rng.random() < 0.5:
+                out.append(np.hstack([a, ground])[:, x0 : x0 + W])
+            else:
+                out.append(np.hstack([ground, a])[:, W - x0 : 2 * W - x0])
+        else:
+            light, dark = rng.uniform(150, 250), rng.uniform(0, 90)
+            ground, ink = (light, dark) if rng.random() < 0.6 else (dark, light)
+            scale = 3
+            im = Image.new("L", (W * scale, H * scale), round(ground))
+            draw = ImageDraw.Draw(im)
+            if kind < 0.93:
+                text = rng.choice(JUNK)
+                font = ImageFont.load_default(rng.uniform(0.6, 1.2) * H * scale)
+                draw.text((rng.uniform(-0.3, 0.3) * W * scale, rng.uniform(-0.3, 0.2) * H * scale),
+                          text, fill=round(ink), font=font)
+            small = im.resize((W, H), Image.BILINEAR)
+            out.append(np.asarray(small, np.float32))
+    return np.stack(out)
 
 
 def normalise(x: torch.Tensor) -> torch.Tensor:
@@ -137,11 +192,16 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 def soft_targets(labels: torch.Tensor) -> torch.Tensor:
-    """Labels spread over neighbouring tenths (circularly): a drum read 5.3 is nearly 5.2."""
-    k = torch.arange(CLASSES)
+    """Labels spread over neighbouring tenths (circularly): a drum read 5.3 is nearly 5.2. The
+    no-drum class is a class of its own."""
+    k = torch.arange(TENTHS)
     d = (k[None, :] - labels[:, None]).abs()
-    d = torch.minimum(d, CLASSES - d).float()
+    d = torch.minimum(d, TENTHS - d).float()
     t = torch.exp(-0.5 * (d / 0.8) ** 2)
+    t = torch.cat([t, torch.zeros(len(labels), 1)], 1)
+    none = labels == NONE
+    t[none] = 0.0
+    t[none, NONE] = 1.0
     return t / t.sum(1, keepdim=True)
 
 
@@ -150,8 +210,14 @@ def figures(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, float
     net.eval()
     with torch.no_grad():
         pred = torch.cat([net(normalise(x[i : i + 512])).argmax(1) for i in range(0, len(x), 512)])
+    none, drum = y == NONE, y != NONE
+    out = {
+        "no drum found": float((pred[none] == NONE).float().mean()) if none.any() else 0.0,
+        "drums taken for none": float((pred[drum] == NONE).float().mean()),
+    }
+    pred, y = pred[drum], y[drum]
     d = (pred - y).abs()
-    d = torch.minimum(d, CLASSES - d)
+    d = torch.minimum(d, TENTHS - d)
     whole = (y % 10 == 0)
     digit_right = (torch.div(pred + 5, 10, rounding_mode="floor") % 10) == (
         torch.div(y + 5, 10, rounding_mode="floor") % 10
@@ -160,6 +226,7 @@ def figures(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, float
         "digit accuracy, whole digits": float(digit_right[whole].float().mean()),
         "within 0.5 step, all": float((d <= 5).float().mean()),
         "within 0.2 step, all": float((d <= 2).float().mean()),
+        **out,
     }
 
 
@@ -167,9 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("data", type=Path, help="the meterdigits folder (one folder per tenth)")
     p.add_argument("out", type=Path, help="where to write the ONNX model")
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--synthetic", type=int, default=8000, help="generated drum crops to add")
+    p.add_argument("--no-drum", type=int, default=7000, help="no-drum crops to add")
     args = p.parse_args(argv)
 
     random.seed(SEED)
@@ -192,6 +260,16 @@ def main(argv: list[str] | None = None) -> int:
         xt = torch.cat([xt, torch.from_numpy(sx)[:, None]])
         yt = torch.cat([yt, torch.from_numpy(sy)])
         print(f"{len(sx)} generated drum crops added (xlwings_meter.demo.face.draw_drum)")
+
+    if args.no_drum:
+        # From the training crops only: the held-out ones stay unseen.
+        nx = no_drums(args.no_drum + args.no_drum // 10, SEED, images[train])
+        nv = torch.from_numpy(nx[: args.no_drum // 10])[:, None]
+        xv = torch.cat([xv, nv])
+        yv = torch.cat([yv, torch.full((len(nv),), NONE)])
+        xt = torch.cat([xt, torch.from_numpy(nx[args.no_drum // 10 :])[:, None]])
+        yt = torch.cat([yt, torch.full((args.no_drum,), NONE)])
+        print(f"{args.no_drum} no-drum crops added ({len(nv)} more held out)")
 
     net = DrumNet()
     print(f"{sum(p.numel() for p in net.parameters())} parameters")

@@ -12,6 +12,9 @@ import numpy as np
 DARK_BELOW = 95
 #: A red cell's redness (see ``red_cells``) stands this far above the row's ordinary cells.
 RED_ABOVE_ROW = 25
+#: A dark-ground cell is a red drum where its ground's redness stands this far above the
+#: row's ordinary cells'.
+RED_GROUND_ABOVE_ROW = 30
 #: A drum whose ground (median brightness) is above this is a light drum.
 LIGHT_GROUND = 120
 
@@ -79,7 +82,7 @@ def red_cells(pixels: np.ndarray, xs: list[float], pitch: float) -> tuple[bool, 
     stands out from its black neighbours.
     """
     h = pixels.shape[0]
-    redness, filled = [], []
+    redness, filled, ground = [], [], []
     for x in xs:
         # A narrow window for the strokes (a red neighbour's edge must not count), the usual
         # one for a red drum's ground.
@@ -92,6 +95,7 @@ def red_cells(pixels: np.ndarray, xs: list[float], pitch: float) -> tuple[bool, 
         if narrow.size == 0:
             redness.append(0.0)
             filled.append(False)
+            ground.append(float("nan"))
             continue
         excess = narrow[..., 2] - np.maximum(narrow[..., 0], narrow[..., 1])
         # Red strokes on a light drum; a dark drum's light strokes pick up red from a red
@@ -99,9 +103,20 @@ def red_cells(pixels: np.ndarray, xs: list[float], pitch: float) -> tuple[bool, 
         light = float(np.median(narrow.max(axis=-1))) > LIGHT_GROUND
         redness.append(float(np.percentile(excess, 90)) if light else -255.0)
         filled.append(bool(red_mask(wide).mean() > 0.2))
+        # A dim red drum (shade, a blue cast) among dark ones: its ground, the median of the
+        # cell, is redder than theirs, whatever red its light digit picked up.
+        spread = wide[..., 2] - np.maximum(wide[..., 0], wide[..., 1])
+        ground.append(float("nan") if light else float(np.median(spread)))
     if not redness:
         return ()
-    ordinary = float(np.median(sorted(redness)[: max(1, len(redness) // 2)]))
+
+    def ordinary(values: list[float]) -> float:
+        return float(np.median(sorted(values)[: max(1, len(values) // 2)]))
+
+    usual = ordinary(redness)
+    dark = [g for g in ground if g == g]  # not NaN: the cells of dark drums
+    usual_ground = ordinary(dark) if dark else float("nan")
     return tuple(
-        f or (r - ordinary > RED_ABOVE_ROW and r > 5) for r, f in zip(redness, filled, strict=True)
+        f or (r - usual > RED_ABOVE_ROW and r > 5) or bool(g - usual_ground > RED_GROUND_ABOVE_ROW)
+        for r, f, g in zip(redness, filled, ground, strict=True)
     )

@@ -5,6 +5,8 @@ drum crop, 32 high x 20 wide, and gives 100 probabilities: class k is the drum a
 so a drum caught between two digits reads as, say, 5.6 rather than as a wrong digit. This module
 cuts the crops out of a straightened strip, picks the cut that the classifier finds clearest,
 and turns the tenths of a row into digits with the rolling-drum rule (:func:`roll_digits`).
+A 101st class says that no drum is centred in the crop: a cell half-way between two drums, or
+on the frame, a unit or a label beside the counter.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import numpy as np
 MODEL = Path(__file__).parent / "models" / "drum_digits.onnx"
 CROP_H, CROP_W = 32, 20
 TENTHS = 100
+#: The class that says no drum is centred in the crop.
+NONE = TENTHS
 #: Crop heights tried, as shares of the strip height: a text box is padded by an unknown
 #: amount, and the classifier was trained on crops the digit nearly fills.
 HEIGHTS = (0.6, 0.75, 0.9)
@@ -36,6 +40,7 @@ class Drum:
     tenths: float
     sure: float
     x: float  # centre column in the strip
+    none: float = 0.0  # the probability that no drum is centred there
 
 
 def prepare(grey: np.ndarray) -> np.ndarray:
@@ -45,8 +50,11 @@ def prepare(grey: np.ndarray) -> np.ndarray:
 
 
 def tenths_of(probs: np.ndarray) -> tuple[float, float]:
-    """The reading (0..10) and its sureness from one row of 100 probabilities: the circular
-    mean around the most likely tenth, and the mass within three tenths of it."""
+    """The reading (0..10) and its sureness from one row of probabilities: the circular
+    mean around the most likely tenth, and the mass within three tenths of it, given that a
+    drum is there (the no-drum class is left out: a plain ``1`` off-centre in its cell can
+    look like a frame bar, and between two drums it is a drum all the same)."""
+    probs = probs[:TENTHS] / max(float(probs[:TENTHS].sum()), 1e-9)
     best = int(probs.argmax())
     offsets = np.arange(-3, 4)
     near = probs[(best + offsets) % TENTHS]
@@ -73,9 +81,9 @@ class DrumClassifier:
         self._input = self._session.get_inputs()[0].name
 
     def probabilities(self, crops: np.ndarray) -> np.ndarray:
-        """N x 100 probabilities for N prepared crops (N x 32 x 20)."""
+        """N x 101 probabilities for N prepared crops (N x 32 x 20): 100 tenths, no drum."""
         if len(crops) == 0:
-            return np.zeros((0, TENTHS), np.float32)
+            return np.zeros((0, TENTHS + 1), np.float32)
         out = self._session.run(None, {self._input: crops[:, None].astype(np.float32)})[0]
         return np.asarray(out)
 
@@ -100,16 +108,17 @@ class DrumClassifier:
 
         cuts = [(share, dy) for share in HEIGHTS for dy in OFFSETS_Y]
         probs = self.probabilities(np.stack([cut(x, s, dy) for s, dy in cuts for x in xs]))
-        sure = np.log(np.maximum(probs.max(1), 1e-6)).reshape(len(cuts), len(xs)).mean(1)
+        sure = np.log(np.maximum(probs[:, :TENTHS].max(1), 1e-6)).reshape(len(cuts), len(xs)).mean(1)
         share, dy = cuts[int(sure.argmax())]
         shifted = [x + dx * pitch for x in xs for dx in OFFSETS_X]
         probs = self.probabilities(np.stack([cut(x, share, dy) for x in shifted]))
-        probs = probs.reshape(len(xs), len(OFFSETS_X), TENTHS)
+        probs = probs.reshape(len(xs), len(OFFSETS_X), -1)
         drums = []
         for i in range(len(xs)):
-            best = int(probs[i].max(1).argmax())
+            best = int(probs[i, :, :TENTHS].max(1).argmax())
             tenths, mass = tenths_of(probs[i, best])
-            drums.append(Drum(tenths, mass, shifted[i * len(OFFSETS_X) + best]))
+            none = float(probs[i, best, NONE]) if probs.shape[2] > NONE else 0.0
+            drums.append(Drum(tenths, mass, shifted[i * len(OFFSETS_X) + best], none))
         return drums
 
 

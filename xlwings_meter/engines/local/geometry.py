@@ -32,7 +32,9 @@ class Row:
     length: float
     height: float
     angle: float
-    source: str  # "window": a block of dark and red drums; "text": detected text boxes in line
+    # "window": a block of dark and red drums; "text": detected text boxes in line; "net": the
+    # window network's blob; "tight": such a blob cut down to its digits (``tightened``).
+    source: str
 
 
 @dataclass(frozen=True)
@@ -136,3 +138,44 @@ def row_angle(quads: list[np.ndarray]) -> float:
         (x0, y0), (x1, y1) = quads[0][0], quads[0][1]
     angle = math.degrees(math.atan2(y1 - y0, x1 - x0))
     return 180.0 if angle == -180.0 else angle
+
+
+#: A row is cut again to its digits where that makes it less than this share of its height.
+_LOOSE = 0.75
+#: The digit band's rows are those whose edge energy is at least this share of the peak's.
+_BAND = 0.4
+
+
+def tightened(strip: Strip, xs: list[float], pitch: float) -> Row | None:
+    """The row of ``strip`` cut down to the band its digits (at columns ``xs``) fill, or None
+    where they fill it already.
+
+    A window found by the network, or a padded text box, can be twice as tall as its drums:
+    the recogniser then sees small digits among frame edges and labels, reads some twice and
+    frame edges as more. The digits' band is where the vertical strokes are: the rows of the
+    strip, between the first and last digit, with the most horizontal change.
+    """
+    if len(xs) < 2:
+        return None
+    grey = cv2.cvtColor(strip.pixels, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    x0 = max(0, round(min(xs) - 0.5 * pitch))
+    x1 = min(grey.shape[1], round(max(xs) + 0.5 * pitch))
+    if x1 - x0 < 2:
+        return None
+    energy = np.abs(np.diff(grey[:, x0:x1], axis=1)).mean(1)
+    energy = np.convolve(energy, np.ones(3) / 3, mode="same")
+    base, peak = float(np.percentile(energy, 10)), int(energy.argmax())
+    high = energy >= base + _BAND * (float(energy[peak]) - base)
+    lo = hi = peak
+    while lo > 0 and high[lo - 1]:
+        lo -= 1
+    while hi < len(high) - 1 and high[hi + 1]:
+        hi += 1
+    height = 1.15 * (hi - lo + 1) * float(np.hypot(*strip.to_image[:, 1]))
+    if height >= _LOOSE * strip.row.height:
+        return None
+    # Only the height changes: digits the first reading missed may lie past its ends.
+    mid = strip.pixels.shape[1] / 2
+    cx, cy = strip.to_image @ np.array([mid, (lo + hi + 1) / 2, 1.0])
+    row = strip.row
+    return Row(float(cx), float(cy), row.length, height, row.angle, row.source)

@@ -29,7 +29,7 @@ import numpy as np
 
 from xlwings_meter.engines.local import ctc, drums, geometry, rows, scoring, window
 from xlwings_meter.engines.local.colours import red_cells
-from xlwings_meter.engines.local.rolling import roll_digits
+from xlwings_meter.engines.local.rolling import debias, roll_digits
 from xlwings_meter.engines.local.scoring import Candidate
 from xlwings_meter.photos import Photo
 from xlwings_meter.reading import NO_READING_MESSAGE, Quad, Reading, ReadingStatus
@@ -55,6 +55,11 @@ _OCR_WEIGHT = 0.5
 #: A drum the recogniser missed at a row's end is taken when the classifier reads it this surely.
 _EXTRA_SURE = 0.9
 _CLASSIFIER_UNSURE = 0.8
+#: A first cell the classifier finds no drum in this surely is dropped.
+_NO_DRUM = 0.5
+#: The score of a recogniser's reading that holds a digit where the classifier finds no drum
+#: is scaled by this.
+_NOT_DRUMS = 0.4
 #: A candidate row's score is scaled by ``_OFF_WINDOW + (1 - _OFF_WINDOW) * cover``, cover
 #: being how much of it the window network puts on the counter window.
 _OFF_WINDOW = 0.35
@@ -63,6 +68,13 @@ _OFF_WINDOW = 0.35
 _ON_WINDOW = 0.5
 #: A reading's confidence is scaled by this where its digits do not fill the counter window.
 _DOUBTFUL_COUNT = 0.75
+#: Candidates whose rows are cut down to their digits and read again (see ``_read_tightened``).
+_MAX_TIGHTENED = 3
+#: The rows that are: drum blocks found by colour and the window network's, which take in
+#: frame and plate around the drums; a text detector's boxes fit their text already.
+_TIGHTENED = {"window", "net"}
+#: A network's row cut down to its digits is no longer coarse (``scoring.coarse``).
+_TIGHT = {"net": "tight"}
 
 
 class Pipeline:
@@ -127,33 +139,56 @@ class Pipeline:
             revised[id(c)] = Candidate(read, scoring.score_read(read))
         return [revised.get(id(c), c) for c in candidates]
 
+    def _read_tightened(self, work: np.ndarray, candidates: list[Candidate]) -> list[Candidate]:
+        """The leading candidates' rows cut down to their digits' band and read again: a
+        window twice as tall as its drums shows the recogniser small digits among frame
+        edges and labels, and it reads some twice and frame edges as more (002946.205 for
+        02946.202)."""
+        leading = sorted(candidates, key=lambda c: c.score, reverse=True)[:_MAX_TIGHTENED]
+        rows_, seen = [], set()
+        for c in leading:
+            row = c.read.strip.row
+            if c.score < scoring.MIN_SCORE / 2 or id(row) in seen or row.source not in _TIGHTENED:
+                continue
+            seen.add(id(row))
+            tight = geometry.tightened(c.read.strip, [d.x for d in c.read.digits], c.read.pitch)
+            if tight is not None:
+                rows_.append(replace(tight, source=_TIGHT.get(tight.source, tight.source)))
+        return self._read_rows(work, rows_, squeeze=1.0) if rows_ else []
+
     def _classify(self, candidates: list[Candidate], wmap: window.WindowMap
                   ) -> list[Candidate]:
-        """The likeliest candidates read again, their drums by the drum classifier, and
-        scored by it."""
+        """The candidates, and the likeliest of them read again, their drums by the drum
+        classifier, and scored by it."""
         looks = {id(c): scoring.prescore(c.read) * _on_window(wmap.cover(c.read.strip.row))
                  for c in candidates}
         ranked = sorted(candidates, key=lambda c: looks[id(c)], reverse=True)
         ranked = [c for c in ranked[:_MAX_CLASSIFIED] if looks[id(c)] > 0]
         if not ranked:
-            return []
+            return candidates
         tallest = max(c.read.strip.row.height for c in ranked)
-        out = []
+        out, misread = [], set()
         for c in ranked:
-            read, found = self._classify_one(c.read)
+            read, found, junk = self._classify_one(c.read)
             score = scoring.score_drums(c.read, read, found, tallest)
             if len(found) < _MIN_CLASSIFIED_DRUMS:  # a year, a page number: rarely a counter
                 score *= 0.4
-            if read.value != c.read.value:
+            if junk:
+                # The recogniser read a digit where no drum is (a unit, the frame, a label).
+                misread.add(id(c))
+            elif read.value != c.read.value:
                 # The recogniser's reading of a strip that looks like a counter (dark drums,
                 # crisp digits) is the one to beat: the classifier must be clearly surer.
                 score *= 1 - _OCR_WEIGHT * c.score
             out.append(Candidate(read, score, agrees=read.value == c.read.value))
-        return out
+        kept = [replace(c, score=c.score * _NOT_DRUMS) if id(c) in misread else c for c in candidates]
+        return kept + out
 
-    def _classify_one(self, read: ctc.CounterRead) -> tuple[ctc.CounterRead, list[drums.Drum]]:
+    def _classify_one(self, read: ctc.CounterRead
+                      ) -> tuple[ctc.CounterRead, list[drums.Drum], int]:
         """The candidate's drums read by the classifier: cells centred on the ink, a drum the
-        recogniser missed at either end of the row looked for, stray cells dropped."""
+        recogniser missed at either end of the row looked for, stray cells dropped. Also how
+        many of the recogniser's digits, before the first drum, the classifier finds no drum at."""
         pixels, pitch = read.strip.pixels, read.pitch
         xs = drums.centre_on_ink(pixels, [d.x for d in read.digits], pitch)
         firsts: list[ctc.Digit | None] = list(read.digits)
@@ -170,12 +205,20 @@ class Pipeline:
         keep = drums.drop_crowded([d.x for d in found], [d.sure for d in found], pitch)
         keep = [i for i in keep if firsts[i] is not None or found[i].sure >= _EXTRA_SURE]
         kept = [(firsts[i], found[i]) for i in drums.on_grid([found[i].x for i in keep], keep, pitch)]
+        # A unit, a label or the frame before the first drum, which the recogniser took for a
+        # digit, unsurely (the no-drum class also fires on some clear digits, which the
+        # recogniser then reads surely). Not at the right end: a last drum caught mid-roll,
+        # or half under the frame, is where the class misfires most.
+        junk = 0
+        while len(kept) > 1 and kept[0][1].none > _NO_DRUM and _unsure(kept[0][0]):
+            junk += kept[0][0] is not None
+            kept = kept[1:]
         while len(kept) > 4 and min(kept[0][1].sure, kept[-1][1].sure) < _END_SURE:
             kept = kept[1:] if kept[0][1].sure <= kept[-1][1].sure else kept[:-1]
-        values = roll_digits([dr.tenths for _, dr in kept])
+        values = roll_digits(debias([dr.tenths for _, dr in kept]))
         digits = tuple(_agree(d, v, dr) for (d, dr), v in zip(kept, values, strict=True))
         red = red_cells(pixels, [d.x for d in digits], pitch)
-        return replace(read, digits=digits, red=red), [dr for _, dr in kept]
+        return replace(read, digits=digits, red=red), [dr for _, dr in kept], junk
 
     def read(self, photo: Photo) -> Reading:
         """Read the counter of the meter in ``photo``: READ with a value, or NO_READING."""
@@ -214,8 +257,9 @@ class Pipeline:
         if doubled:
             candidates += self._read_rows(work, list(doubled.values()), squeeze=0.55)
         candidates = self._reread_doubtful(work, candidates)
+        candidates += self._read_tightened(work, candidates)
         # The recogniser's own readings stay candidates: on clear dark drums they are the surer.
-        candidates = candidates + self._classify(candidates, wmap)
+        candidates = self._classify(candidates, wmap)
         # Rows off the counter window (serial numbers, dials, brand names) count for less.
         covers = [wmap.cover(c.read.strip.row) for c in candidates]
         weights = [_on_window(cover) for cover in covers]
@@ -272,6 +316,11 @@ def _count_fits(wmap: window.WindowMap, quads: list[np.ndarray]) -> float:
     if window and not 0.9 * window <= span <= 1.3 * window:
         return _DOUBTFUL_COUNT
     return 1.0
+
+
+def _unsure(first: ctc.Digit | None) -> bool:
+    """Whether the recogniser read no digit, or not surely, where a cell is."""
+    return first is None or first.prob < _OCR_SURE
 
 
 def _agree(first: ctc.Digit | None, digit: int, drum: drums.Drum) -> ctc.Digit:

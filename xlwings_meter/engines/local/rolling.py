@@ -20,6 +20,32 @@ _PASSED_BELOW = 2.5
 _CARRY_FROM = 9.0
 
 
+#: A row's common offset from whole digits is taken off only up to this much: more is a row
+#: caught rolling, not a crop cut too high or too low.
+_MAX_BIAS = 0.3
+
+
+def debias(tenths: list[float]) -> list[float]:
+    """Drum readings less the row's common offset from whole digits.
+
+    Crops cut a little too high or too low make every drum of a row read a little rolled (a
+    crop too high shows each digit low in it, as a drum coming in from below): 3.8, 4.8, 1.8,
+    8.9 for 4, 5, 2, 9. Most drums of a counter stand still at any moment, so the median
+    offset of the row is the crop's, and it is taken off every drum.
+
+    >>> debias([3.8, 4.8, 1.8, 8.9, 3.7])
+    [4.0, 5.0, 2.0, 9.1, 3.9]
+    """
+    if len(tenths) < 3:
+        return list(tenths)
+    offsets = sorted((t - round(t) + 0.5) % 1.0 - 0.5 for t in tenths)
+    mid = len(offsets) // 2
+    bias = offsets[mid] if len(offsets) % 2 else (offsets[mid - 1] + offsets[mid]) / 2
+    if abs(bias) > _MAX_BIAS:
+        return list(tenths)
+    return [round((t - bias) % 10.0, 4) for t in tenths]
+
+
 def roll_digits(tenths: list[float]) -> list[int]:
     """Digits from drum readings in tenths (each in [0, 10)), left to right.
 

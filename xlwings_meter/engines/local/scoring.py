@@ -158,20 +158,40 @@ def unit_after(read: Any) -> bool:
     return any(last < x <= last + _UNIT_REACH * read.pitch for x in read.letters)
 
 
-def unit_weights(candidates: list[Candidate]) -> list[float]:
-    """1 for each candidate, or ``UNIT_BEFORE`` where the same row, read the other way round,
-    shows a unit after its digits and this reading does not.
+def upright_by_layout(read: Any) -> bool:
+    """Whether ``read`` shows its row the right way up by layout: a unit just after its
+    digits, or red decimal drums at its right end (read upside down, they are on the left)."""
+    return unit_after(read) or (read.decimals > 0 and not read.red_elsewhere)
 
-    Meters print their unit after the counter, and the recogniser reads it only the right way
-    up. This settles 0 versus 180 degrees where the digits cannot: 0, 1, 6, 8 and 9 read as
-    digits both ways up (01189 turned round is 68110).
+
+def unit_weights(candidates: list[Candidate]) -> list[float]:
+    """1 for each candidate, or ``UNIT_BEFORE`` where the same row (or another cut of it),
+    read the other way round, shows by its layout that it is upright and this reading does not.
+
+    Meters print their unit after the counter, and put their red decimal drums at its right
+    end; the recogniser reads a unit only the right way up. This settles 0 versus 180 degrees
+    where the digits cannot: 0, 1, 6, 8 and 9 read as digits both ways up (01189 turned round
+    is 68110).
     """
-    upright = {
-        (id(c.read.strip.row), round(c.read.strip.angle) % 360)
-        for c in candidates if unit_after(c.read)
-    }
+    upright = [(c.read.strip.row, c.read.strip.angle) for c in candidates
+               if upright_by_layout(c.read)]
     weights = []
     for c in candidates:
-        turned = (id(c.read.strip.row), round(c.read.strip.angle + 180) % 360)
-        weights.append(UNIT_BEFORE if turned in upright and not unit_after(c.read) else 1.0)
+        row, turned = c.read.strip.row, c.read.strip.angle + 180
+        flipped = any(
+            _same_line(row, other) and _turn(turned, angle) < 10 for other, angle in upright
+        )
+        weights.append(UNIT_BEFORE if flipped and not upright_by_layout(c.read) else 1.0)
     return weights
+
+
+def _turn(a: float, b: float) -> float:
+    """The angle between two directions, degrees, 0..180."""
+    return abs((a - b + 180) % 360 - 180)
+
+
+def _same_line(a: Any, b: Any) -> bool:
+    """Whether two rows are cuts of one line of the photo: along one axis, centres close."""
+    near = math.hypot(a.cx - b.cx, a.cy - b.cy) < 0.5 * max(a.height, b.height)
+    turn = _turn(a.angle, b.angle)
+    return near and min(turn, 180 - turn) < 10

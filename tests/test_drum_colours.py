@@ -1,0 +1,56 @@
+"""Which drums are red (the decimals), and which way up a row is by its layout."""
+
+from __future__ import annotations
+
+import pytest
+
+np = pytest.importorskip("numpy")
+cv2 = pytest.importorskip("cv2")
+
+from xlwings_meter.engines.local import scoring
+from xlwings_meter.engines.local.colours import red_cells
+from xlwings_meter.engines.local.ctc import CounterRead, Digit
+from xlwings_meter.engines.local.geometry import REC_HEIGHT, Row, Strip
+
+PITCH = 30
+
+
+def _drums(grounds: list[tuple[int, int, int]]) -> np.ndarray:
+    """A strip of drums with the given BGR grounds, a light 8 on each, dark gaps between."""
+    strip = np.full((REC_HEIGHT, PITCH * len(grounds), 3), 15, np.uint8)
+    for i, ground in enumerate(grounds):
+        strip[4:-4, i * PITCH + 2 : (i + 1) * PITCH - 2] = ground
+        cv2.putText(strip, "8", (i * PITCH + 7, 36), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (225, 225, 225), 2)
+    return strip
+
+
+def test_dim_red_drums_among_dark_ones_are_the_decimals() -> None:
+    # Red drums in shade (a gas meter's 02677.038): red outshines green and blue by 35, not
+    # the 45 a clearly red pixel has, yet far more than on the black drums beside them.
+    black, dim_red = (30, 30, 30), (55, 55, 90)
+    pixels = _drums([black] * 5 + [dim_red] * 3)
+    xs = [PITCH * (i + 0.5) for i in range(8)]
+    assert red_cells(pixels, xs, PITCH) == (False,) * 5 + (True,) * 3
+
+
+def test_a_blue_cast_makes_no_drum_red() -> None:
+    pixels = _drums([(70, 40, 30)] * 8)
+    xs = [PITCH * (i + 0.5) for i in range(8)]
+    assert red_cells(pixels, xs, PITCH) == (False,) * 8
+
+
+def _read(row: Row, angle: float, red: tuple[bool, ...]) -> CounterRead:
+    strip = Strip(np.zeros((REC_HEIGHT, 300, 3), np.uint8), angle, np.eye(2, 3), row, 20.0)
+    digits = tuple(Digit("0", 0.99, 30.0 + 30 * i) for i in range(len(red)))
+    return CounterRead(strip, digits, red, 0, 30.0, 0, 0.7, False)
+
+
+def test_the_reading_with_its_red_drums_on_the_right_is_the_upright_one() -> None:
+    # 02677.038 read upside down is 8E0 ... : the same drums, the red ones now on the left.
+    # The other cut of the row (cut down to its digits) counts as the same row.
+    window = Row(300.0, 200.0, 400.0, 80.0, 0.0, "window")
+    tight = Row(300.0, 205.0, 400.0, 37.0, 0.0, "window")
+    upright = scoring.Candidate(_read(tight, 0.0, (False,) * 5 + (True,) * 3), 0.4)
+    turned = scoring.Candidate(_read(window, 180.0, (False,) * 5), 0.56)
+    elsewhere = scoring.Candidate(_read(Row(300.0, 400.0, 200.0, 30.0, 0.0, "text"), 180.0, (False,) * 5), 0.3)
+    assert scoring.unit_weights([upright, turned, elsewhere]) == [1.0, scoring.UNIT_BEFORE, 1.0]
