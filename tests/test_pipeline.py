@@ -3,11 +3,13 @@ the network, and the network never waits for a pile of photos decoded all at onc
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from tests.fake_aigen import FakeAigen, Reply
 from tests.photos import make_photo
@@ -81,3 +83,44 @@ def test_photos_go_out_while_later_ones_are_prepared_and_few_wait_prepared(
     for moment in prepared:  # photos prepared and not yet sent: at most one per worker
         waiting = sum(t <= moment for t in prepared) - sum(t <= moment for t in arrived)
         assert waiting <= 3
+
+
+class _CountingReads:
+    """A photo file that notes the size of every read Pillow makes of it."""
+
+    def __init__(self, fh: io.BufferedReader, sizes: list[int]) -> None:
+        self._fh = fh
+        self._sizes = sizes
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._fh.read(n)
+        self._sizes.append(len(data))
+        return data
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._fh, name)
+
+    def __enter__(self) -> _CountingReads:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._fh.close()
+
+
+def test_a_phone_jpeg_reaches_the_decoder_in_one_piece(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The decoder lets go of the GIL for each piece it is given and must take it back after:
+    # in 64 kB pieces (Pillow's default) a 6 MB photo waits ~90 times for threads parsing
+    # replies, and a core idles each time. The compressed data goes in one read instead.
+    path = tmp_path / "phone.jpg"
+    Image.effect_noise((2400, 1800), 60).convert("RGB").save(path, quality=95)
+    size = path.stat().st_size
+    assert size > 20 * 65536  # many of Pillow's pieces
+    sizes: list[int] = []
+    opened = photos.open_photo_file
+    monkeypatch.setattr(photos, "open_photo_file", lambda p: _CountingReads(opened(p), sizes))
+
+    photo = photos.load_photo(path, "digest")
+
+    assert (photo.width, photo.height) == (1200, 900)  # decoded, scaled by 2 as ever
+    assert max(sizes) > size * 0.99  # the image data in a single read
+    assert sum(n > 65536 // 2 for n in sizes) == 1
