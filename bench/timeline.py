@@ -1,6 +1,6 @@
 """Where the time of one first ``read`` goes: start-up, hashing, preparing, the last reply, the end.
 
-    python -m bench.timeline [--photos 40] [--latency 0.3] [--repeat 3]
+    python -m bench.timeline [--photos 40] [--latency 0.3] [--repeat 3] [--keep DIR]
 
 Makes the photos and workbook bench.cost makes (40 phone-like 12-megapixel JPEGs), starts the
 local test service with --latency seconds per call, and runs ``xlwings-meter read`` on a fresh
@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=40)
     parser.add_argument("--latency", type=float, default=0.3)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="as bench.cost's --keep: the photos made once")
     args = parser.parse_args()
 
     from bench.cost import machine_cpu, make_photos, warm
@@ -104,7 +105,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp, FakeAigen() as server:
         folder = Path(tmp)
-        paths = make_photos(folder, args.photos)
+        kept = [args.keep / f"IMG_{i:04d}.jpg" for i in range(args.photos)] if args.keep else []
+        if kept and all(p.exists() for p in kept):
+            paths = [Path(shutil.copy(p, folder)) for p in kept]
+        else:
+            paths = make_photos(folder, args.photos)
         pristine = photo_book(folder / "meters.xlsx", [[p.name] for p in paths])
         warm(paths)
         server.default = Reply.success().delayed(args.latency)
