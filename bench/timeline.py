@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=40)
     parser.add_argument("--latency", type=float, default=0.3)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--keep", type=Path, metavar="DIR", help="as bench.cost's --keep: the photos made once")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="use the photos `bench.cost --keep DIR` made there")
     args = parser.parse_args()
 
     from bench.cost import machine_cpu, make_photos, warm
