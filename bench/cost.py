@@ -1,6 +1,6 @@
 """What reading 40 phone photos costs: the docs' sample code once per row against `xlwings-meter read`.
 
-    python -m bench.cost [--photos 40] [--latency 0.3] [--repeat 3] [--sweep 4,8,16]
+    python -m bench.cost [--photos 40] [--latency 0.3] [--repeat 3] [--sweep 4,8,16] [--keep DIR]
 
 Makes N phone-like 12-megapixel JPEGs (4032x3024, noisy as a phone's sensor) and a workbook
 listing them, reads every photo file once (so each command below finds them in the file cache),
@@ -27,6 +27,7 @@ import argparse
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -207,16 +208,27 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.3, help="seconds the service takes per photo")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of sample loop, first run, cached run")
     parser.add_argument("--sweep", default="", help="also time first runs at these concurrencies, e.g. 4,8,16")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="make the photos in DIR, or use those an earlier run made there (the same every time)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, FakeAigen() as server:
         folder = Path(tmp)
         t0, load_before = time.perf_counter(), os.getloadavg()[0]
-        paths = make_photos(folder, args.photos)
+        kept = [args.keep / f"IMG_{i:04d}.jpg" for i in range(args.photos)] if args.keep else []
+        reused = bool(kept) and all(p.exists() for p in kept)
+        if reused:
+            paths = [Path(shutil.copy(p, folder)) for p in kept]
+        else:
+            paths = make_photos(folder, args.photos)
+            if args.keep:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                for p in paths:
+                    shutil.copy(p, args.keep)
         on_disk = sum(p.stat().st_size for p in paths)
         pristine = photo_book(folder / "meters.xlsx", [[p.name] for p in paths]).read_bytes()
         warm(paths)
-        print(f"made {len(paths)} photos of 4032x3024 ({on_disk / 1e6:.1f} MB on disk, "
+        print(f"{'copied' if reused else 'made'} {len(paths)} photos of 4032x3024 ({on_disk / 1e6:.1f} MB on disk, "
               f"{on_disk / len(paths) / 1e6:.1f} MB each) in {time.perf_counter() - t0:.1f} s; "
               f"{os.cpu_count()} CPUs; service latency {args.latency} s per call; load average "
               f"{load_before:.1f} before making them (making them raised it to {os.getloadavg()[0]:.1f})")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import socket
 import time
@@ -53,6 +55,7 @@ def test_a_photo_is_read_with_one_documented_request(
     assert (reading.confidence, reading.angle, len(reading.boxes)) == (0.7603056856564113, 83.69637298583984, 7)
     [call] = aigen_server.calls
     assert call.image == photo.data
+    assert json.loads(call.body) == {"image": base64.b64encode(photo.data).decode()}  # that and nothing else
     assert call.key == aigen_server.valid_key
     assert call.headers["content-type"] == "application/json"
     assert call.path == "/aiscript/water-meter/v2"  # the key never goes into the URL

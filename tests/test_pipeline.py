@@ -3,11 +3,14 @@ the network, and the network never waits for a pile of photos decoded all at onc
 
 from __future__ import annotations
 
+import io
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from tests.fake_aigen import FakeAigen, Reply
 from tests.photos import make_photo
@@ -81,3 +84,75 @@ def test_photos_go_out_while_later_ones_are_prepared_and_few_wait_prepared(
     for moment in prepared:  # photos prepared and not yet sent: at most one per worker
         waiting = sum(t <= moment for t in prepared) - sum(t <= moment for t in arrived)
         assert waiting <= 3
+
+
+class _CountingReads:
+    """A photo file that notes the size of every read Pillow makes of it."""
+
+    def __init__(self, fh: io.BufferedReader, sizes: list[int]) -> None:
+        self._fh = fh
+        self._sizes = sizes
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._fh.read(n)
+        self._sizes.append(len(data))
+        return data
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._fh, name)
+
+    def __enter__(self) -> _CountingReads:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._fh.close()
+
+
+def test_a_phone_jpeg_reaches_the_decoder_in_one_piece(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The decoder lets go of the GIL for each piece it is given and must take it back after:
+    # in 64 kB pieces (Pillow's default) a 6 MB photo waits ~90 times for threads parsing
+    # replies, and a core idles each time. The compressed data goes in one read instead.
+    path = tmp_path / "phone.jpg"
+    Image.effect_noise((2400, 1800), 60).convert("RGB").save(path, quality=95)
+    size = path.stat().st_size
+    assert size > 20 * 65536  # many of Pillow's pieces
+    sizes: list[int] = []
+    opened = photos.open_photo_file
+    monkeypatch.setattr(photos, "open_photo_file", lambda p: _CountingReads(opened(p), sizes))
+
+    photo = photos.load_photo(path, "digest")
+
+    assert (photo.width, photo.height) == (1200, 900)  # decoded, scaled by 2 as ever
+    assert max(sizes) > size * 0.99  # the image data in a single read
+    assert sum(n > 65536 // 2 for n in sizes) == 1
+
+
+def test_readings_reach_the_cache_sheet_while_the_last_replies_are_awaited(
+    tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings
+) -> None:
+    # Once every photo is prepared the cores only wait for the last replies (the service's
+    # whole latency): the readings so far are written to the cache sheet then, not after.
+    cells = [make_photo(tmp_path / f"m{i}.jpg", seed=i, size=(1200, 900)).name for i in range(8)]
+    aigen_server.default = Reply.success().delayed(0.05)
+    aigen_server.on(tmp_path / cells[-1], Reply.success().delayed(0.6))  # a slow last reply
+    book = FileBook(photo_book(tmp_path / "b.xlsx", []))
+    cache = ReadingCache(book.hidden_sheet(CACHE_SHEET))
+    flushes: list[tuple[int, int]] = []  # (readings it wrote, requests still at the service)
+    flush = cache.flush
+
+    def watched_flush() -> None:
+        waiting = cache.pending
+        flush()
+        flushes.append((waiting, aigen_server._in_flight))
+
+    cache.flush = watched_flush  # type: ignore[method-assign]
+
+    engine = AigenEngine(replace(fast_settings, read_timeout=2.0))
+    result = batch.read_photos(cells, tmp_path, engine, cache, concurrency=4)
+
+    assert result.uploads == 8
+    assert len(flushes) == 1
+    written, in_flight = flushes[0]
+    assert written >= 1 and in_flight >= 1  # some readings written while others were awaited
+    assert written + cache.pending == 8  # the rest are left for the end of the run
+    assert len(ReadingCache(book.hidden_sheet(CACHE_SHEET)).entries()) == written  # on the sheet
