@@ -52,27 +52,3 @@ def test_a_run_imports_only_what_it_uses(tmp_path: Path, aigen_env: FakeAigen) -
     pillow_heif.from_pillow(Image.open(tmp_path / "m1.jpg")).save(tmp_path / "m2.heic")
     book = photo_book(tmp_path / "bill.xlsx", [["m1.jpg"], ["m2.heic"]])
     assert _imported_by("read", str(book), "--quiet") == {"lxml", "requests", "urllib.request", "pillow_heif"}
-
-
-def test_the_command_ends_without_pythons_teardown_and_with_all_it_printed(tmp_path: Path) -> None:
-    # Python's exit frees every module and object one by one (30-60 ms after a run of 40
-    # photos); when the command is done there is nothing left for it to do.
-    script = ("import atexit, sys; atexit.register(print, 'torn down')\n"
-              "from xlwings_meter.cli import run\nrun()")
-    done = subprocess.run([sys.executable, "-c", script, "template", str(tmp_path / "m.xlsm")],
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
-
-    assert done.returncode == 0
-    assert done.stdout.startswith(f"Wrote {tmp_path / 'm.xlsm'}")  # flushed, though never torn down
-    assert done.stdout.rstrip().endswith("click Meter > Read meters.")
-    assert "torn down" not in done.stdout
-    assert (tmp_path / "m.xlsm").stat().st_size > 0
-
-
-def test_a_command_that_fails_ends_with_its_code_and_message(tmp_path: Path) -> None:
-    script = "from xlwings_meter.cli import run\nrun()"
-    done = subprocess.run([sys.executable, "-c", script, "read", str(tmp_path / "none.xlsx"), "--quiet"],
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
-
-    assert done.returncode == 1
-    assert done.stderr.startswith("xlwings-meter: error:") and done.stderr.count("\n") == 1
