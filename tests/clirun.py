@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -39,7 +40,15 @@ def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 def cli_process(book: Path, *args: str, **popen: object) -> subprocess.Popen[str]:
     """`xlwings-meter read BOOK ARGS...` started in its own process, as a user starts it."""
     return subprocess.Popen([sys.executable, "-m", "xlwings_meter.cli", "read", str(book), *args],
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True, **popen)  # type: ignore[call-overload]
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True,
+                            preexec_fn=_ctrl_c_as_in_a_terminal, **popen)  # type: ignore[call-overload]
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    """Ctrl+C (SIGINT) handled as in a terminal, whoever started the tests: a shell runs a job
+    started in the background with SIGINT ignored, its children inherit that, and Python then
+    never turns SIGINT into KeyboardInterrupt (the Ctrl+C test saw exit 0 for 130)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for(condition, timeout: float = 20.0) -> None:
