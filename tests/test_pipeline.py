@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -125,34 +124,3 @@ def test_a_phone_jpeg_reaches_the_decoder_in_one_piece(tmp_path: Path, monkeypat
     assert (photo.width, photo.height) == (1200, 900)  # decoded, scaled by 2 as ever
     assert max(sizes) > size * 0.99  # the image data in a single read
     assert sum(n > 65536 // 2 for n in sizes) == 1
-
-
-def test_readings_reach_the_cache_sheet_while_the_last_replies_are_awaited(
-    tmp_path: Path, aigen_server: FakeAigen, fast_settings: ClientSettings
-) -> None:
-    # Once every photo is prepared the cores only wait for the last replies (the service's
-    # whole latency): the readings so far are written to the cache sheet then, not after.
-    cells = [make_photo(tmp_path / f"m{i}.jpg", seed=i, size=(1200, 900)).name for i in range(8)]
-    aigen_server.default = Reply.success().delayed(0.05)
-    aigen_server.on(tmp_path / cells[-1], Reply.success().delayed(0.6))  # a slow last reply
-    book = FileBook(photo_book(tmp_path / "b.xlsx", []))
-    cache = ReadingCache(book.hidden_sheet(CACHE_SHEET))
-    flushes: list[tuple[int, int]] = []  # (readings it wrote, requests still at the service)
-    flush = cache.flush
-
-    def watched_flush() -> None:
-        waiting = cache.pending
-        flush()
-        flushes.append((waiting, aigen_server._in_flight))
-
-    cache.flush = watched_flush  # type: ignore[method-assign]
-
-    engine = AigenEngine(replace(fast_settings, read_timeout=2.0))
-    result = batch.read_photos(cells, tmp_path, engine, cache, concurrency=4)
-
-    assert result.uploads == 8
-    assert len(flushes) == 1
-    written, in_flight = flushes[0]
-    assert written >= 1 and in_flight >= 1  # some readings written while others were awaited
-    assert written + cache.pending == 8  # the rest are left for the end of the run
-    assert len(ReadingCache(book.hidden_sheet(CACHE_SHEET)).entries()) == written  # on the sheet

@@ -11,7 +11,6 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,7 +145,7 @@ def read_photos(
             if progress:
                 progress(total - len(todo) + reader.settled, total)
 
-        reader.run(todo, concurrency, settled, idle=cache.flush)
+        reader.run(todo, concurrency, settled)
 
     for digest, reading in previous.items():  # a refresh cut short: the old reading stays
         if readings[by_digest[digest][0]] is None:
@@ -197,23 +196,16 @@ class PhotoReader:
         self._reached = threading.Event()  # some photo got an answer: connection failures are per row
         self._unreachable = 0
         self._preparing = threading.BoundedSemaphore(PREPARE_AT_ONCE)
-        self._unprepared = 0  # photos of ``run`` not yet prepared (or given up)
 
-    def run(self, todo: list[str], concurrency: int, settled: Callable[[str, Reading], None],
-            idle: Callable[[], object] | None = None) -> None:
+    def run(self, todo: list[str], concurrency: int, settled: Callable[[str, Reading], None]) -> None:
         """Read ``todo``, calling ``settled(digest, reading)`` as each photo is settled.
 
-        ``idle`` is called once, when every photo is prepared and only replies are awaited: the
-        cores have nothing else to do then (the last reply takes the service's whole latency),
-        so work the end of the run needs anyway is done there (the batch: writing the readings
-        recorded so far to the cache sheet); if it fails, it is left for the end.
         Sets result.stopped or result.interrupted when the batch ends early. Ctrl+C anywhere in
         here, ``settled`` included, stops the batch the same way.
         """
         pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="meter")
         futures: dict[Future[Reading], str] = {}
         collected: set[Future[Reading]] = set()
-        self._unprepared = len(todo)
         try:
             for digest in todo:
                 futures[self.submit(pool, digest)] = digest
@@ -226,10 +218,6 @@ class PhotoReader:
                 if self.stop.is_set():
                     for fut in pending:
                         fut.cancel()
-                elif idle is not None and pending and self._unprepared <= 0:
-                    with suppress(Exception):  # done again at the end, where a failure is reported
-                        idle()
-                    idle = None
         except KeyboardInterrupt:
             self.result.interrupted = True
         finally:
@@ -285,9 +273,6 @@ class PhotoReader:
                 photo = load_photo(path, digest, self.max_side)
         except PhotoError as exc:
             return failure_for(exc)
-        finally:
-            with self._lock:
-                self._unprepared -= 1
         if self.stop.is_set():
             raise _Skipped()
         if not self.engine.sends_photos:
