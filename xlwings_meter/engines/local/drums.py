@@ -40,7 +40,7 @@ class Drum:
     tenths: float
     sure: float
     x: float  # centre column in the strip
-    none: float = 0.0  # the probability that no drum is centred there
+    none: float  # the probability that no drum is centred there
 
 
 def prepare(grey: np.ndarray) -> np.ndarray:
@@ -112,12 +112,12 @@ class DrumClassifier:
         share, dy = cuts[int(sure.argmax())]
         shifted = [x + dx * pitch for x in xs for dx in OFFSETS_X]
         probs = self.probabilities(np.stack([cut(x, share, dy) for x in shifted]))
-        probs = probs.reshape(len(xs), len(OFFSETS_X), -1)
+        probs = probs.reshape(len(xs), len(OFFSETS_X), TENTHS + 1)
         drums = []
         for i in range(len(xs)):
             best = int(probs[i, :, :TENTHS].max(1).argmax())
             tenths, mass = tenths_of(probs[i, best])
-            none = float(probs[i, best, NONE]) if probs.shape[2] > NONE else 0.0
+            none = float(probs[i, best, NONE])
             drums.append(Drum(tenths, mass, shifted[i * len(OFFSETS_X) + best], none))
         return drums
 

@@ -165,12 +165,7 @@ def tightened(strip: Strip, xs: list[float], pitch: float) -> Row | None:
     energy = np.abs(np.diff(grey[:, x0:x1], axis=1)).mean(1)
     energy = np.convolve(energy, np.ones(3) / 3, mode="same")
     base, peak = float(np.percentile(energy, 10)), int(energy.argmax())
-    high = energy >= base + _BAND * (float(energy[peak]) - base)
-    lo = hi = peak
-    while lo > 0 and high[lo - 1]:
-        lo -= 1
-    while hi < len(high) - 1 and high[hi + 1]:
-        hi += 1
+    lo, hi = run_around(energy >= base + _BAND * (float(energy[peak]) - base), peak)
     height = 1.15 * (hi - lo + 1) * float(np.hypot(*strip.to_image[:, 1]))
     if height >= _LOOSE * strip.row.height:
         return None
@@ -179,3 +174,14 @@ def tightened(strip: Strip, xs: list[float], pitch: float) -> Row | None:
     cx, cy = strip.to_image @ np.array([mid, (lo + hi + 1) / 2, 1.0])
     row = strip.row
     return Row(float(cx), float(cy), row.length, height, row.angle, row.source)
+
+
+def run_around(mask: np.ndarray, i: int) -> tuple[int, int]:
+    """The first and last index of the run of true values in ``mask`` that holds ``i``
+    (``mask[i]`` must be true)."""
+    lo = hi = i
+    while lo > 0 and mask[lo - 1]:
+        lo -= 1
+    while hi < len(mask) - 1 and mask[hi + 1]:
+        hi += 1
+    return lo, hi

@@ -18,7 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from xlwings_meter.engines.local.geometry import Row, row_from_points
+from xlwings_meter.engines.local.geometry import Row, row_from_points, run_around
 
 MODEL = Path(__file__).parent / "models" / "counter_window.onnx"
 SIDE = 192
@@ -61,11 +61,7 @@ class WindowMap:
         mid = SIDE
         if not on[mid]:
             return 0.0
-        lo, hi = mid, mid
-        while lo > 0 and on[lo - 1]:
-            lo -= 1
-        while hi < len(on) - 1 and on[hi + 1]:
-            hi += 1
+        lo, hi = run_around(on, mid)
         return float((hi - lo + 1) * step)
 
     def rows(self) -> list[Row]:
