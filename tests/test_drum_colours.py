@@ -33,10 +33,37 @@ def test_dim_red_drums_among_dark_ones_are_the_decimals() -> None:
     assert red_cells(pixels, xs, PITCH) == (False,) * 5 + (True,) * 3
 
 
+def test_the_last_red_drum_half_under_the_frame_is_a_decimal_too() -> None:
+    # 02677.038: the window's dark frame covers part of the last red drum, whose ground then
+    # stands out from the black drums' by less than a whole red drum's does.
+    black, dim_red = (30, 30, 30), (55, 55, 90)
+    pixels = _drums([black] * 5 + [dim_red] * 3)
+    pixels[:, 7 * PITCH + 2 * PITCH // 3 :] = 15
+    xs = [PITCH * (i + 0.5) for i in range(8)]
+    assert red_cells(pixels, xs, PITCH) == (False,) * 5 + (True,) * 3
+    # A black last drum after red ones stays black.
+    pixels = _drums([black] * 5 + [dim_red] * 2 + [black])
+    assert red_cells(pixels, xs, PITCH) == (False,) * 5 + (True,) * 2 + (False,)
+
+
 def test_a_blue_cast_makes_no_drum_red() -> None:
     pixels = _drums([(70, 40, 30)] * 8)
     xs = [PITCH * (i + 0.5) for i in range(8)]
     assert red_cells(pixels, xs, PITCH) == (False,) * 8
+
+
+def test_red_digits_on_white_drums_in_a_red_plate_are_the_decimals() -> None:
+    # A Russian water meter (00409.550): white drums set in a red plate, black digits, the
+    # decimals' digits red. Every cell shows some of the red plate beside its drum, so red
+    # around a drum says nothing; the digits' colour does.
+    plate, white = (40, 40, 200), (215, 215, 215)
+    strip = np.full((REC_HEIGHT, PITCH * 8, 3), plate, np.uint8)
+    for i in range(8):
+        strip[4:-4, i * PITCH + 6 : (i + 1) * PITCH - 6] = white
+        ink = (30, 30, 30) if i < 5 else (40, 40, 190)
+        cv2.putText(strip, "5", (i * PITCH + 8, 36), cv2.FONT_HERSHEY_SIMPLEX, 0.8, ink, 2)
+    xs = [PITCH * (i + 0.5) for i in range(8)]
+    assert red_cells(strip, xs, PITCH) == (False,) * 5 + (True,) * 3
 
 
 def _read(row: Row, angle: float, red: tuple[bool, ...]) -> CounterRead:

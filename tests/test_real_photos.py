@@ -44,10 +44,13 @@ READ_RIGHT = [
     "ha1hax_911012006031_20240126.jpg",  # grey camera module, white drums, serial number below
     "ha1hax_911009002003_20240118.jpg",  # 6 white drums at the bottom of the frame, tilted
     "ha1hax_911012007074_20240125.jpg",  # a 4 the old classifier read as 8
+    "ha1hax_911004002058_20240109.jpg",  # 00107: frame bars beside the drums look like 1s
     # Gas meters: 5 black and 3 dim red drums in a dark window twice as tall as its drums.
     "cronix_gas_00883201362922.jpg",  # read as 003293.9918 before the window was cut down
     "cronix_gas_02800000312869.jpg",  # red drums in shade: only their ground is redder
-    "cronix_gas_02800000313446.jpg",  # m3 before the first drum, upside-down rival 27738
+    "cronix_gas_02800000313446.jpg",  # m3 before the first drum, upside-down rival 27738;
+    # the last red drum half under the frame
+    "cronix_gas_02800000311719.jpg",  # read 18.117, in two halves, before
 ]
 
 

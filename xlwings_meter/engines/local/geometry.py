@@ -94,8 +94,8 @@ def cut_strips(
 
 
 def batch_for_recogniser(strips: list[Strip]) -> np.ndarray:
-    """Normalised NCHW float32 batch, right-padded to the widest strip."""
-    width = max(s.pixels.shape[1] for s in strips)
+    """Normalised NCHW float32 batch of strips of one width."""
+    width = strips[0].pixels.shape[1]
     batch = np.zeros((len(strips), 3, REC_HEIGHT, width), np.float32)
     for i, s in enumerate(strips):
         img = s.pixels.astype(np.float32).transpose(2, 0, 1) / 127.5 - 1.0
