@@ -51,6 +51,8 @@ READ_RIGHT = [
     "cronix_gas_02800000313446.jpg",  # m3 before the first drum, upside-down rival 27738;
     # the last red drum half under the frame
     "cronix_gas_02800000311719.jpg",  # read 18.117, in two halves, before
+    "cronix_gas_00882400471898.jpg",  # a frame bar before the first drum, read as an unsure 1
+    "toloka_id_48_value_88_795.jpg",  # the last drum mid-roll, its ink off-centre in its cell
 ]
 
 

@@ -162,22 +162,29 @@ def drop_crowded(xs: list[float], sure: list[float], pitch: float) -> list[int]:
     return keep
 
 
-def on_grid(xs: list[float], ids: list[int], pitch: float) -> list[int]:
+def on_grid(xs: list[float], ids: list[int], pitch: float,
+            read_at: list[float | None] | None = None) -> list[int]:
     """``ids`` without end cells off the row's drum spacing: drums are evenly spaced, so a
     first cell much nearer or farther than the usual spacing (a frame edge, a stray mark) and
     a last cell much nearer (a separated decimal drum may lie farther) are not drums.
 
     ``pitch`` is the recogniser's spacing: cells centred on their ink lie unevenly where a
     narrow ``1`` sits to one side of its drum, so a first gap near either spacing is a drum's.
+    ``read_at`` holds, for each cell, where the recogniser read its digit (None where it read
+    none): a last drum caught mid-roll has its ink off-centre, and its cell then lies near its
+    neighbour; the recogniser's own spacing says it is a drum all the same.
     """
-    keep = list(zip(xs, ids, strict=True))
+    at = read_at if read_at is not None else [None] * len(xs)
+    keep = list(zip(xs, ids, at, strict=True))
     while len(keep) > 4:
-        gaps = np.diff([x for x, _ in keep])
+        gaps = np.diff([x for x, _, _ in keep])
         usual = float(np.median(gaps[1:-1]))
+        (_, _, before), (_, _, last) = keep[-2], keep[-1]
+        read_gap = last - before if last is not None and before is not None else 0.0
         if not 0.75 * min(usual, pitch) <= gaps[0] <= 1.35 * usual:
             keep = keep[1:]
-        elif gaps[-1] < 0.75 * usual:
+        elif max(gaps[-1], read_gap) < 0.75 * usual:
             keep = keep[:-1]
         else:
             break
-    return [i for _, i in keep]
+    return [i for _, i, _ in keep]

@@ -215,7 +215,9 @@ class Pipeline:
         found = self._drums.read_row(pixels, xs, pitch)
         keep = drums.drop_crowded([d.x for d in found], [d.sure for d in found], pitch)
         keep = [i for i in keep if firsts[i] is not None or found[i].sure >= _EXTRA_SURE]
-        kept = [(firsts[i], found[i]) for i in drums.on_grid([found[i].x for i in keep], keep, pitch)]
+        read_at = [None if firsts[i] is None else firsts[i].x for i in keep]
+        grid = drums.on_grid([found[i].x for i in keep], keep, pitch, read_at)
+        kept = [(firsts[i], found[i]) for i in grid]
         # A unit, a label or the frame before the first drum, which the recogniser took for a
         # digit, unsurely (the no-drum class also fires on some clear digits, which the
         # recogniser then reads surely). Not at the right end: a last drum caught mid-roll,
@@ -224,6 +226,10 @@ class Pipeline:
         while len(kept) > 1 and kept[0][1].none > _NO_DRUM and _unsure(kept[0][0]):
             junk += kept[0][0] is not None
             kept = kept[1:]
+        # So is an unsure first digit that no cell on the drums' spacing kept (a frame bar
+        # beside the first drum read as a 1).
+        if read.digits and _unsure(read.digits[0]) and all(f is not read.digits[0] for f, _ in kept):
+            junk = max(junk, 1)
         while len(kept) > 4 and min(kept[0][1].sure, kept[-1][1].sure) < _END_SURE:
             kept = kept[1:] if kept[0][1].sure <= kept[-1][1].sure else kept[:-1]
         values = roll_digits(debias([dr.tenths for _, dr in kept]))
