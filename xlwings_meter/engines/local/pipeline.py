@@ -215,7 +215,7 @@ class Pipeline:
         found = self._drums.read_row(pixels, xs, pitch)
         keep = drums.drop_crowded([d.x for d in found], [d.sure for d in found], pitch)
         keep = [i for i in keep if firsts[i] is not None or found[i].sure >= _EXTRA_SURE]
-        read_at = [None if firsts[i] is None else firsts[i].x for i in keep]
+        read_at = [None if (first := firsts[i]) is None else first.x for i in keep]
         grid = drums.on_grid([found[i].x for i in keep], keep, pitch, read_at)
         kept = [(firsts[i], found[i]) for i in grid]
         # A unit, a label or the frame before the first drum, which the recogniser took for a
