@@ -46,6 +46,18 @@ def test_the_last_red_drum_half_under_the_frame_is_a_decimal_too() -> None:
     assert red_cells(pixels, xs, PITCH) == (False,) * 5 + (True,) * 2 + (False,)
 
 
+def test_red_digits_under_a_strong_blue_cast_are_still_the_decimals() -> None:
+    # A gas meter under a blue light (03918.774): no pixel has more red than blue, but the
+    # decimals' digits stand far above the black ones in redness.
+    ground = (230, 180, 120)
+    strip = np.full((REC_HEIGHT, PITCH * 8, 3), ground, np.uint8)
+    for i in range(8):
+        ink = (90, 40, 20) if i < 5 else (160, 40, 150)
+        cv2.putText(strip, "7", (i * PITCH + 8, 36), cv2.FONT_HERSHEY_SIMPLEX, 0.8, ink, 2)
+    xs = [PITCH * (i + 0.5) for i in range(8)]
+    assert red_cells(strip, xs, PITCH) == (False,) * 5 + (True,) * 3
+
+
 def test_a_blue_cast_makes_no_drum_red() -> None:
     pixels = _drums([(70, 40, 30)] * 8)
     xs = [PITCH * (i + 0.5) for i in range(8)]

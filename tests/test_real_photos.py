@@ -53,6 +53,8 @@ READ_RIGHT = [
     "cronix_gas_02800000311719.jpg",  # read 18.117, in two halves, before
     "cronix_gas_00882400471898.jpg",  # a frame bar before the first drum, read as an unsure 1
     "toloka_id_48_value_88_795.jpg",  # the last drum mid-roll, its ink off-centre in its cell
+    "cronix_gas_02800000307686.jpg",  # under a blue light: no pixel redder than it is blue
+    "nohn_11-gh-issue-133.png",  # the window network's row, cut down to its drums, read it
 ]
 
 

@@ -118,11 +118,16 @@ def red_cells(pixels: np.ndarray, xs: list[float], pitch: float) -> tuple[bool, 
         return float(np.median(sorted(values)[: max(1, len(values) // 2)]))
 
     usual = ordinary(redness)
+    lights = [r for r in redness if r > -255.0]
+    usual_light = ordinary(lights) if len(lights) >= 3 else float("inf")
     dark = [g for g in ground if g == g]  # not NaN: the cells of dark drums
     usual_ground = ordinary(dark) if dark else float("nan")
 
     def red(r: float, f: bool, g: float, share: float = 1.0) -> bool:
-        return f or (r - usual > share * RED_ABOVE_ROW and r > 5) or bool(
+        # Red strokes outshine green and blue; under a strong blue cast none do, but among
+        # light drums a lift twice the margin above their ordinary redness is red all the same.
+        cast = r > -255.0 and r - usual_light > 2 * share * RED_ABOVE_ROW
+        return f or (r - usual > share * RED_ABOVE_ROW and (r > 5 or cast)) or bool(
             g - usual_ground > share * RED_GROUND_ABOVE_ROW)
 
     flags = [red(*cell) for cell in zip(redness, filled, ground, strict=True)]
