@@ -86,10 +86,9 @@ def red_cells(pixels: np.ndarray, xs: list[float], pitch: float) -> tuple[bool, 
     h = pixels.shape[0]
     redness, filled, ground = [], [], []
     for x in xs:
-        # A narrow window for the strokes (a red neighbour's edge must not count), the usual
+        # The drum's core for its strokes' colour (a red neighbour's edge, or the red plate a
+        # light drum is set in, must not count), a narrow window for its brightness, the usual
         # one for a red drum's ground.
-        # The core of the drum, where its digit is: a light drum set in a red plate shows
-        # red at its sides, not there.
         cells = []
         for share in (0.2, 0.3, 0.4):
             half = max(2, round(share * pitch))

@@ -211,7 +211,8 @@ class Pipeline:
                       ) -> tuple[ctc.CounterRead, list[drums.Drum], int]:
         """The candidate's drums read by the classifier: cells centred on the ink, a drum the
         recogniser missed at either end of the row looked for, stray cells dropped. Also how
-        many of the recogniser's digits, before the first drum, the classifier finds no drum at."""
+        many of the recogniser's digits before the first drum are not drums (at least 1 where
+        its unsure first digit is off the drums' spacing)."""
         pixels, pitch = read.strip.pixels, read.pitch
         xs = drums.centre_on_ink(pixels, [d.x for d in read.digits], pitch)
         firsts: list[ctc.Digit | None] = list(read.digits)
