@@ -43,10 +43,14 @@ class Drum:
     none: float  # the probability that no drum is centred there
 
 
-def prepare(grey: np.ndarray) -> np.ndarray:
-    """A grey crop resized to the model's input and normalised as in training."""
-    crop = cv2.resize(grey, (CROP_W, CROP_H), interpolation=cv2.INTER_AREA).astype(np.float32)
-    return (crop - crop.mean()) / (crop.std(ddof=1) + 1e-3)
+def prepare(greys: list[np.ndarray]) -> np.ndarray:
+    """Grey crops resized to the model's input and normalised as in training, each to its
+    own mean and spread (N x 32 x 20)."""
+    crops = np.stack(
+        [cv2.resize(g, (CROP_W, CROP_H), interpolation=cv2.INTER_AREA) for g in greys]
+    ).astype(np.float32)
+    mean = crops.mean(axis=(1, 2), keepdims=True)
+    return (crops - mean) / (crops.std(axis=(1, 2), ddof=1, keepdims=True) + 1e-3)
 
 
 def tenths_of(probs: np.ndarray) -> tuple[float, float]:
@@ -104,14 +108,14 @@ class DrumClassifier:
             ch = share * h
             cw = min(0.95 * pitch, 0.7 * ch)
             y0, x0 = h + (h - ch) / 2 + dy * h, h + x - cw / 2
-            return prepare(padded[round(y0) : round(y0 + ch), round(x0) : round(x0 + cw)])
+            return padded[round(y0) : round(y0 + ch), round(x0) : round(x0 + cw)]
 
         cuts = [(share, dy) for share in HEIGHTS for dy in OFFSETS_Y]
-        probs = self.probabilities(np.stack([cut(x, s, dy) for s, dy in cuts for x in xs]))
+        probs = self.probabilities(prepare([cut(x, s, dy) for s, dy in cuts for x in xs]))
         sure = np.log(np.maximum(probs[:, :TENTHS].max(1), 1e-6)).reshape(len(cuts), len(xs)).mean(1)
         share, dy = cuts[int(sure.argmax())]
         shifted = [x + dx * pitch for x in xs for dx in OFFSETS_X]
-        probs = self.probabilities(np.stack([cut(x, share, dy) for x in shifted]))
+        probs = self.probabilities(prepare([cut(x, share, dy) for x in shifted]))
         probs = probs.reshape(len(xs), len(OFFSETS_X), TENTHS + 1)
         drums = []
         for i in range(len(xs)):
