@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 np = pytest.importorskip("numpy")
@@ -93,3 +95,29 @@ def test_the_reading_with_its_red_drums_on_the_right_is_the_upright_one() -> Non
     turned = scoring.Candidate(_read(window, 180.0, (False,) * 5), 0.56)
     elsewhere = scoring.Candidate(_read(Row(300.0, 400.0, 200.0, 30.0, 0.0, "text"), 180.0, (False,) * 5), 0.3)
     assert scoring.unit_weights([upright, turned, elsewhere]) == [1.0, scoring.UNIT_BEFORE, 1.0]
+
+
+def _counter(value: str, red: tuple[bool, ...], row: Row) -> CounterRead:
+    strip = Strip(np.zeros((REC_HEIGHT, 300, 3), np.uint8), 0.0, np.eye(2, 3), row, 20.0)
+    digits = tuple(Digit(c, 0.99, 30.0 + 30 * i) for i, c in enumerate(value))
+    return CounterRead(strip, digits, red, 0, 30.0, 0, 0.7, False)
+
+
+def test_a_reading_without_its_point_takes_it_from_a_tighter_cut_of_the_same_digits() -> None:
+    """00409.550, white drums in a red plate: the loose cut of the window saw the plate red in
+    every cell, so no point, and it outscored the tight cut, which saw the red digits."""
+    from xlwings_meter.engines.local.pipeline import _with_point
+
+    loose = Row(300.0, 200.0, 400.0, 82.0, 0.0, "window")
+    tight = Row(300.0, 205.0, 400.0, 34.0, 0.0, "window")
+    best = scoring.Candidate(_counter("00409550", (True,) * 8, loose), 0.66)
+    pointed = scoring.Candidate(_counter("00409550", (False,) * 5 + (True,) * 3, tight), 0.45)
+    other = scoring.Candidate(_counter("69960709", (False,) * 8, loose), 0.43)
+    assert _with_point(best, [best, pointed, other]).value == "00409.550"
+    # Not from a reading of other digits, nor from one far behind.
+    wrong = scoring.Candidate(_counter("00409559", (False,) * 5 + (True,) * 3, tight), 0.6)
+    assert _with_point(best, [best, wrong, other]).value == "00409550"
+    assert _with_point(best, [best, replace(pointed, score=0.2)]).value == "00409550"
+    # A reading with its own point keeps it.
+    own = scoring.Candidate(_counter("00409550", (False,) * 6 + (True,) * 2, loose), 0.7)
+    assert _with_point(own, [own, pointed]).value == "004095.50"

@@ -55,6 +55,8 @@ READ_RIGHT = [
     "toloka_id_48_value_88_795.jpg",  # the last drum mid-roll, its ink off-centre in its cell
     "cronix_gas_02800000307686.jpg",  # under a blue light: no pixel redder than it is blue
     "nohn_11-gh-issue-133.png",  # the window network's row, cut down to its drums, read it
+    "astrel_beregun_084827.jpg",  # digits boxed apart: the recogniser read only 5.29 of them
+    "toloka_id_1029_value_409_55.jpg",  # white drums in a red plate: the point from a tight cut
 ]
 
 

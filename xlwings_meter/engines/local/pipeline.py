@@ -55,6 +55,8 @@ _OCR_WEIGHT = 0.5
 #: A drum the recogniser missed at a row's end is taken when the classifier reads it this surely.
 _EXTRA_SURE = 0.9
 _CLASSIFIER_UNSURE = 0.8
+#: Cells looked at left of the first drum the recogniser read.
+_MAX_LEFT = 6
 #: A first cell the classifier finds no drum in this surely is dropped.
 _NO_DRUM = 0.5
 #: The score of a recogniser's reading that holds a digit where the classifier finds no drum
@@ -75,6 +77,9 @@ _MAX_TIGHTENED = 3
 _TIGHTENED = {"window", "net"}
 #: A network's row cut down to its digits is no longer coarse (``scoring.coarse``).
 _TIGHT = {"net": "tight"}
+#: A reading without a point takes the point of a reading of the same digits scoring at least
+#: this share of it.
+_SIBLING = 0.5
 
 
 class Pipeline:
@@ -225,7 +230,20 @@ class Pipeline:
         ends = [xs[0] - pitch, xs[-1] + pitch] if xs else []
         if ends and ends[1] <= hi and free(ends[1]):
             xs, firsts = [*xs, ends[1]], [*firsts, None]
+        # Drums the recogniser did not read at the left end, as many as the row has room for:
+        # digits boxed apart (each drum in a frame of its own) score below its blank.
+        left = [x for k in range(_MAX_LEFT, 0, -1)
+                if (x := xs[0] - k * pitch) >= read.strip.margin + 0.4 * pitch and free(x)] if xs else []
+        xs, firsts = [*left, *xs], [*([None] * len(left)), *firsts]
         found = self._drums.read_row(pixels, xs, pitch)
+        # Only those next to the first read drum, and each sure, count: a label or the frame
+        # further left is no drum.
+        taken = 0
+        for drum in reversed(found[: len(left)]):
+            if drum.sure < _EXTRA_SURE or drum.none >= _NO_DRUM:
+                break
+            taken += 1
+        found, firsts = found[len(left) - taken :], firsts[len(left) - taken :]
         keep = drums.drop_crowded([d.x for d in found], [d.sure for d in found], pitch)
         keep = [i for i in keep if firsts[i] is not None or found[i].sure >= _EXTRA_SURE]
         read_at = [None if (first := firsts[i]) is None else first.x for i in keep]
@@ -314,7 +332,8 @@ class Pipeline:
         if best.score < scoring.MIN_SCORE:
             return Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE)
 
-        read = best.read
+        # Another cut of the same counter may have seen its red drums where this one did not.
+        read = _with_point(best, candidates)
         quads = geometry.digit_quads(read.strip, [d.x for d in read.digits], read.pitch)
         wh = np.array([work.shape[1], work.shape[0]], float)
         sure = scoring.confidence(best, candidates) * _count_fits(wmap, quads)
@@ -325,6 +344,23 @@ class Pipeline:
             angle=round(geometry.row_angle(quads), 2),
             boxes=tuple(_axis_aligned(q / wh) for q in quads),
         )
+
+
+def _with_point(best: Candidate, candidates: list[Candidate]) -> ctc.CounterRead:
+    """The best reading, with the decimals of another reading of the same digits where it has
+    none: a cut that takes in the plate around light drums can hide their red digits (a red
+    plate around white drums)."""
+    read = best.read
+    if "." in read.value:
+        return read
+    same = [
+        c for c in candidates
+        if "." in c.read.value and c.read.value.replace(".", "") == read.value
+        and c.score >= _SIBLING * best.score
+    ]
+    if not same:
+        return read
+    return replace(read, red=max(same, key=lambda c: c.score).read.red)
 
 
 def _on_window(cover: float) -> float:
