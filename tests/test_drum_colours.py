@@ -121,3 +121,17 @@ def test_a_reading_without_its_point_takes_it_from_a_tighter_cut_of_the_same_dig
     # A reading with its own point keeps it.
     own = scoring.Candidate(_counter("00409550", (False,) * 6 + (True,) * 2, loose), 0.7)
     assert _with_point(own, [own, pointed]).value == "004095.50"
+
+
+def test_colour_masks_agree_with_the_plain_arithmetic_and_take_any_crop() -> None:
+    """OpenCV's saturating 8-bit arithmetic gives exactly the widened test, on a row's edge
+    crops too (empty or one pixel wide, where OpenCV returns nothing of its own)."""
+    from xlwings_meter.engines.local.colours import dark_mask, red_mask
+
+    img = np.random.default_rng(1).integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    for crop in (img, img[5:-5, 10:30], img[:0], img[:, :0], img[:1], img[:, :1], img[3:4, 5:6]):
+        px = crop.astype(np.int16)
+        red = (px[..., 2] > 90) & (px[..., 2] - np.maximum(px[..., 0], px[..., 1]) > 45)
+        dark = px.max(axis=-1, initial=0) < 95
+        assert np.array_equal(red_mask(crop), red)
+        assert np.array_equal(dark_mask(crop), dark)
