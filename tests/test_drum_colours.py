@@ -118,6 +118,11 @@ def test_a_reading_without_its_point_takes_it_from_a_tighter_cut_of_the_same_dig
     wrong = scoring.Candidate(_counter("00409559", (False,) * 5 + (True,) * 3, tight), 0.6)
     assert _with_point(best, [best, wrong, other]).value == "00409550"
     assert _with_point(best, [best, replace(pointed, score=0.2)]).value == "00409550"
+    # Nor from one red drum alone at the end: a red unit plate beside a counter without
+    # decimals (0056.1 for 00561).
+    unit = scoring.Candidate(_counter("00561", (False,) * 4 + (True,), tight), 0.52)
+    plain = scoring.Candidate(_counter("00561", (False,) * 5, loose), 0.57)
+    assert _with_point(plain, [plain, unit]).value == "00561"
     # A reading with its own point keeps it.
     own = scoring.Candidate(_counter("00409550", (False,) * 6 + (True,) * 2, loose), 0.7)
     assert _with_point(own, [own, pointed]).value == "004095.50"

@@ -261,3 +261,7 @@ def test_drums_the_recogniser_left_unread_at_the_left_are_read_by_the_classifier
     partial = replace(whole, digits=whole.digits[-4:], red=whole.red[-4:])
     read, found, _ = pipeline._classify_one(partial)
     assert read.value == synth.truth.value
+    # Where the recogniser saw a letter (a unit, a label) the drums end: none past it is taken.
+    letter = whole.digits[1].x
+    read, _, _ = pipeline._classify_one(replace(partial, letters=(letter,)))
+    assert read.value == "57.267"

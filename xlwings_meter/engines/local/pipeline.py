@@ -232,8 +232,13 @@ class Pipeline:
             xs, firsts = [*xs, ends[1]], [*firsts, None]
         # Drums the recogniser did not read at the left end, as many as the row has room for:
         # digits boxed apart (each drum in a frame of its own) score below its blank.
-        left = [x for k in range(_MAX_LEFT, 0, -1)
-                if (x := xs[0] - k * pitch) >= read.strip.margin + 0.4 * pitch and free(x)] if xs else []
+        # Not past a letter either: the cells must run on from the first digit without a gap.
+        left: list[float] = []
+        for k in range(1, _MAX_LEFT + 1 if xs else 0):
+            x = xs[0] - k * pitch
+            if x < read.strip.margin + 0.4 * pitch or not free(x):
+                break
+            left.insert(0, x)
         xs, firsts = [*left, *xs], [*([None] * len(left)), *firsts]
         found = self._drums.read_row(pixels, xs, pitch)
         # Only those next to the first read drum, and each sure, count: a label or the frame
@@ -353,9 +358,11 @@ def _with_point(best: Candidate, candidates: list[Candidate]) -> ctc.CounterRead
     read = best.read
     if "." in read.value:
         return read
+    # Two red drums at least: one alone at the end is as often a red unit or a pointer beside
+    # the counter (a red `m3` plate gave `0056.1` for 00561).
     same = [
         c for c in candidates
-        if "." in c.read.value and c.read.value.replace(".", "") == read.value
+        if 2 <= c.read.decimals < len(c.read.digits) and c.read.value.replace(".", "") == read.value
         and c.score >= _SIBLING * best.score
     ]
     if not same:
