@@ -128,6 +128,30 @@ def test_a_reading_without_its_point_takes_it_from_a_tighter_cut_of_the_same_dig
     assert _with_point(own, [own, pointed]).value == "004095.50"
 
 
+def test_a_borrowed_point_is_scored_with_the_reading_it_gave() -> None:
+    """The confidence is that of the value shown: the cut that lent the point agrees with it
+    (it is no rival), and two borrowed decimals are as doubtful as two seen."""
+    from xlwings_meter.engines.local.pipeline import settle
+
+    loose = Row(300.0, 200.0, 400.0, 82.0, 0.0, "window")
+    tight = Row(300.0, 205.0, 400.0, 34.0, 0.0, "window")
+    best = scoring.Candidate(_counter("00409550", (True,) * 8, loose), 0.66)
+    pointed = scoring.Candidate(_counter("00409550", (False,) * 5 + (True,) * 3, tight), 0.6)
+    other = scoring.Candidate(_counter("69960709", (False,) * 8, loose), 0.30)
+    read, sure = settle(best, [best, pointed, other])
+    assert (read.value, sure) == ("00409.550", pytest.approx(0.99))
+    # A true rival still lowers it.
+    rival = scoring.Candidate(_counter("00409559", (False,) * 5 + (True,) * 3, tight), 0.5)
+    assert settle(best, [best, pointed, rival])[1] < 0.9
+    # Two decimals borrowed: the last drum may be missing, as with two seen.
+    best = scoring.Candidate(_counter("0040955", (False,) * 7, loose), 0.66)
+    two = scoring.Candidate(_counter("0040955", (False,) * 5 + (True,) * 2, tight), 0.4)
+    read, sure = settle(best, [best, two])
+    seen = scoring.Candidate(two.read, 0.66)
+    assert (read.value, sure) == ("00409.55", pytest.approx(scoring.confidence(seen, [seen])))
+    assert sure < 0.9
+
+
 def test_colour_masks_agree_with_the_plain_arithmetic_and_take_any_crop() -> None:
     """OpenCV's saturating 8-bit arithmetic gives exactly the widened test, on a row's edge
     crops too (empty or one pixel wide, where OpenCV returns nothing of its own)."""

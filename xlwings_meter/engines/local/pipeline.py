@@ -338,10 +338,10 @@ class Pipeline:
             return Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE)
 
         # Another cut of the same counter may have seen its red drums where this one did not.
-        read = _with_point(best, candidates)
+        read, sure = settle(best, candidates)
         quads = geometry.digit_quads(read.strip, [d.x for d in read.digits], read.pitch)
         wh = np.array([work.shape[1], work.shape[0]], float)
-        sure = scoring.confidence(best, candidates) * _count_fits(wmap, quads)
+        sure *= _count_fits(wmap, quads)
         return Reading(
             ReadingStatus.READ,
             value=read.value,
@@ -349,6 +349,16 @@ class Pipeline:
             angle=round(geometry.row_angle(quads), 2),
             boxes=tuple(_axis_aligned(q / wh) for q in quads),
         )
+
+
+def settle(best: Candidate, candidates: list[Candidate]) -> tuple[ctc.CounterRead, float]:
+    """The reading given for the best candidate, and how sure the engine is of it.
+
+    The confidence is that of the reading given, point included: the decimals it borrowed
+    count (one or two are doubtful), and the reading that lent them is no rival.
+    """
+    given = replace(best, read=_with_point(best, candidates))
+    return given.read, scoring.confidence(given, candidates)
 
 
 def _with_point(best: Candidate, candidates: list[Candidate]) -> ctc.CounterRead:

@@ -94,7 +94,11 @@ def confidence(best: Candidate, candidates: list[Candidate]) -> float:
     if read.gaps:
         weakest = min(weakest, 0.5)
     rival = max(
-        (c.score * _rival_weight(best, c) for c in candidates if c.read.value != read.value),
+        (
+            c.score * _rival_weight(best, c)
+            for c in candidates
+            if not _same_reading(read.value, c.read.value)
+        ),
         default=0.0,
     )
     lead = min(1.0, (best.score - rival) / 0.3)
@@ -121,6 +125,13 @@ def coarse(read: Any) -> bool:
     rows are a little too tall or long, and a rolling drum in them is often read twice (000004
     for 00004)."""
     return bool(read.strip.row.source == "net")
+
+
+def _same_reading(value: str, other: str) -> bool:
+    """Whether reading ``other`` says what ``value`` says: the same, or the same digits where
+    it saw no decimal point (a cut that missed the red drums does not contradict one that saw
+    them)."""
+    return other == value or ("." not in other and other == value.replace(".", ""))
 
 
 def _rival_weight(best: Candidate, rival: Candidate) -> float:
