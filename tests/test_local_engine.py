@@ -265,3 +265,56 @@ def test_drums_the_recogniser_left_unread_at_the_left_are_read_by_the_classifier
     letter = whole.digits[1].x
     read, _, _ = pipeline._classify_one(replace(partial, letters=(letter,)))
     assert read.value == "57.267"
+
+
+def test_a_counter_cut_in_two_at_a_drum_mid_roll_reads_whole(engine) -> None:
+    """White drums, the third caught mid-roll: the drums found by colour break there, and the
+    part right of it (294.7676, read surely) outscored the whole counter read on a row cut
+    to its digits. A reading that holds another's digits in the same places, and more drums
+    at its ends read surely, is the counter."""
+    conditions = PhotoConditions(rotation=0.0, noise=2.0, perspective=0.29, jpeg_quality=60,
+                                 roll=0.25, drums="white")
+    synth = generate_meter_photo(100000, conditions)
+    assert synth.truth.value == "76294.7676"
+    assert read(engine, synth).value == "76294.7676"
+
+
+def _placed(value: str, first_x: float, probs: dict[int, float] | None = None):
+    """A reading of ``value`` whose digits lie at image columns first_x, first_x + 30, ..."""
+    from xlwings_meter.engines.local.ctc import CounterRead, Digit
+    from xlwings_meter.engines.local.geometry import REC_HEIGHT, Row, Strip
+
+    to_image = np.array([[1.0, 0.0, first_x - 40.0], [0.0, 1.0, 100.0]])
+    strip = Strip(np.zeros((REC_HEIGHT, 400, 3), np.uint8), 0.0, to_image,
+                  Row(200.0, 100.0, 400.0, 40.0, 0.0, "window"), 20.0)
+    digits = tuple(Digit(c, (probs or {}).get(i, 0.99), 40.0 + 30 * i)
+                   for i, c in enumerate(value.replace(".", "")))
+    decimals = len(value) - value.index(".") - 1 if "." in value else 0
+    red = (False,) * (len(digits) - decimals) + (True,) * decimals
+    return CounterRead(strip, digits, red, 0, 30.0, 0, 0.7, False)
+
+
+def test_a_reading_gives_way_to_one_that_holds_it_and_more_drums() -> None:
+    from xlwings_meter.engines.local.pipeline import _whole_counter
+    from xlwings_meter.engines.local.scoring import Candidate
+
+    part = Candidate(_placed("294.7676", 100.0), 0.91)
+    whole = Candidate(_placed("76294.7676", 40.0), 0.6)
+    left = Candidate(_placed("7629", 40.0), 0.53)
+    other = Candidate(_placed("451720", 40.0), 0.3)
+    best, rivals = _whole_counter(part, [part, whole, left, other])
+    assert (best.read.value, best.score) == ("76294.7676", 0.91)
+    assert [c.read.value for c in rivals] == ["76294.7676", "451720"]  # its parts are no rivals
+    # Not where the drums it adds were read unsurely (a frame bar read as a digit) ...
+    unsure = Candidate(_placed("76294.7676", 40.0, {0: 0.7}), 0.6)
+    assert _whole_counter(part, [part, unsure])[0] is part
+    # ... nor where the classifier alone read them (its last cell on a unit plate: 008641) ...
+    alone = replace(whole, agrees=False)
+    assert _whole_counter(part, [part, alone])[0] is part
+    # ... nor where the digits lie elsewhere in the photo (a serial number) or read otherwise,
+    shifted = Candidate(_placed("76294.7676", 70.0), 0.6)
+    assert _whole_counter(part, [part, shifted])[0] is part
+    misread = Candidate(_placed("76294.7678", 40.0), 0.6)
+    assert _whole_counter(part, [part, misread])[0] is part
+    # ... nor from a reading far behind.
+    assert _whole_counter(part, [part, replace(whole, score=0.4)])[0] is part

@@ -337,7 +337,8 @@ class Pipeline:
         if best.score < scoring.MIN_SCORE:
             return Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE)
 
-        # Another cut of the same counter may have seen its red drums where this one did not.
+        # Another cut of the same counter may have seen more of its drums, or its red ones.
+        best, candidates = _whole_counter(best, candidates)
         read, sure = settle(best, candidates)
         quads = geometry.digit_quads(read.strip, [d.x for d in read.digits], read.pitch)
         wh = np.array([work.shape[1], work.shape[0]], float)
@@ -349,6 +350,50 @@ class Pipeline:
             angle=round(geometry.row_angle(quads), 2),
             boxes=tuple(_axis_aligned(q / wh) for q in quads),
         )
+
+
+def _whole_counter(best: Candidate, candidates: list[Candidate]
+                   ) -> tuple[Candidate, list[Candidate]]:
+    """The best reading, or another that holds all its digits, read alike in the same places of
+    the photo, and more drums at its ends, each read surely, and on which the two readers
+    agree: a cut of the counter that stopped at a drum caught mid-roll (its colour breaks the
+    row of drums) saw only part of it. (The classifier alone reads a unit plate's edge as a
+    sure drum: ``008641``.) Also the candidates that still rival the reading: one that is a
+    part of it is not."""
+    wholes = [
+        c for c in candidates
+        if c.agrees and c.score >= _SIBLING * best.score and _holds(c.read, best.read)
+    ]
+    if not wholes:
+        return best, candidates
+    whole = max(wholes, key=lambda c: (len(c.read.digits), c.score))
+    whole = replace(whole, score=max(whole.score, best.score))
+    return whole, [c for c in candidates if not _holds(whole.read, c.read, sure=False)]
+
+
+def _centres(read: ctc.CounterRead) -> np.ndarray:
+    """The centres of ``read``'s digits in the work image."""
+    quads = geometry.digit_quads(read.strip, [d.x for d in read.digits], read.pitch)
+    return np.array([q.mean(0) for q in quads])
+
+
+def _holds(whole: ctc.CounterRead, part: ctc.CounterRead, sure: bool = True) -> bool:
+    """Whether ``whole`` holds ``part``'s digits, read alike in the same places of the photo,
+    and more at its ends (each read surely, with ``sure``)."""
+    n, m = len(part.digits), len(whole.digits)
+    if n == 0 or m <= n:
+        return False
+    a, b = _centres(part), _centres(whole)
+    step = float(np.median(np.linalg.norm(np.diff(b, axis=0), axis=1)))
+    for k in range(m - n + 1):
+        if all(
+            part.digits[i].char == whole.digits[k + i].char
+            and float(np.linalg.norm(a[i] - b[k + i])) < 0.4 * step
+            for i in range(n)
+        ):
+            extra = [*whole.digits[:k], *whole.digits[k + n :]]
+            return not sure or all(d.prob >= _EXTRA_SURE and not d.guessed for d in extra)
+    return False
 
 
 def settle(best: Candidate, candidates: list[Candidate]) -> tuple[ctc.CounterRead, float]:
