@@ -24,6 +24,7 @@ from xlwings_meter.errors import (
     RejectedError,
     ServiceError,
     TransientServiceError,
+    UnreachableError,
 )
 from xlwings_meter.photos import Photo
 from xlwings_meter.reading import ReadingStatus
@@ -170,6 +171,25 @@ def test_a_service_never_reached_is_retried_freely_and_charged_nothing(
     uploads: list[int] = []
 
     with pytest.raises(TransientServiceError, match="^Could not connect to the service after 3 tries$") as err:
+        engine.read(new_photo(), on_upload=uploads.append)
+    assert (err.value.may_have_been_charged, err.value.attempts, uploads) == (False, 3, [])
+
+
+def test_a_proxy_that_cannot_be_reached_is_a_service_never_reached(
+    fast_settings: ClientSettings, new_photo: NewPhoto, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Proxy down or VPN off: nothing left the machine, so nothing was paid, and the run can
+    stop as offline (it said "5 photos sent (10 uploads)" and "may have charged")."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("NO_PROXY", "")
+    url = "https://meters.example.invalid/aiscript/water-meter/v2"
+    engine = AigenEngine(replace(fast_settings, url=url), sleep=lambda _: None)
+    uploads: list[int] = []
+
+    with pytest.raises(UnreachableError) as err:
         engine.read(new_photo(), on_upload=uploads.append)
     assert (err.value.may_have_been_charged, err.value.attempts, uploads) == (False, 3, [])
 

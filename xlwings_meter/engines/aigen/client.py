@@ -272,6 +272,8 @@ def _never_connected(exc: requests.ConnectionError) -> bool:
     import urllib3.exceptions
 
     reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    if isinstance(reason, urllib3.exceptions.ProxyError):  # the proxy itself was not reached
+        reason = reason.original_error
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
