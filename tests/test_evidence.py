@@ -77,6 +77,14 @@ def test_no_boxes_no_window_and_the_pictures_are_small() -> None:
         assert Image.open(io.BytesIO(data)).format == "JPEG" and len(data) < 6000
 
 
+def test_boxes_far_off_the_photo_give_no_window() -> None:
+    """Pixels in the normalised boxes (a reply cached before they were checked) made a window
+    of thousands of photos' size: the Review sheet failed on every run."""
+    img, _ = _meter(0.0)
+    pixels = ((412.0, 380.0), (440.0, 380.0), (440.0, 420.0), (412.0, 420.0))
+    assert digit_window(img, (pixels,), 0.0) is None
+
+
 def test_a_window_at_the_edge_of_the_photo_is_still_cut() -> None:
     img, boxes = _meter(0.0)
     shifted = tuple(tuple((x - 0.45, y) for x, y in q) for q in boxes)  # half the row off the left edge

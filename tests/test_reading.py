@@ -91,6 +91,39 @@ def test_a_usable_value_is_a_reading_even_when_an_optional_field_is_odd() -> Non
     assert len(reading.boxes) == 6  # the six boxes that parse are kept
 
 
+def test_huge_numbers_and_boxes_outside_the_photo_are_left_out_of_a_reading() -> None:
+    """Found by a hostile review: an integer too large for a float in an optional field ended
+    the run with an internal error (and every later run paid again); boxes in pixels in the
+    normalised field made every later Review sheet fail."""
+    doc = json.loads(SUCCESS_BODY)
+    numbers = doc["data"][0]["numbers"]
+    numbers["confidence"] = 10**400
+    numbers["angle"] = -(10**400)
+    numbers["bboxes_norm"][0][0] = [10**400, 0.5]
+    numbers["bboxes_norm"][1] = [[412, 380], [440, 380], [440, 420], [412, 420]]  # pixels
+    numbers["bboxes_norm"][2][0] = [1.01, -0.005]  # rounding: kept, inside the photo
+
+    reading = parse_response(200, json.dumps(doc))
+
+    assert (reading.status, reading.value, reading.confidence, reading.angle) == (
+        ReadingStatus.READ, "3245.010", None, None)
+    assert len(reading.boxes) == 5
+    assert reading.boxes[0][0] == (1.0, 0.0)
+    assert all(0 <= c <= 1 for quad in reading.boxes for point in quad for c in point)
+
+
+def test_a_value_with_more_digits_than_a_meter_has_is_no_reading() -> None:
+    """400 digits became `inf` in the workbook's XML, which no spreadsheet opens."""
+    body = SUCCESS_BODY.replace(b'"3245.010"', b'"' + b"9" * 400 + b'"')
+
+    reading = parse_response(200, body)
+
+    assert reading.status is ReadingStatus.NO_READING
+    assert "400 digits" in reading.message
+    assert parse_response(200, SUCCESS_BODY.replace(b'"3245.010"', b'"123456789012.345"')).value == (
+        "123456789012.345")
+
+
 def test_a_200_without_a_value_object_is_a_failure_that_may_have_cost() -> None:
     with pytest.raises(TransientServiceError) as err:
         parse_response(200, b'{"status": "success", "data": [{"numbers": ["3245"]}]}')

@@ -29,9 +29,12 @@ def digit_window(image: Image.Image, boxes: Sequence[Quad], angle: float | None 
 
     ``boxes`` are the digit quadrilaterals, normalised 0..1 to the photo, first digit first;
     ``angle`` is the row's angle in the API's convention (clockwise on screen from the x axis,
-    first digit to last); without it, the angle is taken from the boxes. None without boxes.
+    first digit to last); without it, the angle is taken from the boxes. None without boxes,
+    or with boxes far off the photo.
     """
-    if not boxes:
+    # Corners far off the photo are no normalised boxes (pixels, from a reading cached before
+    # they were checked): the window would be vast.
+    if not boxes or not all(-1 <= c <= 2 for quad in boxes for point in quad for c in point):
         return None
     w, h = image.size
     points = [(x * w, y * h) for quad in boxes for x, y in quad]

@@ -15,6 +15,11 @@ from xlwings_meter.reading import (
     ReadingStatus,
 )
 
+#: A reading with more digits than this is no meter's (a float holds 15 exactly).
+MAX_DIGITS = 15
+#: How far outside 0..1 a normalised corner may lie (rounding) before the box is left out.
+_SLACK = 0.02
+
 
 def parse_response(http_status: int, body: bytes | str) -> Reading:
     """Turn one reply of the AIGEN Water Meter API into a Reading.
@@ -66,6 +71,12 @@ def parse_response(http_status: int, body: bytes | str) -> Reading:
         return Reading.failure(
             ReadingStatus.NO_READING, f"No reading: the service read {value!r}, which is not a number"
         )
+    digits = len(value) - ("." in value)
+    if digits > MAX_DIGITS:  # no counter has them; a spreadsheet cell could not hold them exactly
+        return Reading.failure(
+            ReadingStatus.NO_READING,
+            f"No reading: the service read a number of {digits} digits, more than a meter shows",
+        )
     boxes = numbers.get("bboxes_norm")
     quads = tuple(q for q in map(_quad, boxes if isinstance(boxes, list) else ()) if q is not None)
     return Reading(ReadingStatus.READ, value=value, confidence=confidence, angle=angle, boxes=quads)
@@ -81,22 +92,25 @@ def _is_bad_request(error: Any) -> bool:
 
 
 def _number(value: Any) -> float | None:
-    """A finite number, or None for anything else (null, a word, NaN)."""
+    """A finite number, or None for anything else (null, a word, NaN, an integer too large
+    for a float)."""
     if isinstance(value, bool):
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return number if math.isfinite(number) else None
 
 
 def _quad(points: Any) -> Quad | None:
-    """Four finite (x, y) corners, or None."""
+    """Four (x, y) corners inside the photo (normalised: 0..1, give or take rounding), or None.
+    Corners outside it (pixels sent in the normalised field) would cut a window of the wrong
+    part of the photo, or a gigantic one."""
     try:
         pts = tuple((float(x), float(y)) for x, y in points)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    if len(pts) != 4 or not all(math.isfinite(c) for p in pts for c in p):
-        return None
-    return pts  # type: ignore[return-value,unused-ignore]  # four points, checked just above
+    if len(pts) != 4 or not all(-_SLACK <= c <= 1 + _SLACK for p in pts for c in p):
+        return None  # NaN fails the comparison too
+    return tuple((min(1.0, max(0.0, x)), min(1.0, max(0.0, y))) for x, y in pts)  # type: ignore[return-value]
