@@ -114,6 +114,30 @@ def test_exif_orientation_is_applied_before_upload(tmp_path: Path) -> None:
     assert b > 150 and r < 100
 
 
+@pytest.mark.parametrize("fmt", ["TIFF", "PNG", "WEBP"])
+def test_the_orientation_of_other_formats_is_applied_once(tmp_path: Path, fmt: str) -> None:
+    """Pillow 13 turns a TIFF as it loads it: turned again, it went up upside down or
+    sideways (found by a hostile review)."""
+    img = Image.open(_jpeg(tmp_path / "turned.jpg", size=(320, 240), exif_orientation=6))
+    path = tmp_path / f"turned.{fmt.lower()}"
+    img.save(path, format=fmt, exif=img.getexif().tobytes(), **({"lossless": True} if fmt == "WEBP" else {}))
+    sent = Image.open(io.BytesIO(load_photo(path).data)).convert("RGB")
+    assert sent.size == (240, 320)
+    r, g, b = sent.getpixel((235, 5))
+    assert b > 150 and r < 100
+
+
+def test_a_jpeg_with_a_multi_picture_segment_is_read_as_a_jpeg(tmp_path: Path) -> None:
+    """An HDR gain map or a preview makes a phone JPEG an "MPO" to Pillow, which decoded it
+    whole (573 MB for 108 megapixels against 31 MB) and sent it larger."""
+    img = Image.effect_noise((4032, 3024), 40).convert("RGB")
+    img.save(tmp_path / "plain.jpg", quality=90)
+    img.save(tmp_path / "hdr.jpg", format="MPO", save_all=True, append_images=[img.resize((400, 300))],
+             quality=90)
+    assert Image.open(tmp_path / "hdr.jpg").format == "MPO"
+    assert load_photo(tmp_path / "hdr.jpg").data == load_photo(tmp_path / "plain.jpg").data
+
+
 def test_a_text_file_named_jpg_is_never_uploaded(tmp_path: Path) -> None:
     fake = tmp_path / "meter.jpg"
     fake.write_text("these are not the pixels you are looking for")

@@ -219,8 +219,9 @@ def _decode(fh: BinaryIO, path: Path, file_size: int, max_side: int) -> Image.Im
             if pixels > MAX_PIXELS or (pixels > BOMB_MIN_PIXELS and pixels > BOMB_PIXELS_PER_BYTE * file_size):
                 raise PhotoTooLargeError(f"Image too large to be a photo ({img.width}x{img.height}): {path.name}",
                                          size=pixels, limit=MAX_PIXELS)
-            orientation = _orientation(img)
-            if img.format == "JPEG":
+            # A JPEG with a multi-picture segment (an HDR gain map, a preview: Pillow says MPO)
+            # is a JPEG first.
+            if img.format in ("JPEG", "MPO"):
                 # Scaled while decoding (see LEGIBLE_SIDE): the resampling after it has little
                 # or nothing left to do, and a 200-megapixel photo needs a 64th of the memory.
                 side, long = min(max_side, LEGIBLE_SIDE), max(img.size)
@@ -233,6 +234,9 @@ def _decode(fh: BinaryIO, path: Path, file_size: int, max_side: int) -> Image.Im
                 with _BIG_DECODE if pixels > BIG_DECODE_PIXELS else nullcontext():
                     img.load()
                     small = _fit(img, max_side)
+            # Read after decoding: Pillow turns some formats itself as it loads them (TIFF, from
+            # version 13) and then drops the tag, which must not turn them a second time.
+            orientation = _orientation(img)
     except UnidentifiedImageError as exc:
         video = head[4:8] == b"ftyp" and head[8:12] in _VIDEO_BRANDS
         if video or path.suffix.lower() in _VIDEO_SUFFIXES:
