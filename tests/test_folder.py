@@ -45,6 +45,21 @@ def test_a_corrupt_or_odd_photo_has_no_capture_time_rather_than_an_error(tmp_pat
     assert [p.path.name for p in photos_in(tmp_path)] == ["broken.jpg", "zeros.jpg"]
 
 
+def test_an_image_too_large_to_be_a_photo_has_no_capture_time(tmp_path: Path) -> None:
+    """A PNG that says it is 30000x30000 pixels: Pillow refuses to open it, which ended
+    `read FOLDER --into` with an internal error before anything was read (a hostile review)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)
+    (tmp_path / "huge.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+    assert capture_time(tmp_path / "huge.png") is None
+    assert [p.path.name for p in photos_in(tmp_path)] == ["huge.png"]
+
+
 def test_read_a_folder_into_a_new_workbook_then_append_what_was_added_since(
     tmp_path: Path, aigen_env: FakeAigen, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -53,8 +53,8 @@ def capture_time(path: Path) -> datetime | None:
         with Image.open(path) as img:
             exif = img.getexif()
             text = exif.get_ifd(_EXIF_IFD).get(_DATE_TIME_ORIGINAL) or exif.get(_DATE_TIME)
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
-        return None
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None  # a photo too large is refused when it is read, in its row
     return parse_exif_time(text)
 
 
