@@ -56,6 +56,27 @@ def test_display_url_drops_user_info_and_query() -> None:
     assert display_url(f"https://u:{PASSWORD}@gw.example.com/v2?sig={TOKEN}") == "https://gw.example.com/v2"
 
 
+@pytest.mark.parametrize("url", [
+    f"https:/u:{PASSWORD}@gw.example.com/v2?sig={TOKEN}",  # a slash missing
+    f"https:u:{PASSWORD}@gw.example.com/v2",
+    f"https://u:{PASSWORD}@@gw.example.com/v2",
+    f"https://u:pa/{PASSWORD}@gw.example.com/v2",  # a slash in the password
+    f"ftp://u:{PASSWORD}@gw.example.com/v2",
+])
+def test_a_mistyped_address_is_refused_without_showing_its_password(url: str) -> None:
+    """`https:/user:pass@host` was refused with a message that quoted the password, on the
+    terminal and in the Settings/Help box (a hostile review)."""
+    from xlwings_meter.engines.aigen.config import check_url
+    from xlwings_meter.errors import ConfigError
+
+    shown = display_url(url)
+    assert PASSWORD not in shown and TOKEN not in shown
+    try:
+        check_url(url)
+    except ConfigError as exc:
+        assert PASSWORD not in str(exc) and TOKEN not in str(exc)
+
+
 def test_a_refused_endpoint_shows_neither_password_nor_token_anywhere(
     tmp_path: Path, secret_url: str, aigen_env: FakeAigen, caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],

@@ -148,6 +148,10 @@ def check_url(url: str, key: str = "") -> None:
         )
 
 
+#: A user name and password before a host: every run of characters up to an @ that holds no /.
+_USER_INFO = re.compile(r"[^/@\s]*@")
+
+
 def display_url(url: str) -> str:
     """The address as it may be shown anywhere (a message, a cell, a log): without the user
     name and password and without the query, either of which can hold a credential.
@@ -158,11 +162,11 @@ def display_url(url: str) -> str:
     ('http://[::1]:99/v2', 'no address at all')
     >>> display_url("meter:Pa55w0rd@gw.example.com/ocr?sig=abc")  # no scheme: "meter" is not one
     'gw.example.com/ocr'
+    >>> display_url("https:/meter:Pa55w0rd@gw.example.com/ocr")  # a slash missing
+    'https:///gw.example.com/ocr'
     """
-    url = url.strip()
-    if "://" not in url and "@" in url.split("/", 1)[0]:  # user:password@host without a scheme
-        url = url.split("@", 1)[1]
-    url = url.split("?", 1)[0].split("#", 1)[0]
+    # Any name:password@ goes, wherever a mistyped address put it (https:/user:pass@host).
+    url = _USER_INFO.sub("", url.strip().split("?", 1)[0].split("#", 1)[0])
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname or ""
