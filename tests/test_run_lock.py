@@ -87,6 +87,32 @@ def test_a_second_run_that_cannot_wait_refuses_with_a_clear_message(
     assert [r[1] for r in openpyxl.load_workbook(book)["Photos"].iter_rows(min_row=2, values_only=True)] == [3245.01] * 4
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="symbolic links need rights there")
+@pytest.mark.parametrize("which", ["lock", "journal"])
+def test_a_lock_or_journal_that_is_a_link_overwrites_nothing(tmp_path: Path, which: str) -> None:
+    """In a shared folder, a link where the lock or the journal goes, pointing at a file of
+    the user's, had that file overwritten by the run (a hostile review)."""
+    from xlwings_meter.errors import JournalError
+
+    book = tmp_path / "bill.xlsx"
+    book.write_bytes(b"")
+    victim = tmp_path / "thesis.docx"
+    victim.write_text("three years of work")
+    journal = Journal.beside(book)
+    link = journal.path if which == "journal" else journal.path.with_name(f".{book.name}.meter-lock")
+    link.symlink_to(victim)
+
+    with pytest.raises(JournalError, match="symbolic link; delete it"):
+        if which == "lock":
+            journal.lock(wait=0).acquire()
+        else:
+            from xlwings_meter.reading import Reading, ReadingStatus
+            from xlwings_meter.workbook.cache import CacheEntry
+
+            journal.append(CacheEntry("0" * 64, "m.jpg", Reading(ReadingStatus.READ, "1.5"), "2026-11-29T00:00:00Z", "aigen-v2"))
+    assert victim.read_text() == "three years of work"
+
+
 def test_a_killed_run_leaves_no_lock_behind(tmp_path: Path, aigen_env: FakeAigen) -> None:
     book = _book(tmp_path, 3)
     aigen_env.default = Reply.success().delayed(0.5)

@@ -11,6 +11,7 @@ at once would each pay for every photo the other is paying for.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -83,10 +84,12 @@ class Journal:
         tmp = self.path.with_name(self.path.name + ".tmp")
         try:
             with self._lock:
-                tmp.write_text("".join(entry_to_json(e) + "\n" for e in entries), encoding="utf-8")
+                tmp.unlink(missing_ok=True)  # a link left there is removed, not written through
+                with _open_own(tmp, "a") as fh:
+                    fh.write("".join(entry_to_json(e) + "\n" for e in entries))
                 os.replace(tmp, self.path)
         except OSError as exc:
-            raise JournalError(f"cannot write the journal {self.path} ({exc.strerror or exc})") from exc
+            raise JournalError(f"cannot write the journal {self.path} ({_why(exc)})") from exc
 
     def append(self, entry: CacheEntry) -> None:
         """Write one entry and force it to disk before returning.
@@ -96,12 +99,12 @@ class Journal:
         """
         line = entry_to_json(entry) + "\n"
         try:
-            with self._lock, open(self.path, "a", encoding="utf-8") as fh:
+            with self._lock, _open_own(self.path, "a") as fh:
                 fh.write(line)
                 fh.flush()
                 os.fsync(fh.fileno())
         except OSError as exc:
-            raise JournalError(f"cannot write the journal {self.path} ({exc.strerror or exc})") from exc
+            raise JournalError(f"cannot write the journal {self.path} ({_why(exc)})") from exc
 
     def entries(self) -> list[CacheEntry]:
         """Every readable entry; a line cut short by a crash is skipped.
@@ -148,9 +151,9 @@ class RunLock:
         deadline = time.monotonic() + self.wait
         while True:
             try:
-                fh = open(self.path, "a+", encoding="utf-8")  # held until release()
+                fh = _open_own(self.path, "a+")  # held until release()
             except OSError as exc:
-                raise JournalError(f"cannot create the lock file {self.path} ({exc.strerror or exc})") from exc
+                raise JournalError(f"cannot create the lock file {self.path} ({_why(exc)})") from exc
             if _try_lock(fh):
                 if _same_file(fh, self.path):
                     fh.seek(0)
@@ -186,6 +189,21 @@ class RunLock:
             return self.path.read_text(encoding="utf-8").strip() or "another process"
         except OSError:
             return "another process"
+
+
+def _open_own(path: Path, mode: str) -> IO[str]:
+    """Open (or create) one of this program's files beside a workbook, for appending (``a``)
+    or for appending and reading (``a+``); never through a symbolic link, which someone
+    sharing the folder could point at a file of the user's, to have it overwritten."""
+    flags = os.O_CREAT | os.O_APPEND | (os.O_RDWR if "+" in mode else os.O_WRONLY)
+    fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    return os.fdopen(fd, mode, encoding="utf-8")
+
+
+def _why(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "it is a symbolic link; delete it, then run again"
+    return str(exc.strerror or exc)
 
 
 @contextmanager
