@@ -138,6 +138,16 @@ def test_a_jpeg_with_a_multi_picture_segment_is_read_as_a_jpeg(tmp_path: Path) -
     assert load_photo(tmp_path / "hdr.jpg").data == load_photo(tmp_path / "plain.jpg").data
 
 
+@pytest.mark.skipif(not Path("/proc/self/pagemap").exists(), reason="Linux's /proc only")
+def test_a_file_that_reads_on_past_its_size_is_refused_not_read_for_ever(tmp_path: Path) -> None:
+    """A regular file of the system's that says it has 0 bytes and reads almost endlessly hung
+    the run (a hostile review); so would a file growing as it is read."""
+    link = tmp_path / "meter.jpg"
+    link.symlink_to("/proc/self/pagemap")
+    with pytest.raises(PhotoMissingError, match="changed while it was read"):
+        file_digest(link)
+
+
 def test_a_text_file_named_jpg_is_never_uploaded(tmp_path: Path) -> None:
     fake = tmp_path / "meter.jpg"
     fake.write_text("these are not the pixels you are looking for")

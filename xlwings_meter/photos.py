@@ -174,8 +174,14 @@ def _digest(fh: io.BufferedReader, path: Path) -> str:
     h = hashlib.sha256()
     buf = bytearray(_HASH_CHUNK)
     view = memoryview(buf)
+    # No more than the size checked when it was opened: a file growing as it is read, or one
+    # of the system's that says 0 bytes and never ends (/proc/self/pagemap), is no photo.
+    left = os.fstat(fh.fileno()).st_size
     try:
         while n := fh.readinto(buf):
+            left -= n
+            if left < 0:
+                raise PhotoMissingError(f"The file changed while it was read: {path}")
             h.update(view[:n])
     except OSError as exc:
         raise PhotoMissingError(f"Cannot read {path}: {exc.strerror or exc}") from exc
