@@ -68,6 +68,11 @@ _OFF_WINDOW = 0.35
 #: A row lies on the counter window where the window network's mean probability along it is
 #: at least this.
 _ON_WINDOW = 0.5
+#: A reading without a point, in a photo without colour, is at most this sure: under the
+#: level at which a row is flagged for a look.
+_NO_COLOUR = 0.5
+#: A photo is without colour where its pixels' channels differ by at most this (but a few).
+_GREY_SPREAD = 12
 #: A reading's confidence is scaled by this where its digits do not fill the counter window.
 _DOUBTFUL_COUNT = 0.75
 #: Candidates whose rows are cut down to their digits and read again (see ``_read_tightened``).
@@ -343,6 +348,10 @@ class Pipeline:
         quads = geometry.digit_quads(read.strip, [d.x for d in read.digits], read.pitch)
         wh = np.array([work.shape[1], work.shape[0]], float)
         sure *= _count_fits(wmap, quads)
+        if "." not in read.value and colourless(work):
+            # Red drums give the point: in a photo without colour a counter's decimals look
+            # like the rest of its drums, so a reading without a point may lack one.
+            sure = min(sure, _NO_COLOUR)
         return Reading(
             ReadingStatus.READ,
             value=read.value,
@@ -350,6 +359,13 @@ class Pipeline:
             angle=round(geometry.row_angle(quads), 2),
             boxes=tuple(_axis_aligned(q / wh) for q in quads),
         )
+
+
+def colourless(bgr: np.ndarray) -> bool:
+    """Whether a photo has no colour to speak of (greyscale, or near it): no drum can show red."""
+    spread = cv2.subtract(cv2.max(cv2.max(bgr[..., 0], bgr[..., 1]), bgr[..., 2]),
+                          cv2.min(cv2.min(bgr[..., 0], bgr[..., 1]), bgr[..., 2]))
+    return bool(np.percentile(spread[::4, ::4], 99) <= _GREY_SPREAD)
 
 
 def _whole_counter(best: Candidate, candidates: list[Candidate]
