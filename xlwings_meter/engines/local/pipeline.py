@@ -347,7 +347,7 @@ class Pipeline:
         read, sure = settle(best, candidates)
         quads = geometry.digit_quads(read.strip, [d.x for d in read.digits], read.pitch)
         wh = np.array([work.shape[1], work.shape[0]], float)
-        sure *= _count_fits(wmap, quads)
+        sure *= _count_fits(wmap, quads) * _edge_fits(quads, work.shape[1], work.shape[0])
         if "." not in read.value and colourless(work):
             # Red drums give the point: in a photo without colour a counter's decimals look
             # like the rest of its drums, so a reading without a point may lack one.
@@ -459,6 +459,20 @@ def _count_fits(wmap: window.WindowMap, quads: list[np.ndarray]) -> float:
     span = step * len(centres)
     if window and not 0.9 * window <= span <= 1.3 * window:
         return _DOUBTFUL_COUNT
+    return 1.0
+
+
+def _edge_fits(quads: list[np.ndarray], width: int, height: int) -> float:
+    """1, or less where the photo ends within a drum of the reading's first or last digit: a
+    drum cut off by the photo's edge (a tight crop) may be missing. The digit count is
+    doubtful."""
+    centres = np.array([q.mean(0) for q in quads])
+    if len(centres) < 2:
+        return 1.0
+    step = (centres[-1] - centres[0]) / (len(centres) - 1)
+    for beyond in (centres[0] - step, centres[-1] + step):
+        if not (0 <= beyond[0] < width and 0 <= beyond[1] < height):
+            return _DOUBTFUL_COUNT
     return 1.0
 
 
