@@ -183,6 +183,12 @@ def test_a_blank_photo_gives_no_reading(engine) -> None:
     )
 
 
+@pytest.mark.parametrize("size", [(5000, 3), (3, 5000), (1, 1)])
+def test_a_photo_of_an_odd_shape_gives_no_reading_not_an_error(engine, size) -> None:
+    """A 5000x3 photo, shrunk to the working size, came out 0 pixels high (a hostile review)."""
+    assert engine.read(photo_of(Image.new("RGB", size, "grey"))).status is ReadingStatus.NO_READING
+
+
 def test_is_safe_to_share_between_threads(engine) -> None:
     photos = [generate_meter_photo(s, CLEAR).as_photo() for s in range(4)]
     alone = [engine.read(p) for p in photos]

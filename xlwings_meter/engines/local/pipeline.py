@@ -286,7 +286,7 @@ class Pipeline:
         work = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
         if scale < 1.0:
             work = cv2.resize(
-                work, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
+                work, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
             )
 
         wmap = self._window.find(work)
