@@ -52,6 +52,7 @@ class Reply:
     headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
     delay: float = 0.0  # seconds to wait before answering
     drop: bool = False  # close the connection without answering
+    trickle: float = 0.0  # seconds between bytes of the reply, status line included
 
     @classmethod
     def success(cls, value: str | None = None, confidence: float | None = None, angle: float | None = None,
@@ -89,6 +90,11 @@ class Reply:
     def dropped(cls) -> Reply:
         """Read the request, then close the connection without any response."""
         return cls(drop=True)
+
+    def trickled(self, seconds_a_byte: float) -> Reply:
+        """The same reply, sent a byte at a time: each byte comes well within a read timeout,
+        the whole reply never does."""
+        return replace(self, trickle=seconds_a_byte)
 
     def delayed(self, seconds: float) -> Reply:
         """The same reply, sent after ``seconds`` (e.g. to make the client time out)."""
@@ -282,6 +288,16 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in reply.headers:
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(reply.body)))
+            if reply.trickle:
+                self._headers_buffer.append(b"\r\n")
+                whole = b"".join(self._headers_buffer) + reply.body
+                self._headers_buffer = []
+                for i in range(len(whole)):
+                    if self.server.fake._stopping.wait(reply.trickle):
+                        break
+                    self.wfile.write(whole[i : i + 1])
+                    self.wfile.flush()
+                return
             self.end_headers()
             self.wfile.write(reply.body)
         except OSError:  # the client gave up waiting

@@ -132,6 +132,24 @@ def test_a_service_that_never_answers_in_time_fails_the_row(
     assert 0.6 <= time.monotonic() - started < 1.5
 
 
+def test_a_reply_trickled_a_byte_at_a_time_is_cut_off_as_a_timeout(
+    fast_settings: ClientSettings, aigen_server: FakeAigen, new_photo: NewPhoto
+) -> None:
+    # A byte every 0.1 s never lets the 0.3 s read timeout fire: the whole reply (~1 kB) would
+    # take two minutes, and a stuck proxy that trickles could hold a worker for ever.
+    aigen_server.default = Reply.success().trickled(0.1)
+    uploads: list[int] = []
+    engine = AigenEngine(replace(fast_settings, max_attempts=2), sleep=lambda _: None)
+
+    started = time.monotonic()
+    with pytest.raises(TransientServiceError, match="^Timed out after 2 tries$") as err:
+        engine.read(new_photo(), on_upload=uploads.append)
+
+    # Each try is cut off at the connect and read timeouts together (1.3 s).
+    assert 2.4 <= time.monotonic() - started < 4.0
+    assert err.value.may_have_been_charged and len(uploads) == 2 == len(aigen_server.calls)
+
+
 @pytest.mark.parametrize(
     ("reply", "message"),
     [

@@ -140,13 +140,7 @@ class AigenEngine:
             try:
                 with translated_errors():
                     try:
-                        response = self._session().post(
-                            s.url,
-                            data=body,
-                            timeout=(s.connect_timeout, s.read_timeout),
-                            # A redirect could carry the key header to another host.
-                            allow_redirects=False,
-                        )
+                        response = self._post(body)
                     except (requests.ConnectTimeout, requests.exceptions.SSLError):
                         raise
                     except requests.ConnectionError as exc:
@@ -180,6 +174,31 @@ class AigenEngine:
                 log.info("AIGEN: %s (try %d); retrying in %.1f s", exc, failures, delay)
             self._wait(delay, cancel)
 
+    def _post(self, body: bytes) -> requests.Response:
+        """One POST, cut off (a ReadTimeout) when it has not ended within the connect and read
+        timeouts together: the read timeout alone bounds each wait for a byte, not the reply."""
+        import requests
+
+        from xlwings_meter.engines.aigen.deadline import Deadline
+
+        s = self.settings
+        with Deadline(s.connect_timeout + s.read_timeout) as deadline:
+            try:
+                response = self._session().post(
+                    s.url,
+                    data=body,
+                    timeout=(s.connect_timeout, s.read_timeout),
+                    # A redirect could carry the key header to another host.
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                if deadline.expired:  # the socket was shut under it: whatever it said, too slow
+                    raise requests.ReadTimeout("the reply took too long") from exc
+                raise
+        if deadline.expired:  # what came before the socket was shut may be only part of it
+            raise requests.ReadTimeout("the reply took too long")
+        return response
+
     def _wait(self, delay: float, cancel: threading.Event | None) -> None:
         if self._sleep is not None:  # tests keep time virtual
             self._sleep(delay)
@@ -202,7 +221,11 @@ class AigenEngine:
 
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
+            from xlwings_meter.engines.aigen.deadline import DeadlineAdapter
+
             session = requests.Session()
+            for prefix in ("http://", "https://"):
+                session.mount(prefix, DeadlineAdapter())
             session.headers.update(
                 {
                     "X-AIGEN-KEY": self.settings.key,
