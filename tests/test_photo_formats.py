@@ -82,8 +82,16 @@ def test_a_108_megapixel_jpeg_is_shrunk_in_bounded_memory(tmp_path: Path) -> Non
     ImageDraw.Draw(img).rectangle((4000, 4000, 8000, 5000), fill=(10, 10, 10))
     img.save(big, quality=90, exif=_exif())
     del img
-    # In a fresh process, so its peak memory is this photo's alone. Decoding it whole would
-    # take 324 MB; the decoder's own scaling keeps it to a 64th.
+    # Decoding it whole would take 324 MB; the decoder's own scaling keeps it to a 64th.
+    width, height, size, peak_kib = _load_in_a_fresh_process(big)
+    assert (width, height) == (1500, 1125)  # scaled by 8 while decoding, not resampled after
+    assert size < 1_000_000
+    assert peak_kib < 200 * 1024, f"peak {peak_kib / 1024:.0f} MiB"
+
+
+def _load_in_a_fresh_process(path: Path) -> tuple[int, int, int, int]:
+    """load_photo(path) in a fresh process, so its peak memory is this photo's alone:
+    width, height and size of the upload, and the peak in KiB."""
     # Linux keeps a process's peak across exec: clear it (clear_refs 5), then read VmHWM.
     script = (
         "import json, re, sys; from pathlib import Path; "
@@ -92,12 +100,31 @@ def test_a_108_megapixel_jpeg_is_shrunk_in_bounded_memory(tmp_path: Path) -> Non
         "peak = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); "
         "print(json.dumps([p.width, p.height, len(p.data), peak]))"
     )
-    out = subprocess.run([sys.executable, "-c", script, str(big)], cwd=ROOT, capture_output=True,
+    out = subprocess.run([sys.executable, "-c", script, str(path)], cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout
     width, height, size, peak_kib = json.loads(out)
-    assert (width, height) == (1500, 1125)  # scaled by 8 while decoding, not resampled after
-    assert size < 1_000_000
-    assert peak_kib < 200 * 1024, f"peak {peak_kib / 1024:.0f} MiB"
+    return width, height, size, peak_kib
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="measures memory the Linux way")
+@pytest.mark.slow  # decodes 60 megapixels
+def test_a_huge_transparent_png_is_laid_on_white_in_bounded_memory(tmp_path: Path) -> None:
+    # PNG has no scaled decoding: 60 megapixels of RGBA take 229 MiB decoded. Laying them on
+    # white and shrinking them, whole, took three times that (765 MiB at the peak).
+    png = tmp_path / "scan.png"
+    img = Image.new("RGBA", (10000, 6000), (200, 30, 30, 255))
+    img.paste((0, 0, 255, 0), (0, 0, 2500, 750))  # a clear corner
+    img.save(png)
+    del img
+
+    width, height, size, peak_kib = _load_in_a_fresh_process(png)
+
+    assert (width, height) == (DEFAULT_MAX_SIDE, 960)
+    assert peak_kib < 400 * 1024, f"peak {peak_kib / 1024:.0f} MiB"
+    sent = _uploaded(load_photo(png).data)
+    assert min(sent.getpixel((100, 50))) > 245  # the clear corner is white
+    r, g, b = sent.getpixel((1000, 600))
+    assert r > 180 and g < 50 and b < 50
 
 
 @pytest.mark.slow  # decodes tens of megapixels
