@@ -113,6 +113,43 @@ def test_a_lock_or_journal_that_is_a_link_overwrites_nothing(tmp_path: Path, whi
     assert victim.read_text() == "three years of work"
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="folder permissions work otherwise there")
+def test_a_workbook_in_a_folder_one_may_only_read_is_read_into_an_output_elsewhere(
+    tmp_path: Path, aigen_env: FakeAigen
+) -> None:
+    """Its lock cannot be made beside it, and that stopped the run (a hostile review): the
+    --output that rescues such a workbook is what the user is told to use."""
+    share, mine = tmp_path / "share", tmp_path / "mine"
+    share.mkdir()
+    mine.mkdir()
+    book = _book(share, 2)
+    before = book.read_bytes()
+    share.chmod(0o555)
+    # root writes anywhere: run as root without that power (CAP_DAC_OVERRIDE), as a user is.
+    as_user = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+    try:
+        run = subprocess.run(
+            [*as_user, sys.executable, "-m", "xlwings_meter.cli", "read", str(book), "--quiet",
+             "--output", str(mine / "readings.xlsx")],
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True, capture_output=True, timeout=60)
+        in_place = subprocess.run(
+            [*as_user, sys.executable, "-m", "xlwings_meter.cli", "read", str(book), "--quiet"],
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True, capture_output=True, timeout=60)
+    finally:
+        share.chmod(0o755)
+
+    assert (run.returncode, run.stderr) == (0, ""), run.stderr
+    assert "2 photos sent" in run.stdout
+    rows = openpyxl.load_workbook(mine / "readings.xlsx")["Photos"].iter_rows(min_row=2, values_only=True)
+    assert [r[1] for r in rows] == [3245.01] * 2
+    assert book.read_bytes() == before and sorted(p.name for p in mine.iterdir()) == ["readings.xlsx"]
+    # Saved in place, it cannot be: it says so before paying for anything.
+    assert in_place.returncode == 1 and in_place.stderr.endswith(
+        "(Permission denied): the readings cannot be saved in that folder either; "
+        "save them to a file elsewhere (read --output FILE)\n")
+    assert len(aigen_env.calls) == 2
+
+
 def test_a_killed_run_leaves_no_lock_behind(tmp_path: Path, aigen_env: FakeAigen) -> None:
     book = _book(tmp_path, 3)
     aigen_env.default = Reply.success().delayed(0.5)

@@ -207,12 +207,26 @@ def _why(exc: OSError) -> str:
 
 
 @contextmanager
-def locked(*workbooks: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
-    """Hold the run lock of each workbook (a source and its output), in a fixed order."""
+def locked(source: Path, output: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
+    """The command line's lock: hold the run lock of a workbook and of the one its readings
+    are saved to, in a fixed order. A source saved elsewhere, in a folder this user may not write (a colleague's share,
+    read-only media), is not locked: its lock cannot be made there, and no run of this user
+    can save into that folder either."""
+    output = output.resolve()
     with ExitStack() as stack:
-        for path in sorted({p.resolve() for p in workbooks}):
-            if path.parent.is_dir():  # else there is no workbook to protect: opening it will say so
+        for path in sorted({source.resolve(), output}):
+            if not path.parent.is_dir():  # no workbook to protect: opening it will say so
+                continue
+            try:
                 stack.enter_context(Journal.beside(path).lock(wait))
+            except JournalError as exc:
+                cause = exc.__cause__
+                denied = isinstance(cause, OSError) and cause.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+                if denied and path == output:
+                    raise JournalError(f"{exc}: the readings cannot be saved in that folder either; "
+                                       "save them to a file elsewhere (read --output FILE)") from exc
+                if not denied:
+                    raise
         yield
 
 
