@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("cv2")
+cv2 = pytest.importorskip("cv2")
 
-from xlwings_meter.engines.local.drums import on_grid
+import numpy as np
+
+from xlwings_meter.engines.local.drums import on_grid, periodic_cells
 
 
 def test_a_leading_zero_beside_a_narrow_one_is_kept() -> None:
@@ -30,3 +32,38 @@ def test_a_last_drum_caught_mid_roll_is_kept_where_the_recogniser_read_it_a_drum
     assert on_grid(xs, list(range(8)), 24.0, read_at) == list(range(8))
     # A cell that close which the recogniser read nothing at (a frame edge) is no drum.
     assert on_grid(xs, list(range(8)), 24.0, read_at[:-1] + [None]) == list(range(7))
+
+
+def _drum_strip(pitch: float, n: int, margin: int = 30) -> tuple[np.ndarray, list[float]]:
+    """A straightened strip (48 px, BGR) of n light drums with dark digits, ``pitch`` apart."""
+    width = round(2 * margin + n * pitch)
+    strip = np.full((48, width, 3), 90, np.uint8)  # the window's dark frame between drums
+    centres = []
+    for i in range(n):
+        cx = margin + (i + 0.5) * pitch
+        centres.append(cx)
+        cv2.rectangle(strip, (round(cx - 0.42 * pitch), 4), (round(cx + 0.42 * pitch), 43), (235, 235, 235), -1)
+        cv2.putText(strip, str((3 * i + 1) % 10), (round(cx - 0.3 * pitch), 36),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.9, (20, 20, 20), 2)
+    return strip, centres
+
+
+@pytest.mark.parametrize("pitch", [19.0, 27.5, 36.0])
+def test_drum_cells_are_found_where_the_ink_repeats(pitch: float) -> None:
+    strip, centres = _drum_strip(pitch, 7)
+
+    found = periodic_cells(strip, margin=30)
+
+    assert found is not None
+    xs, spacing = found
+    assert abs(spacing - pitch) < 0.6
+    assert len(xs) == 7
+    assert max(abs(x - c) for x, c in zip(xs, centres, strict=True)) < 0.2 * pitch
+
+
+def test_a_strip_whose_ink_does_not_repeat_has_no_cells() -> None:
+    one = np.full((48, 300, 3), 235, np.uint8)
+    cv2.putText(one, "8", (140, 34), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (20, 20, 20), 2)
+    assert periodic_cells(one, margin=0) is None
+    assert periodic_cells(np.full((48, 300, 3), 200, np.uint8), margin=0) is None
+    assert periodic_cells(np.full((48, 40, 3), 200, np.uint8), margin=0) is None  # too short

@@ -30,6 +30,10 @@ HEIGHTS = (0.6, 0.75, 0.9)
 #: Vertical offsets tried, in strip heights, and horizontal ones, in drum pitches.
 OFFSETS_Y = (-0.06, 0.0, 0.06)
 OFFSETS_X = (-0.12, 0.0, 0.12)
+#: Drum spacings looked for in a strip's repeating ink (``periodic_cells``), in strip heights.
+PERIOD_MIN, PERIOD_MAX = 0.3, 1.2
+#: How alike the ink must be one spacing on (its autocorrelation there) for a row of drums.
+PERIODIC = 0.2
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,41 @@ def ink_profile(pixels: np.ndarray) -> np.ndarray:
     dark_ink = ground > (float(band.min()) + float(band.max())) / 2
     ink = ground - band if dark_ink else band - ground
     return np.maximum(ink, 0).mean(0)
+
+
+def periodic_cells(pixels: np.ndarray, margin: float) -> tuple[list[float], float] | None:
+    """Cells at the spacing at which a strip's ink repeats, where it clearly does, as a row
+    of drums does: their centres (strip columns inside the row, ``margin`` from its ends)
+    and that spacing. None where the ink does not repeat at a drum's width."""
+    ink = ink_profile(pixels)
+    h, n = pixels.shape[0], len(ink)
+    lo, hi = round(PERIOD_MIN * h), min(round(PERIOD_MAX * h), n // 3)
+    if hi <= lo + 2:
+        return None
+    centred = ink - ink.mean()
+    ac = np.correlate(centred, centred, mode="full")[n - 1 :]
+    if ac[0] <= 0:
+        return None
+    ac = ac / ac[0]
+    k = lo + 1 + int(ac[lo + 1 : hi - 1].argmax())
+    if ac[k] < PERIODIC:
+        return None
+    # The peak between whole pixels (a parabola through it and its neighbours): a spacing
+    # off by half a pixel is off by four at the eighth drum.
+    bend = ac[k - 1] - 2 * ac[k] + ac[k + 1]
+    pitch = k + (float(np.clip(0.5 * (ac[k - 1] - ac[k + 1]) / bend, -0.5, 0.5)) if bend < 0 else 0.0)
+    # The cells' centres: where the ink most outweighs that half a spacing on, between drums
+    # (a dark frame between light drums is ink too).
+    width = max(3, round(0.4 * pitch))
+    smooth = np.convolve(ink, np.ones(width) / width, mode="same")
+
+    def at(start: float) -> float:
+        return float(smooth[np.arange(start, n, pitch).round().astype(int).clip(0, n - 1)].sum())
+
+    phases = np.arange(0.0, pitch, 1.0)
+    start = float(phases[int(np.argmax([at(p) - at(p + pitch / 2) for p in phases]))])
+    xs = [float(x) for x in np.arange(start, n, pitch) if margin <= x <= n - margin]
+    return xs, float(pitch)
 
 
 def centre_on_ink(pixels: np.ndarray, xs: list[float], pitch: float) -> list[float]:

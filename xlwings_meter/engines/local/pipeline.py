@@ -82,6 +82,21 @@ _MAX_TIGHTENED = 3
 _TIGHTENED = {"window", "net"}
 #: A network's row cut down to its digits is no longer coarse (``scoring.coarse``).
 _TIGHT = {"net": "tight"}
+#: Where no candidate scores MIN_SCORE, rows of which the recogniser read fewer digits than
+#: this are read in cells by the classifier alone (``_read_cells``), the largest of them.
+_READ_ENOUGH = 4
+_MAX_CELL_ROWS = 4
+#: The source of such a row (``geometry.Row.source``).
+CELLS = "cells"
+#: A cell holds a drum where the no-drum class is below this and the digit at least this sure.
+_CELL_NONE = 0.3
+_CELL_SURE = 0.5
+#: What the recogniser's word counts for in such a row: it had none (see ``scoring.prescore``).
+_CELL_PROB = 0.5
+#: A reading only the classifier made is no reading unless it is at least this sure, and at
+#: most this sure: flagged for a look.
+_ALONE_SURE = 0.5
+_ONE_READER = 0.6
 #: A reading without a point takes the point of a reading of the same digits scoring at least
 #: this share of it.
 _SIBLING = 0.5
@@ -189,6 +204,34 @@ class Pipeline:
                 rows_.append(replace(tight, source=_TIGHT["net"]))
         return self._read_rows(work, rows_, squeeze=1.0) if rows_ else []
 
+    def _read_cells(self, candidates: list[Candidate]) -> list[Candidate]:
+        """The largest rows of which the recogniser read few digits, as cells at the spacing
+        their ink repeats at, each holding a drum by the classifier's word: candidates for
+        a counter whose drums the recogniser could not read (nohn_7's 01189, faint and two
+        drums mid-roll, read as ``3``). Each still to be classified."""
+        out: list[Candidate] = []
+        rows = sorted(candidates, key=lambda c: c.read.strip.row.length * c.read.strip.row.height,
+                      reverse=True)
+        for c in rows:
+            read = c.read
+            if len(read.digits) >= _READ_ENOUGH:
+                continue
+            found = drums.periodic_cells(read.strip.pixels, read.strip.margin)
+            if found is None:
+                continue
+            xs, pitch = found
+            run = _longest_run(self._drums.read_row(read.strip.pixels, xs, pitch))
+            if len(run) < _MIN_CLASSIFIED_DRUMS - 1:
+                continue
+            digits = tuple(ctc.Digit(str(round(d.tenths) % 10), _CELL_PROB, d.x, guessed=True) for d in run)
+            strip = replace(read.strip, row=replace(read.strip.row, source=CELLS))
+            out.append(Candidate(replace(read, strip=strip, digits=digits, pitch=pitch,
+                                         red=(False,) * len(digits), foreign=0, gaps=0, unread=(),
+                                         letters=(), backwards=False), 0.0))
+            if len(out) >= _MAX_CELL_ROWS:
+                break
+        return out
+
     def _classify(self, candidates: list[Candidate], wmap: window.WindowMap
                   ) -> list[Candidate]:
         """The candidates, and the likeliest of them read again, their drums by the drum
@@ -213,7 +256,9 @@ class Pipeline:
                 # The recogniser's reading of a strip that looks like a counter (dark drums,
                 # crisp digits) is the one to beat: the classifier must be clearly surer.
                 score *= 1 - _OCR_WEIGHT * c.score
-            out.append(Candidate(read, score, agrees=read.value == c.read.value))
+            # A row read in cells has the classifier's word twice, and no second opinion.
+            alone = c.read.strip.row.source == CELLS
+            out.append(Candidate(read, score, agrees=read.value == c.read.value and not alone))
         kept = [replace(c, score=c.score * _NOT_DRUMS) if id(c) in misread else c for c in candidates]
         return kept + out
 
@@ -271,6 +316,9 @@ class Pipeline:
         # beside the first drum read as a 1).
         if read.digits and _unsure(read.digits[0]) and all(f is not read.digits[0] for f, _ in kept):
             junk = max(junk, 1)
+        # Without the recogniser's word for it, a last cell the no-drum class fires on is none.
+        while read.strip.row.source == CELLS and len(kept) > 1 and kept[-1][1].none > _NO_DRUM:
+            kept = kept[:-1]
         while len(kept) > 4 and min(kept[0][1].sure, kept[-1][1].sure) < _END_SURE:
             kept = kept[1:] if kept[0][1].sure <= kept[-1][1].sure else kept[:-1]
         values = roll_digits(debias([dr.tenths for _, dr in kept]))
@@ -317,37 +365,28 @@ class Pipeline:
         candidates = self._reread_doubtful(work, candidates)
         candidates += self._read_tightened(work, candidates)
         # The recogniser's own readings stay candidates: on clear dark drums they are the surer.
-        candidates = self._classify(candidates, wmap)
-        # Rows off the counter window (serial numbers, dials, brand names) count for less.
-        covers = [wmap.cover(c.read.strip.row) for c in candidates]
-        weights = [_on_window(cover) for cover in covers]
-        # A row read the other way round from the one showing its unit after it is upside down.
-        weights = [w * u for w, u in zip(weights, scoring.unit_weights(candidates), strict=True)]
-        # The network's own rows are cut from a coarse map, a little too long: where a row found
-        # in finer detail lies on the window too, it is the better cut of the same counter.
-        finer = any(
-            not scoring.coarse(c.read) and cover >= _ON_WINDOW and len(c.read.digits) >= 4
-            for c, cover in zip(candidates, covers, strict=True)
-        )
-        if finer:
-            weights = [
-                w * (scoring.COARSE if scoring.coarse(c.read) else 1.0)
-                for w, c in zip(weights, candidates, strict=True)
-            ]
-        top = max(weights, default=1.0)
-        candidates = [
-            replace(c, score=c.score * w / top) for c, w in zip(candidates, weights, strict=True)
-        ]
+        read_rows = candidates
+        candidates = _weighed(self._classify(candidates, wmap), wmap)
         best = max(candidates, key=lambda c: c.score)
+        alone = best.score < scoring.MIN_SCORE
+        if alone:
+            # No counter the two readers agree on: one whose drums only the classifier can
+            # read (faint, caught mid-roll, in a box twice their height)?
+            candidates = _weighed(self._classify(self._read_cells(read_rows), wmap), wmap)
+            best = max(candidates, key=lambda c: c.score, default=best)
         if best.score < scoring.MIN_SCORE:
             return Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE)
 
         # Another cut of the same counter may have seen more of its drums, or its red ones.
         best, candidates = _whole_counter(best, candidates)
         read, sure = settle(best, candidates)
+        if alone and sure < _ALONE_SURE:  # one reader's word, and not even sure itself
+            return Reading.failure(ReadingStatus.NO_READING, NO_READING_MESSAGE)
         quads = geometry.digit_quads(read.strip, [d.x for d in read.digits], read.pitch)
         wh = np.array([work.shape[1], work.shape[0]], float)
         sure *= _count_fits(wmap, quads) * _edge_fits(quads, work.shape[1], work.shape[0])
+        if alone:
+            sure = min(sure, _ONE_READER)
         if "." not in read.value and colourless(work):
             # Red drums give the point: in a photo without colour a counter's decimals look
             # like the rest of its drums, so a reading without a point may lack one.
@@ -474,6 +513,39 @@ def _edge_fits(quads: list[np.ndarray], width: int, height: int) -> float:
         if not (0 <= beyond[0] < width and 0 <= beyond[1] < height):
             return _DOUBTFUL_COUNT
     return 1.0
+
+
+def _weighed(candidates: list[Candidate], wmap: window.WindowMap) -> list[Candidate]:
+    """The candidates' scores weighed by where their rows lie, the best of them at its own."""
+    # Rows off the counter window (serial numbers, dials, brand names) count for less.
+    covers = [wmap.cover(c.read.strip.row) for c in candidates]
+    weights = [_on_window(cover) for cover in covers]
+    # A row read the other way round from the one showing its unit after it is upside down.
+    weights = [w * u for w, u in zip(weights, scoring.unit_weights(candidates), strict=True)]
+    # The network's own rows are cut from a coarse map, a little too long: where a row found
+    # in finer detail lies on the window too, it is the better cut of the same counter.
+    finer = any(
+        not scoring.coarse(c.read) and cover >= _ON_WINDOW and len(c.read.digits) >= 4
+        for c, cover in zip(candidates, covers, strict=True)
+    )
+    if finer:
+        weights = [
+            w * (scoring.COARSE if scoring.coarse(c.read) else 1.0)
+            for w, c in zip(weights, candidates, strict=True)
+        ]
+    top = max(weights, default=1.0)
+    return [replace(c, score=c.score * w / top) for c, w in zip(candidates, weights, strict=True)]
+
+
+def _longest_run(cells: list[drums.Drum]) -> list[drums.Drum]:
+    """The longest run of neighbouring cells that each surely hold a drum."""
+    best: list[drums.Drum] = []
+    run: list[drums.Drum] = []
+    for d in cells:
+        run = [*run, d] if d.none < _CELL_NONE and d.sure >= _CELL_SURE else []
+        if len(run) > len(best):
+            best = run
+    return best
 
 
 def _unsure(first: ctc.Digit | None) -> bool:
