@@ -384,3 +384,45 @@ def test_the_key_never_appears_in_any_error_or_log(
         exc = exc.__cause__ or exc.__context__
     assert len(texts) > 3
     assert not [t for t in texts if fast_settings.key in t]
+
+
+def test_a_connection_handed_back_with_its_reply_is_never_cut_off_late() -> None:
+    """The deadline's timer could fire after the whole reply was read and the connection had
+    gone back to its pool: the reading was thrown away and bought again (a hostile review)."""
+    import socket
+    from types import SimpleNamespace
+
+    from xlwings_meter.engines.aigen.deadline import Deadline
+
+    ours, theirs = socket.socketpair()
+    connection = SimpleNamespace(sock=ours)  # what urllib3's connection holds
+    with Deadline(0.05) as deadline:
+        deadline._watch(connection)
+        deadline._release(connection)  # the reply read whole, the connection back in the pool
+        time.sleep(0.2)
+    assert not deadline.expired
+    theirs.sendall(b"x")
+    assert ours.recv(1) == b"x"  # still open, for the next request
+    ours.close()
+    theirs.close()
+
+
+def test_a_request_slow_to_find_its_host_is_still_cut_off_once_connected() -> None:
+    """A slow name lookup (no timeout bounds it) outlasted the deadline, which then never cut
+    the trickled reply that followed (a hostile review)."""
+    import socket
+    from types import SimpleNamespace
+
+    from xlwings_meter.engines.aigen.deadline import Deadline
+
+    ours, theirs = socket.socketpair()
+    connection = SimpleNamespace(sock=None)
+    with Deadline(0.05) as deadline:
+        deadline._watch(connection)
+        time.sleep(0.15)  # past the deadline, still looking up the host
+        connection.sock = ours
+        theirs.settimeout(2.0)
+        assert theirs.recv(1) == b""  # shut within a look or two
+    assert deadline.expired and deadline.connecting  # nothing had gone out: not charged
+    ours.close()
+    theirs.close()

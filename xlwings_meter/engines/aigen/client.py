@@ -182,6 +182,8 @@ class AigenEngine:
         from xlwings_meter.engines.aigen.deadline import Deadline
 
         s = self.settings
+        response: requests.Response | None = None
+        failure: requests.RequestException | None = None
         with Deadline(s.connect_timeout + s.read_timeout) as deadline:
             try:
                 response = self._session().post(
@@ -192,11 +194,15 @@ class AigenEngine:
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
-                if deadline.expired:  # the socket was shut under it: whatever it said, too slow
-                    raise requests.ReadTimeout("the reply took too long") from exc
-                raise
-        if deadline.expired:  # what came before the socket was shut may be only part of it
-            raise requests.ReadTimeout("the reply took too long")
+                failure = exc
+        if deadline.expired and deadline.connecting:
+            # Cut off while still connecting (a proxy's tunnel, the TLS handshake): nothing sent.
+            raise requests.ConnectTimeout("could not connect in time") from failure
+        if deadline.expired:  # the socket was shut under it: whatever came, too slow
+            raise requests.ReadTimeout("the reply took too long") from failure
+        if failure is not None:
+            raise failure
+        assert response is not None
         return response
 
     def _wait(self, delay: float, cancel: threading.Event | None) -> None:
