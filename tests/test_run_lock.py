@@ -135,6 +135,10 @@ def test_a_workbook_in_a_folder_one_may_only_read_is_read_into_an_output_elsewhe
         in_place = subprocess.run(
             [*as_user, sys.executable, "-m", "xlwings_meter.cli", "read", str(book), "--quiet"],
             env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True, capture_output=True, timeout=60)
+        new_there = subprocess.run(
+            [*as_user, sys.executable, "-m", "xlwings_meter.cli", "read", str(share), "--quiet",
+             "--into", str(share / "new.xlsx"), "--output", str(mine / "new.xlsx")],
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True, capture_output=True, timeout=60)
     finally:
         share.chmod(0o755)
 
@@ -145,9 +149,51 @@ def test_a_workbook_in_a_folder_one_may_only_read_is_read_into_an_output_elsewhe
     assert book.read_bytes() == before and sorted(p.name for p in mine.iterdir()) == ["readings.xlsx"]
     # Saved in place, it cannot be: it says so before paying for anything.
     assert in_place.returncode == 1 and in_place.stderr.endswith(
-        "(Permission denied): the readings cannot be saved in that folder either; "
+        "(Permission denied): the readings cannot be saved in that folder; "
         "save them to a file elsewhere (read --output FILE)\n")
+    # A new listing workbook cannot be made there: said in one line, not an internal error.
+    assert new_there.returncode == 1 and new_there.stderr == (
+        f"xlwings-meter: error: Cannot create {share / 'new.xlsx'} (Permission denied): name a "
+        "workbook in a folder you may write with --into\n")
     assert len(aigen_env.calls) == 2
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="folder permissions work otherwise there")
+def test_a_colleagues_run_on_a_shared_workbook_is_waited_for_though_its_lock_is_not_ours(
+    tmp_path: Path, aigen_env: FakeAigen
+) -> None:
+    """The owner's run holds its lock file, which this user may only read: the run with
+    --output skipped the lock and both paid for every photo (a hostile review)."""
+    import fcntl
+
+    share, mine = tmp_path / "share", tmp_path / "mine"
+    share.mkdir()
+    mine.mkdir()
+    book = _book(share, 2)
+    lock = share / f".{book.name}.meter-lock"
+    lock.write_text("xlwings-meter read, process 1, since 09:00:00\n")
+    lock.chmod(0o444)
+    share.chmod(0o555)
+    as_user = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+    try:
+        with open(lock) as held:
+            fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # the colleague's run, reading it now
+            run = subprocess.run(
+                [*as_user, sys.executable, "-m", "xlwings_meter.cli", "read", str(book), "--quiet",
+                 "--wait", "0.3", "--output", str(mine / "readings.xlsx")],
+                env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True, capture_output=True, timeout=60)
+        after = subprocess.run(
+            [*as_user, sys.executable, "-m", "xlwings_meter.cli", "read", str(book), "--quiet",
+             "--output", str(mine / "readings.xlsx")],
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True, capture_output=True, timeout=60)
+    finally:
+        share.chmod(0o755)
+
+    assert run.returncode == 1
+    assert run.stderr == ("xlwings-meter: error: Another run is reading readings.xlsx (xlwings-meter read, "
+                          "process 1, since 09:00:00): wait for it to finish, then run again\n")
+    assert (after.returncode, after.stderr) == (0, "")  # once it is done, this one runs
+    assert len(aigen_env.calls) == 2 and lock.exists()  # not ours to delete there
 
 
 def test_a_killed_run_leaves_no_lock_behind(tmp_path: Path, aigen_env: FakeAigen) -> None:

@@ -151,15 +151,16 @@ class RunLock:
         deadline = time.monotonic() + self.wait
         while True:
             try:
-                fh = _open_own(self.path, "a+")  # held until release()
+                fh, writable = _open_lock(self.path)  # held until release()
             except OSError as exc:
                 raise JournalError(f"cannot create the lock file {self.path} ({_why(exc)})") from exc
             if _try_lock(fh):
                 if _same_file(fh, self.path):
-                    fh.seek(0)
-                    fh.truncate()
-                    fh.write(f"{self.holder}, process {os.getpid()}, since {datetime.now():%H:%M:%S}\n")
-                    fh.flush()
+                    if writable:
+                        fh.seek(0)
+                        fh.truncate()
+                        fh.write(f"{self.holder}, process {os.getpid()}, since {datetime.now():%H:%M:%S}\n")
+                        fh.flush()
                     self._fh = fh
                     return
                 fh.close()  # the holder deleted it as we opened it: take the new one
@@ -200,6 +201,20 @@ def _open_own(path: Path, mode: str) -> IO[str]:
     return os.fdopen(fd, mode, encoding="utf-8")
 
 
+def _open_lock(path: Path) -> tuple[IO[str], bool]:
+    """The lock file, opened (or created) for writing where this user may, else, where it
+    exists, for reading: another user's lock file (a colleague's run on a shared workbook)
+    locks for reading all the same, and must be waited for, not passed by."""
+    try:
+        return _open_own(path, "a+"), True
+    except PermissionError as denied:
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except FileNotFoundError:
+            raise denied from None  # none there, and none can be made: the folder is read-only
+        return os.fdopen(fd, "r", encoding="utf-8"), False
+
+
 def _why(exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
         return "it is a symbolic link; delete it, then run again"
@@ -223,8 +238,9 @@ def locked(source: Path, output: Path, wait: float = LOCK_WAIT) -> Iterator[None
                 cause = exc.__cause__
                 denied = isinstance(cause, OSError) and cause.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
                 if denied and path == output:
-                    raise JournalError(f"{exc}: the readings cannot be saved in that folder either; "
-                                       "save them to a file elsewhere (read --output FILE)") from exc
+                    hint = ("; save them to a file elsewhere (read --output FILE)"
+                            if output == source.resolve() else "")
+                    raise JournalError(f"{exc}: the readings cannot be saved in that folder{hint}") from exc
                 if not denied:
                     raise
         yield

@@ -69,7 +69,11 @@ def new_listing_book(path: Path) -> None:
     ws = wb.active
     ws.title = "Meters"
     ws.append(list(NEW_HEADERS))
-    wb.save(path)
+    try:
+        wb.save(path)
+    except OSError as exc:  # a folder one may only read
+        raise WorkbookError(f"Cannot create {path} ({exc.strerror or exc}): name a workbook in a "
+                            "folder you may write with --into") from exc
 
 
 def _resolved(cell: Cell, folder: Path | None) -> Path | None:
