@@ -288,6 +288,10 @@ def _fit_in_bands(img: Image.Image, max_side: int) -> Image.Image:
     width, height = max(1, round(img.width * scale)), max(1, round(img.height * scale))
     step_y = img.height / height
     rows = max(1, int(_BAND_BYTES / (img.width * 4) / step_y))  # rows of the result per band
+    if img.mode in ("RGB", "L") or rows >= height:
+        # Nothing to convert, or one band would be the whole image (a panorama 80,000 pixels
+        # wide): cutting it would only copy it.
+        return _fit(img, max_side)
     out: Image.Image | None = None
     for top_row in range(0, height, rows):
         end_row = min(height, top_row + rows)
