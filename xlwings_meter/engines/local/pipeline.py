@@ -83,7 +83,8 @@ _TIGHTENED = {"window", "net"}
 #: A network's row cut down to its digits is no longer coarse (``scoring.coarse``).
 _TIGHT = {"net": "tight"}
 #: Where no candidate scores MIN_SCORE, rows of which the recogniser read fewer digits than
-#: this are read in cells by the classifier alone (``_read_cells``), the largest of them.
+#: this are read in cells by the classifier alone (``_read_cells``), the largest few of them
+#: (a row read both ways is two).
 _READ_ENOUGH = 4
 _MAX_CELL_ROWS = 4
 #: The source of such a row (``geometry.Row.source``).
@@ -210,12 +211,11 @@ class Pipeline:
         a counter whose drums the recogniser could not read (nohn_7's 01189, faint and two
         drums mid-roll, read as ``3``). Each still to be classified."""
         out: list[Candidate] = []
-        rows = sorted(candidates, key=lambda c: c.read.strip.row.length * c.read.strip.row.height,
+        unread = [c for c in candidates if len(c.read.digits) < _READ_ENOUGH]
+        rows = sorted(unread, key=lambda c: c.read.strip.row.length * c.read.strip.row.height,
                       reverse=True)
-        for c in rows:
+        for c in rows[:_MAX_CELL_ROWS]:  # each costs a batch of the classifier
             read = c.read
-            if len(read.digits) >= _READ_ENOUGH:
-                continue
             found = drums.periodic_cells(read.strip.pixels, read.strip.margin)
             if found is None:
                 continue
@@ -228,8 +228,6 @@ class Pipeline:
             out.append(Candidate(replace(read, strip=strip, digits=digits, pitch=pitch,
                                          red=(False,) * len(digits), foreign=0, gaps=0, unread=(),
                                          letters=(), backwards=False), 0.0))
-            if len(out) >= _MAX_CELL_ROWS:
-                break
         return out
 
     def _classify(self, candidates: list[Candidate], wmap: window.WindowMap
