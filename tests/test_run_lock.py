@@ -46,6 +46,15 @@ def _book(tmp_path: Path, n: int) -> Path:
     return photo_book(tmp_path / "readings.xlsx", [[name] for name in names])
 
 
+def _read_as_user(*args: str) -> subprocess.CompletedProcess[str]:
+    """`xlwings-meter read ARGS... --quiet` to its end, as a user without root's power to write
+    where folder permissions forbid (as root: CAP_DAC_OVERRIDE dropped)."""
+    as_user = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+    return subprocess.run([*as_user, sys.executable, "-m", "xlwings_meter.cli", "read", *args, "--quiet"],
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True, capture_output=True,
+                          timeout=60)
+
+
 def _running(book: Path, aigen: FakeAigen, *args: str) -> subprocess.Popen[str]:
     """A first run, once it holds the workbook and its first photo is on the wire."""
     first = _start(book, *args)
@@ -125,20 +134,10 @@ def test_a_workbook_in_a_folder_one_may_only_read_is_read_into_an_output_elsewhe
     book = _book(share, 2)
     before = book.read_bytes()
     share.chmod(0o555)
-    # root writes anywhere: run as root without that power (CAP_DAC_OVERRIDE), as a user is.
-    as_user = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
     try:
-        run = subprocess.run(
-            [*as_user, sys.executable, "-m", "xlwings_meter.cli", "read", str(book), "--quiet",
-             "--output", str(mine / "readings.xlsx")],
-            env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True, capture_output=True, timeout=60)
-        in_place = subprocess.run(
-            [*as_user, sys.executable, "-m", "xlwings_meter.cli", "read", str(book), "--quiet"],
-            env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True, capture_output=True, timeout=60)
-        new_there = subprocess.run(
-            [*as_user, sys.executable, "-m", "xlwings_meter.cli", "read", str(share), "--quiet",
-             "--into", str(share / "new.xlsx"), "--output", str(mine / "new.xlsx")],
-            env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True, capture_output=True, timeout=60)
+        run = _read_as_user(str(book), "--output", str(mine / "readings.xlsx"))
+        in_place = _read_as_user(str(book))
+        new_there = _read_as_user(str(share), "--into", str(share / "new.xlsx"), "--output", str(mine / "new.xlsx"))
     finally:
         share.chmod(0o755)
 
@@ -174,18 +173,11 @@ def test_a_colleagues_run_on_a_shared_workbook_is_waited_for_though_its_lock_is_
     lock.write_text("xlwings-meter read, process 1, since 09:00:00\n")
     lock.chmod(0o444)
     share.chmod(0o555)
-    as_user = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
     try:
         with open(lock) as held:
             fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # the colleague's run, reading it now
-            run = subprocess.run(
-                [*as_user, sys.executable, "-m", "xlwings_meter.cli", "read", str(book), "--quiet",
-                 "--wait", "0.3", "--output", str(mine / "readings.xlsx")],
-                env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True, capture_output=True, timeout=60)
-        after = subprocess.run(
-            [*as_user, sys.executable, "-m", "xlwings_meter.cli", "read", str(book), "--quiet",
-             "--output", str(mine / "readings.xlsx")],
-            env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True, capture_output=True, timeout=60)
+            run = _read_as_user(str(book), "--wait", "0.3", "--output", str(mine / "readings.xlsx"))
+        after = _read_as_user(str(book), "--output", str(mine / "readings.xlsx"))
     finally:
         share.chmod(0o755)
 

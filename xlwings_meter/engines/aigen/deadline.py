@@ -40,7 +40,6 @@ class Deadline:
     """
 
     def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
         self.expired = False
         self.connecting = False  # cut off before it was connected (a proxy's tunnel, TLS)
         self._connection: Any = None
