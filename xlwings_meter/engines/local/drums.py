@@ -19,6 +19,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from xlwings_meter.engines.local.denormals import flushed
+
 MODEL = Path(__file__).parent / "models" / "drum_digits.onnx"
 CROP_H, CROP_W = 32, 20
 TENTHS = 100
@@ -92,7 +94,8 @@ class DrumClassifier:
         """N x 101 probabilities for N prepared crops (N x 32 x 20): 100 tenths, no drum."""
         if len(crops) == 0:
             return np.zeros((0, TENTHS + 1), np.float32)
-        out = self._session.run(None, {self._input: crops[:, None].astype(np.float32)})[0]
+        with flushed():
+            out = self._session.run(None, {self._input: crops[:, None].astype(np.float32)})[0]
         return np.asarray(out)
 
     def read_row(self, pixels: np.ndarray, xs: list[float], pitch: float) -> list[Drum]:

@@ -29,6 +29,7 @@ import numpy as np
 
 from xlwings_meter.engines.local import ctc, drums, geometry, rows, scoring, window
 from xlwings_meter.engines.local.colours import red_cells
+from xlwings_meter.engines.local.denormals import flushed
 from xlwings_meter.engines.local.rolling import debias, roll_digits
 from xlwings_meter.engines.local.scoring import Candidate
 from xlwings_meter.photos import Photo
@@ -142,7 +143,9 @@ class Pipeline:
         name = self._rec.get_inputs()[0].name
         for same in by_width.values():
             batch = geometry.batch_for_recogniser([strips[i] for i in same])
-            for i, probs in zip(same, self._rec.run(None, {name: batch})[0], strict=True):
+            with flushed():
+                scores = self._rec.run(None, {name: batch})[0]
+            for i, probs in zip(same, scores, strict=True):
                 out[i] = probs
         return out
 
@@ -339,7 +342,7 @@ class Pipeline:
         found = rows.find_windows(work)
         joined: list[geometry.Row] = []
         if self._det is not None:
-            with self._det_lock:  # RapidOCR keeps per-call state on the instance
+            with self._det_lock, flushed():  # RapidOCR keeps per-call state on the instance
                 detected = self._det(work, use_det=True, use_cls=False, use_rec=False)
             if detected.boxes is not None and len(detected.boxes):
                 texts = rows.rows_from_text_boxes(detected.boxes)

@@ -18,6 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from xlwings_meter.engines.local.denormals import flushed
 from xlwings_meter.engines.local.geometry import Row, row_from_points, run_around
 
 MODEL = Path(__file__).parent / "models" / "counter_window.onnx"
@@ -102,5 +103,6 @@ class WindowFinder:
         canvas = np.full((SIDE, SIDE), float(small.mean()), np.float32)
         canvas[: small.shape[0], : small.shape[1]] = small
         canvas = (canvas - canvas.mean()) / (canvas.std() + 1e-3)
-        logits = self._session.run(None, {self._input: canvas[None, None]})[0][0, 0]
+        with flushed():
+            logits = self._session.run(None, {self._input: canvas[None, None]})[0][0, 0]
         return WindowMap(1.0 / (1.0 + np.exp(-np.asarray(logits, np.float32))), k / STRIDE)
