@@ -66,6 +66,55 @@ def test_the_switch_is_per_thread_and_works_on_a_thread_started_later() -> None:
     assert seen["main"] > 0
 
 
+@pytest.mark.skipif(not X86_64_LINUX, reason="glibc's fesetround, on the platform CI runs on")
+def test_the_rounding_mode_a_caller_set_is_kept_inside_and_after() -> None:
+    import ctypes
+    import ctypes.util
+
+    libm = ctypes.CDLL(ctypes.util.find_library("m"))
+    upward, nearest = 0x800, 0  # FE_UPWARD and FE_TONEAREST on x86-64
+    libm.fesetround(upward)
+    try:
+        with denormals.flushed():
+            assert libm.fegetround() == upward
+            assert half_of_tiny() == 0.0
+        assert libm.fegetround() == upward
+        assert half_of_tiny() > 0
+    finally:
+        libm.fesetround(nearest)
+
+
+class FakeUcrt:
+    """``_controlfp_s`` as Microsoft documents it: with a mask of 0 it gives the current word;
+    with a mask it changes those bits and gives the word *after* the change."""
+
+    def __init__(self, word: int) -> None:
+        self.word = word
+
+    def __call__(self, current, new: int, mask: int) -> int:
+        self.word = (self.word & ~mask) | (new & mask)
+        current._obj.value = self.word
+        return 0
+
+
+def ucrt_with(crt: FakeUcrt) -> denormals._Ucrt:
+    control = object.__new__(denormals._Ucrt)
+    control._controlfp_s = crt  # type: ignore[attr-defined]
+    return control
+
+
+@pytest.mark.parametrize("before", [0x0009001F, 0x0009001F | denormals._DN_FLUSH])
+def test_windows_control_word_is_flushing_inside_and_as_it_was_after(monkeypatch, before) -> None:
+    """The UCRT path cannot run here: its logic against a CRT that behaves as documented (a
+    review found the first version put back the word *after* its change, flushing for good)."""
+    crt = FakeUcrt(before)
+    monkeypatch.setattr(denormals, "_CONTROL", ucrt_with(crt))
+    with denormals.flushed():
+        assert crt.word & denormals._MCW_DN == denormals._DN_FLUSH
+        assert crt.word & ~denormals._MCW_DN == before & ~denormals._MCW_DN  # nothing else moved
+    assert crt.word == before
+
+
 def test_without_a_switch_flushed_changes_nothing(monkeypatch) -> None:
     monkeypatch.setattr(denormals, "_CONTROL", None)
     with denormals.flushed():

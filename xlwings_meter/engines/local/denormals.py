@@ -6,13 +6,14 @@ detector's 1x1 convolutions took 300 of its 420 ms a photo, and with denormals f
 the whole detector takes 120 ms and gives the same probabilities (measured: identical outputs).
 
 The switch is per thread (the FTZ and DAZ bits of the SSE control register, MXCSR). ONNX
-Runtime sets it only on its own pool threads and on the thread that built the session
-(``session.set_denormal_as_zero``); this engine runs its models on whichever thread reads a
-photo, so the bits are set around each run, on that thread, and put back after, leaving the
-rest of the program's arithmetic (the host's, in Excel) as it was.
+Runtime's option ``session.set_denormal_as_zero`` (set by ``drums.cpu_session``) covers its
+own pool threads, not the thread that calls ``run``, which does the work when a session has
+one thread; this engine runs its models on whichever thread reads a photo, so the bits are
+set around each run, on that thread, and put back after, leaving the rest of the program's
+arithmetic (the host's, in Excel) as it was.
 
-Set through the C library (glibc's ``fesetenv`` on Linux, the UCRT's ``_controlfp_s`` on
-Windows) on x86-64 only; elsewhere ``flushed`` changes nothing (ARM cores handle denormals at
+Set through the C library (glibc's ``fesetmode`` on Linux, the UCRT's ``_controlfp_s`` on
+Windows) on 64-bit x86 only; elsewhere ``flushed`` changes nothing (ARM cores handle denormals at
 full speed).
 """
 
@@ -24,62 +25,67 @@ import platform
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 #: MXCSR's flush-to-zero (results) and denormals-are-zero (operands) bits.
 _FTZ_DAZ = 0x8040
-#: glibc's ``fenv_t`` on x86-64: the x87 environment (28 bytes), then MXCSR.
-_FENV_SIZE, _MXCSR_AT = 32, 28
+#: glibc's ``femode_t`` on x86-64: the x87 control word (and 2 spare bytes), then MXCSR.
+_FEMODE_SIZE, _MXCSR_AT = 8, 4
 #: The UCRT's denormal control: ``_MCW_DN`` masks it, ``_DN_FLUSH`` flushes operands and results.
 _MCW_DN, _DN_FLUSH = 0x03000000, 0x01000000
 
 
 class _Glibc:
-    """MXCSR through ``fegetenv``/``fesetenv`` (x86-64 Linux)."""
+    """The control modes through ``fegetmode``/``fesetmode`` (x86-64 Linux, glibc 2.25 on):
+    modes only, so the exception flags raised meanwhile are kept."""
 
     def __init__(self) -> None:
         self._libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+        self._get, self._set = self._libm.fegetmode, self._libm.fesetmode  # AttributeError if old
 
-    def flush(self) -> object:
-        saved = (ctypes.c_uint8 * _FENV_SIZE)()
-        if self._libm.fegetenv(saved) != 0:
-            return None
-        env = (ctypes.c_uint8 * _FENV_SIZE).from_buffer_copy(saved)
-        mxcsr = int.from_bytes(bytes(env[_MXCSR_AT:]), "little") | _FTZ_DAZ
-        env[_MXCSR_AT:] = list(mxcsr.to_bytes(4, "little"))
-        self._libm.fesetenv(env)
-        return saved
+    def get(self) -> Any:
+        mode = (ctypes.c_uint8 * _FEMODE_SIZE)()
+        return mode if self._get(mode) == 0 else None
 
-    def restore(self, saved: object) -> None:
-        self._libm.fesetenv(saved)
+    def flushing(self, saved: Any) -> Any:
+        mode = (ctypes.c_uint8 * _FEMODE_SIZE).from_buffer_copy(saved)
+        mxcsr = int.from_bytes(bytes(mode[_MXCSR_AT:]), "little") | _FTZ_DAZ
+        mode[_MXCSR_AT:] = list(mxcsr.to_bytes(4, "little"))
+        return mode
+
+    def set(self, mode: Any) -> None:
+        self._set(mode)
 
 
 class _Ucrt:
-    """MXCSR through ``_controlfp_s`` (x86-64 Windows)."""
+    """The control word through ``_controlfp_s`` (x86-64 Windows)."""
 
     def __init__(self) -> None:
-        self._crt = ctypes.CDLL("ucrtbase")
+        self._controlfp_s = ctypes.CDLL("ucrtbase")._controlfp_s
 
-    def flush(self) -> object:
-        current = ctypes.c_uint(0)
-        if self._crt._controlfp_s(ctypes.byref(current), _DN_FLUSH, _MCW_DN) != 0:
-            return None
-        return current.value & _MCW_DN
+    def get(self) -> Any:
+        # A mask of 0 changes nothing and gives the current word (with a mask, the function
+        # gives the word after its change, not before).
+        word = ctypes.c_uint(0)
+        return word.value if self._controlfp_s(ctypes.byref(word), 0, 0) == 0 else None
 
-    def restore(self, saved: object) -> None:
-        current = ctypes.c_uint(0)
-        self._crt._controlfp_s(ctypes.byref(current), saved, _MCW_DN)
+    def flushing(self, saved: Any) -> Any:
+        return (saved & ~_MCW_DN) | _DN_FLUSH
+
+    def set(self, word: Any) -> None:
+        self._controlfp_s(ctypes.byref(ctypes.c_uint(0)), word & _MCW_DN, _MCW_DN)
 
 
 def _control() -> _Glibc | _Ucrt | None:
     """This platform's way to the switch, or None where there is none (or no need)."""
-    if platform.machine().lower() not in {"x86_64", "amd64"}:
-        return None
+    if platform.machine().lower() not in {"x86_64", "amd64"} or sys.maxsize <= 2**32:
+        return None  # (a 32-bit Python on a 64-bit system has another fenv layout)
     try:
         if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
             return _Glibc()
         if sys.platform == "win32":
             return _Ucrt()
-    except OSError:  # no such library: run as before, only slower
+    except (OSError, AttributeError):  # no such library or function: as before, only slower
         return None
     return None
 
@@ -94,13 +100,17 @@ def available() -> bool:
 
 @contextmanager
 def flushed() -> Iterator[None]:
-    """Within the block, this thread's float arithmetic flushes denormals to zero."""
-    if _CONTROL is None:
+    """Within the block, this thread's float arithmetic flushes denormals to zero.
+
+    Not for a block that yields (a generator's): the switch belongs to the thread, not to it.
+    """
+    saved = _CONTROL.get() if _CONTROL is not None else None
+    if _CONTROL is None or saved is None:
         yield
         return
-    saved = _CONTROL.flush()
+    # Read first, changed inside the ``try``: a Ctrl+C landing anywhere still puts it back.
     try:
+        _CONTROL.set(_CONTROL.flushing(saved))
         yield
     finally:
-        if saved is not None:
-            _CONTROL.restore(saved)
+        _CONTROL.set(saved)

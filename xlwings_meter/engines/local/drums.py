@@ -77,6 +77,8 @@ def cpu_session(ort: Any, model: Path, threads: int | None) -> Any:
     """An ONNX Runtime session for ``model`` on the CPU, quiet, capped at ``threads`` if given."""
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    # Its pool threads, if it has any, flush denormals too (see ``denormals``).
+    options.add_session_config_entry("session.set_denormal_as_zero", "1")
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1

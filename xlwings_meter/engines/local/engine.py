@@ -31,7 +31,11 @@ class LocalEngine:
         engine = LocalEngine(threads=1)
         engine.read(photo).value        # '00935.781'
 
-    ``threads`` caps ONNX Runtime's threads per call (None: its default, all cores).
+    ``threads`` caps ONNX Runtime's threads per call. One (the default) runs each model on the
+    reading thread, whose denormals are flushed (see ``denormals``); a batch uses the other
+    cores by reading several photos at once. None is ONNX Runtime's default, all cores, in
+    pools of its own: the text detector's (RapidOCR builds it) does not flush denormals, and
+    several photos read at once then contend for the cores.
     ``use_text_detector=False`` skips RapidOCR's text detector and looks for drum blocks only:
     faster, but blind to counters that are not dark or red drums.
     Raises ConfigError when the ``[local]`` extra is not installed. Safe to share between
@@ -42,7 +46,7 @@ class LocalEngine:
     #: Nothing leaves the machine: the summary says "read on this machine", never "sent".
     sends_photos = False
 
-    def __init__(self, threads: int | None = None, use_text_detector: bool = True) -> None:
+    def __init__(self, threads: int | None = 1, use_text_detector: bool = True) -> None:
         try:
             import onnxruntime as ort
             import rapidocr
