@@ -3,7 +3,9 @@
     python -m bench.real                      # ../shared/realphotos (next to the repository)
     python -m bench.real FOLDER               # any folder with a truth.csv
     python -m bench.real --each               # also one line per photo
-    python -m bench.real --only nohn_         # only photos whose name has nohn_
+    python -m bench.real --only nohn_         # only photos whose file name has nohn_
+    python -m bench.real --turn 180           # each photo turned (losslessly) before reading
+    python -m bench.real --jpeg 95            # each photo compressed once more, at quality 95
 
 ``truth.csv`` has ``file, reading, source, licence, notes``; ``accept=A|B`` in the notes lists the
 readings that count when a drum is caught between two digits. Photos are grouped by source (the
@@ -13,6 +15,10 @@ lenient exact (any ``accept=`` reading), per-digit accuracy, how many readings h
 (wall clock of ``engine.read``, one thread). In the same run, the baseline: RapidOCR's own
 pipeline on the photo turned 0, 90, 180 and 270 degrees, keeping the longest run of digits; it
 has no decimal point, so it counts as right when its digits are those of an accepted reading.
+
+``--turn`` and ``--jpeg`` change each photo as a user's copy of it might differ (taken the other
+way up, saved once more) and so say how steady the readings are: the engine and the baseline
+read the upload image turned by a multiple of 90 degrees without loss, or compressed again.
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import csv  # noqa: E402
+import dataclasses  # noqa: E402
 import difflib  # noqa: E402
+import io  # noqa: E402
 import re  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -37,9 +45,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from xlwings_meter.engines.local.engine import LocalEngine  # noqa: E402
-from xlwings_meter.photos import load_photo  # noqa: E402
+from xlwings_meter.photos import Photo, load_photo  # noqa: E402
 from xlwings_meter.reading import ReadingStatus  # noqa: E402
 
 DEFAULT_FOLDER = ROOT.parent / "shared" / "realphotos"
@@ -89,6 +98,33 @@ def load_truth(folder: Path) -> list[Truth]:
     return out
 
 
+_TURNS = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
+          270: Image.Transpose.ROTATE_270}
+
+
+@dataclass(frozen=True)
+class Change:
+    """What is done to each photo before it is read: turned (degrees anticlockwise, without
+    loss) and compressed once more (JPEG quality, 0 for not)."""
+
+    turn: int = 0
+    jpeg: int = 0
+
+    def apply(self, photo: Photo) -> Photo:
+        """``photo`` with its upload image changed; itself when nothing is asked."""
+        if not self.turn and not self.jpeg:
+            return photo
+        img = photo.image.convert("RGB")
+        if self.turn:
+            img = img.transpose(_TURNS[self.turn])
+        buf = io.BytesIO()
+        if self.jpeg:
+            img.save(buf, "JPEG", quality=self.jpeg)
+        else:
+            img.save(buf, "PNG")  # lossless: the engine sees exactly the turned pixels
+        return dataclasses.replace(photo, data=buf.getvalue(), width=img.width, height=img.height)
+
+
 def digit_accuracy(read: str, truth: str) -> float:
     """Share of the true digits read in their place (a dropped digit costs one, not all after)."""
     a, b = read.replace(".", ""), truth.replace(".", "")
@@ -96,12 +132,12 @@ def digit_accuracy(read: str, truth: str) -> float:
     return matched / max(len(a), len(b), 1)
 
 
-def run_engine(folder: Path, truths: list[Truth]) -> list[Outcome]:
+def run_engine(folder: Path, truths: list[Truth], change: Change = Change()) -> list[Outcome]:
     """Read every photo with the local engine, one thread."""
     engine = LocalEngine(threads=1)
     out = []
     for t in truths:
-        photo = load_photo(folder / t.file)
+        photo = change.apply(load_photo(folder / t.file))
         start = time.perf_counter()
         reading = engine.read(photo)
         seconds = time.perf_counter() - start
@@ -110,7 +146,7 @@ def run_engine(folder: Path, truths: list[Truth]) -> list[Outcome]:
     return out
 
 
-def run_baseline(folder: Path, truths: list[Truth]) -> list[Outcome]:
+def run_baseline(folder: Path, truths: list[Truth], change: Change = Change()) -> list[Outcome]:
     """Raw RapidOCR at four rotations, longest digit string; compared without the point."""
     import rapidocr
 
@@ -123,7 +159,7 @@ def run_baseline(folder: Path, truths: list[Truth]) -> list[Outcome]:
     )
     out = []
     for t in truths:
-        photo = load_photo(folder / t.file)
+        photo = change.apply(load_photo(folder / t.file))
         bgr = cv2.cvtColor(np.asarray(photo.image.convert("RGB")), cv2.COLOR_RGB2BGR)
         start = time.perf_counter()
         best = ""
@@ -180,14 +216,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--each", action="store_true", help="one line per photo as well")
     parser.add_argument("--no-baseline", action="store_true", help="skip raw RapidOCR")
     parser.add_argument("--only", metavar="TEXT", help="only photos whose file name has TEXT")
+    parser.add_argument("--turn", type=int, choices=[0, *_TURNS], default=0,
+                        help="turn each photo by this many degrees first (without loss)")
+    parser.add_argument("--jpeg", type=int, default=0, metavar="QUALITY",
+                        help="compress each photo once more at this JPEG quality first")
     args = parser.parse_args(argv)
     if not (args.folder / "truth.csv").is_file():
         print(f"no truth.csv in {args.folder}", file=sys.stderr)
         return 2
     cv2.setNumThreads(1)
     truths = [t for t in load_truth(args.folder) if not args.only or args.only in t.file]
-    engine = run_engine(args.folder, truths)
-    baseline = [] if args.no_baseline else run_baseline(args.folder, truths)
+    change = Change(args.turn, args.jpeg)
+    engine = run_engine(args.folder, truths, change)
+    baseline = [] if args.no_baseline else run_baseline(args.folder, truths, change)
     if args.each:
         for o in engine:
             mark = "ok" if o.lenient else "--"
