@@ -12,6 +12,10 @@ import numpy as np
 from xlwings_meter.engines.local.colours import dark_mask, red_mask
 from xlwings_meter.engines.local.geometry import Row, row_from_points
 
+#: Two text boxes each longer than tall lie on one line only if their axes differ by at most
+#: this (degrees).
+_MAX_TURN = 20.0
+
 
 def find_windows(bgr: np.ndarray) -> list[Row]:
     """Blocks of dark and red drums: the counter windows of most meters, at any angle.
@@ -75,7 +79,7 @@ def joined_pairs(rows: list[Row]) -> list[Row]:
     out = []
     for i, a in enumerate(rows):
         for b in rows[i + 1 :]:
-            turn = abs((b.angle - a.angle + 90) % 180 - 90)
+            turn = _turn(a.angle, b.angle)
             hi = max(a.height, b.height)
             if turn > 6 or hi > 1.6 * min(a.height, b.height):
                 continue
@@ -123,7 +127,7 @@ def merge_rows(windows: list[Row], texts: list[Row]) -> list[Row]:
 
 def _along(window: Row, text: Row) -> bool:
     """Whether ``text`` is a piece of the window's row: same line, digit-high, overlapping."""
-    turn = abs((text.angle - window.angle + 90) % 180 - 90)
+    turn = _turn(text.angle, window.angle)
     if turn > 12 or not 0.5 * window.height <= text.height <= 1.3 * window.height:
         return False
     a = math.radians(window.angle)
@@ -139,6 +143,11 @@ def _same_line(a: Row, b: Row) -> bool:
         return False
     dx, dy = b.cx - a.cx, b.cy - a.cy
     dist = math.hypot(dx, dy)
+    # Two boxes each with an axis of its own lie on one line only if the axes agree: a dial's
+    # figures or a label standing across a counter's end is no part of it (upside down, the
+    # detector boxed such a label beside nohn_demo's counter, and the two made one fat row).
+    if min(a.length / a.height, b.length / b.height) >= 1.3 and _turn(a.angle, b.angle) > _MAX_TURN:
+        return False
     # Use the axis of the longer box; a square box (one digit) has no axis of its own.
     axis = a if a.length / a.height >= b.length / b.height else b
     if axis.length < 1.3 * axis.height:
@@ -149,6 +158,11 @@ def _same_line(a: Row, b: Row) -> bool:
     along, across = abs(dx * u[0] + dy * u[1]), abs(-dx * u[1] + dy * u[0])
     gap = along - (a.length + b.length) / 2 if dist else 0.0
     return across < 0.35 * hi and gap < 1.2 * hi
+
+
+def _turn(a: float, b: float) -> float:
+    """The angle between two axes, in degrees (0 to 90)."""
+    return abs((b - a + 90) % 180 - 90)
 
 
 def _corners(row: Row) -> np.ndarray:
