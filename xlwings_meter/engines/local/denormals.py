@@ -7,8 +7,9 @@ the whole detector takes 120 ms and gives the same probabilities (measured: iden
 
 The switch is per thread (the FTZ and DAZ bits of the SSE control register, MXCSR). ONNX
 Runtime's option ``session.set_denormal_as_zero`` (set by ``drums.cpu_session``) covers its
-own pool threads, not the thread that calls ``run``, which does the work when a session has
-one thread; this engine runs its models on whichever thread reads a photo, so the bits are
+own pool threads, and switches on the thread that builds the session for good (``kept``
+undoes that), not the thread that calls ``run``, which does the work when a session has one
+thread; this engine runs its models on whichever thread reads a photo, so the bits are
 set around each run, on that thread, and put back after, leaving the rest of the program's
 arithmetic (the host's, in Excel) as it was.
 
@@ -104,13 +105,28 @@ def flushed() -> Iterator[None]:
 
     Not for a block that yields (a generator's): the switch belongs to the thread, not to it.
     """
+    with _put_back(flush=True):
+        yield
+
+
+@contextmanager
+def kept() -> Iterator[None]:
+    """Whatever the block does to this thread's float modes is undone after it: ONNX Runtime
+    switches flushing on, for good, on the thread that builds a session with its option."""
+    with _put_back(flush=False):
+        yield
+
+
+@contextmanager
+def _put_back(flush: bool) -> Iterator[None]:
     saved = _CONTROL.get() if _CONTROL is not None else None
     if _CONTROL is None or saved is None:
         yield
         return
     # Read first, changed inside the ``try``: a Ctrl+C landing anywhere still puts it back.
     try:
-        _CONTROL.set(_CONTROL.flushing(saved))
+        if flush:
+            _CONTROL.set(_CONTROL.flushing(saved))
         yield
     finally:
         _CONTROL.set(saved)

@@ -19,7 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from xlwings_meter.engines.local.denormals import flushed
+from xlwings_meter.engines.local.denormals import flushed, kept
 
 MODEL = Path(__file__).parent / "models" / "drum_digits.onnx"
 CROP_H, CROP_W = 32, 20
@@ -82,7 +82,8 @@ def cpu_session(ort: Any, model: Path, threads: int | None) -> Any:
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    with kept():  # the option would leave this thread flushing for good
+        return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
 
 
 class DrumClassifier:
