@@ -326,26 +326,6 @@ def test_a_reading_gives_way_to_one_that_holds_it_and_more_drums() -> None:
     assert _whole_counter(part, [part, replace(whole, score=0.4)])[0] is part
 
 
-def test_the_classifier_alone_may_add_a_red_drum_after_the_red_decimals() -> None:
-    """nohn_11 saved once more: the recogniser skipped the last, faint decimal drum
-    (`00240.91`); the classifier read it, red, after the red ones (`00240.918`). A plate's
-    edge is not red, so its word is enough there, and only there."""
-    from xlwings_meter.engines.local.pipeline import _whole_counter
-    from xlwings_meter.engines.local.scoring import Candidate
-
-    part = Candidate(_placed("00240.91", 40.0), 0.58)
-    whole = Candidate(_placed("00240.918", 40.0), 0.51, agrees=False)
-    assert _whole_counter(part, [part, whole])[0].read.value == "00240.918"
-    # Not a drum that is not red, nor after a reading without red decimals (008641) ...
-    grey_end = Candidate(replace(whole.read, red=whole.read.red[:-1] + (False,)), 0.51, agrees=False)
-    assert _whole_counter(part, [part, grey_end])[0] is part
-    plain = Candidate(_placed("00864", 40.0), 0.58)
-    assert _whole_counter(plain, [plain, Candidate(_placed("008641", 40.0), 0.51, agrees=False)])[0] is plain
-    # ... nor one read unsurely.
-    unsure = Candidate(_placed("00240.918", 40.0, {7: 0.6}), 0.51, agrees=False)
-    assert _whole_counter(part, [part, unsure])[0] is part
-
-
 def test_a_photo_without_colour_is_never_sure_of_a_reading_without_a_point(
     engine, tmp_path: Path
 ) -> None:

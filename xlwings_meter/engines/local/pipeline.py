@@ -414,28 +414,17 @@ def _whole_counter(best: Candidate, candidates: list[Candidate]
     the photo, and more drums at its ends, each read surely, and on which the two readers
     agree: a cut of the counter that stopped at a drum caught mid-roll (its colour breaks the
     row of drums) saw only part of it. (The classifier alone reads a unit plate's edge as a
-    sure drum: ``008641``.) The classifier's word is enough for red drums that carry on the
-    reading's red decimals: a plate's edge is not red, and the recogniser skips the last
-    decimal drum when it is faint or mid-roll (``00240.91`` for 00240.918, on the photo saved
-    once more). Also the candidates that still rival the reading: one that is a part of it is
-    not."""
+    sure drum: ``008641``.) Also the candidates that still rival the reading: one that is a
+    part of it is not."""
     wholes = [
         c for c in candidates
-        if (c.agrees or _more_decimals(c.read, best.read)) and c.score >= _SIBLING * best.score
-        and _holds(c.read, best.read)
+        if c.agrees and c.score >= _SIBLING * best.score and _holds(c.read, best.read)
     ]
     if not wholes:
         return best, candidates
     whole = max(wholes, key=lambda c: (len(c.read.digits), c.score))
     whole = replace(whole, score=max(whole.score, best.score))
     return whole, [c for c in candidates if not _holds(whole.read, c.read, sure=False)]
-
-
-def _more_decimals(whole: ctc.CounterRead, part: ctc.CounterRead) -> bool:
-    """Whether ``whole`` reads as ``part`` and then more red drums, ``part`` ending in red."""
-    n = len(part.digits)
-    return (part.decimals > 0 and len(whole.digits) > n and all(whole.red[n:])
-            and whole.value.startswith(part.value))
 
 
 def _centres(read: ctc.CounterRead) -> np.ndarray:
