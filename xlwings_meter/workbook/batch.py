@@ -36,13 +36,14 @@ from xlwings_meter.reconcile import Summary
 from xlwings_meter.workbook.cache import CacheEntry, ReadingCache, now_utc
 from xlwings_meter.workbook.sheet import Cell
 
-#: Photos in flight at once. Preparing a 12-megapixel photo costs about 0.09 s of one core and
-#: a reply about 0.3 s or more, so 2 cores keep some 7 requests waiting while 2 photos are
-#: prepared. bench.cost's sweeps on this 2-core machine (nine first runs per level, at load
-#: averages 0.6 to 8): 4 and 6 slower (medians 7.6 s, 7.3 s), 8, 12 and 16 within the noise of
-#: each other (6.1 s, 5.8 s, 5.9 s). 8 is where that plateau starts and asks the least of the
-#: service; one that finds it too fast answers 429 and is obeyed.
-DEFAULT_CONCURRENCY = 8
+#: Photos in flight at once. Preparing a 12-megapixel photo costs 0.06 to 0.12 s of one core
+#: (the machine's speed varies) and a reply about 0.3 s or more, so with one photo prepared per
+#: core the rest wait for replies: at 8, 40 photos' first run waited for the service more than
+#: for the cores. bench.cost's sweeps on this 2-core machine (four first runs per level, both
+#: cores free, a photo prepared in 62 ms): 6 slower (3.2-3.3 s), 8 2.52-2.73 s, 12 2.17-2.49 s,
+#: 16 2.26-2.53 s. 12 is where that plateau starts and asks the least of the service there; one
+#: that finds it too fast answers 429 and is obeyed.
+DEFAULT_CONCURRENCY = 12
 #: Photos decoded and shrunk at once: one per core. More would only share the cores and delay
 #: the first uploads; the other workers meanwhile wait for their replies, not for a core.
 PREPARE_AT_ONCE = max(1, min(os.cpu_count() or 1, 8))
