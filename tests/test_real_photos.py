@@ -153,3 +153,22 @@ def test_a_photo_taken_on_its_side_reads_as_upright(readings, engine, turn, tmp_
     # nohn_demo's first digit sits left of the middle upright: turned 90 it sits below it.
     cy = (first[0][1] + first[2][1]) / 2
     assert (cy > 0.5) if turn == 90 else (cy < 0.5)
+
+
+def test_a_photo_turned_round_in_which_nothing_was_found_is_read_the_other_way_up(
+        readings, engine, tmp_path: Path) -> None:
+    """nohn_1 upside down read nothing (`--turn 180`: 12 of 32 real photos): the window
+    network put the window on a dial, and the counter lost to it. A photo in which no counter
+    is found is read again turned round."""
+    from PIL import Image
+
+    name = "nohn_1.jpg"
+    upright = readings[name]
+    turned = load_photo(FOLDER / name).image.transpose(Image.Transpose.ROTATE_180)
+    turned.save(tmp_path / "turned.png")  # not kept
+    reading = engine.read(load_photo(tmp_path / "turned.png"))
+    assert reading.value == upright.value == "01189"
+    assert abs((reading.angle - upright.angle) % 360 - 180) < 5
+    # Upright, the first digit is left of the middle; turned round, right of it.
+    first = reading.boxes[0]
+    assert (first[0][0] + first[2][0]) / 2 > 0.5

@@ -10,7 +10,7 @@ pytest.importorskip("cv2")
 from xlwings_meter.engines.local.pipeline import _unturned
 
 
-@pytest.mark.parametrize("turns", [0, 1, 3])
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
 def test_a_point_in_the_turned_image_is_put_back_where_it_was(turns) -> None:
     image = np.zeros((30, 50), np.uint8)  # 30 rows, 50 columns
     image[7, 41] = 255  # the pixel whose centre is (41.5, 7.5)

@@ -332,7 +332,8 @@ class Pipeline:
 
         A photo whose counter window stands on end (taken on its side) is read turned a
         quarter each way, and the surer reading given: the stages below were found on
-        upright photos, and read a counter across the photo far better than down it.
+        upright photos, and read a counter across the photo far better than down it. A photo
+        in which no counter is found is read again turned round.
         """
         rgb = np.asarray(photo.image.convert("RGB"))
         h, w = rgb.shape[:2]
@@ -343,12 +344,19 @@ class Pipeline:
                 work, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
             )
         wmap = self._window.find(work)
-        if not _on_end(wmap):
-            return self._read_work(work, wmap, 0)
-        tries = []
-        for turns in (1, 3):
-            turned = np.ascontiguousarray(np.rot90(work, turns))
-            tries.append(self._read_work(turned, self._window.find(turned), turns))
+        tries: list[Reading] = []
+        if _on_end(wmap):
+            turns: tuple[int, ...] = (1, 3)
+        else:
+            tries.append(self._read_work(work, wmap, 0))
+            if tries[0].status is ReadingStatus.READ:
+                return tries[0]
+            # No counter found: the window network and the text detector see a photo turned
+            # round differently (neither is the same upside down), so look again that way.
+            turns = (2,)
+        for n in turns:
+            turned = np.ascontiguousarray(np.rot90(work, n))
+            tries.append(self._read_work(turned, self._window.find(turned), n))
         return max(tries, key=lambda r: -1.0 if r.confidence is None else r.confidence)
 
     def _read_work(self, work: np.ndarray, wmap: window.WindowMap, turns: int) -> Reading:
@@ -431,6 +439,8 @@ def _unturned(quads: list[np.ndarray], turns: int, shape: tuple[int, int]
     rows_, cols = shape
     if turns == 0:
         return quads, (rows_, cols)
+    if turns == 2:
+        return [np.stack([cols - q[:, 0], rows_ - q[:, 1]], 1) for q in quads], (rows_, cols)
     out = []
     for q in quads:
         x, y = q[:, 0], q[:, 1]
