@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,7 @@ def test_a_photo_turned_round_in_which_nothing_was_found_is_read_the_other_way_u
     # Upright, the first digit is left of the middle; turned round, right of it.
     first = reading.boxes[0]
     assert (first[0][0] + first[2][0]) / 2 > 0.5
+    # A stopped batch waits for the photos being read: they are not read a second time.
+    stopped = threading.Event()
+    stopped.set()
+    assert engine.read(load_photo(tmp_path / "turned.png"), cancel=stopped).status is ReadingStatus.NO_READING

@@ -63,6 +63,7 @@ class LocalEngine:
              on_upload: Callable[[int], object] | None = None) -> Reading:
         """Read the counter of the meter in ``photo``: READ with a value, or NO_READING.
 
-        Nothing is uploaded, so ``on_upload`` is never called.
+        Nothing is uploaded, so ``on_upload`` is never called. Once ``cancel`` is set, a photo
+        being read is not looked at any other way round (see ``Pipeline.read``).
         """
-        return self._pipeline.read(photo)
+        return self._pipeline.read(photo, cancel)

@@ -327,13 +327,14 @@ class Pipeline:
         red = red_cells(pixels, [d.x for d in digits], pitch)
         return replace(read, digits=digits, red=red), [dr for _, dr in kept], junk
 
-    def read(self, photo: Photo) -> Reading:
+    def read(self, photo: Photo, cancel: threading.Event | None = None) -> Reading:
         """Read the counter of the meter in ``photo``: READ with a value, or NO_READING.
 
         A photo whose counter window stands on end (taken on its side) is read turned a
         quarter each way, and the surer reading given: the stages below were found on
         upright photos, and read a counter across the photo far better than down it. A photo
-        in which no counter is found is read again turned round.
+        in which no counter is found is read again turned round. Once ``cancel`` is set (the
+        batch stops), no further way round is tried: the reading so far is given.
         """
         rgb = np.asarray(photo.image.convert("RGB"))
         h, w = rgb.shape[:2]
@@ -355,6 +356,8 @@ class Pipeline:
             # round differently (neither is the same upside down), so look again that way.
             turns = (2,)
         for n in turns:
+            if tries and cancel is not None and cancel.is_set():
+                break
             turned = np.ascontiguousarray(np.rot90(work, n))
             tries.append(self._read_work(turned, self._window.find(turned), n))
         return max(tries, key=lambda r: -1.0 if r.confidence is None else r.confidence)
