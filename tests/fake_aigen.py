@@ -137,6 +137,9 @@ class FakeAigen:
         self.valid_key = valid_key
         self.default = Reply.success()
         self.max_in_flight = 0
+        #: Requests it takes at once; any more are answered ``busy`` (429) straight away.
+        self.at_once: int | None = None
+        self.busy = Reply.error(429, retry_after=0.2)
         self._in_flight = 0
         self._queue: deque[Reply] = deque()
         self._rules: dict[str, deque[Reply]] = {}
@@ -242,11 +245,12 @@ class _Handler(BaseHTTPRequestHandler):
         with fake._lock:
             fake._in_flight += 1
             fake.max_in_flight = max(fake.max_in_flight, fake._in_flight)
+            crowded = fake.at_once is not None and fake._in_flight > fake.at_once
         try:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             image = _decode_image(body)
             digest = hashlib.sha256(image).hexdigest() if image is not None else None
-            reply = self._check(image) or fake._choose(digest)
+            reply = self._check(image) or (fake.busy if crowded else fake._choose(digest))
             call = Call(
                 path=self.path,
                 headers={k.lower(): v for k, v in self.headers.items()},

@@ -167,3 +167,19 @@ def test_ctrl_c_as_several_readings_land_together_keeps_every_paid_row(tmp_path:
     result = read_photos(cells, tmp_path, TogetherEngine(), cache, concurrency=3, progress=progress)
     assert result.interrupted and result.sent == 3 and len(cache) == 3
     assert [r.value for r in result.readings] == ["7.0"] * 3  # every paid reading is in its row
+
+
+def test_a_service_that_answers_too_fast_slows_the_whole_batch(
+    tmp_path: Path, aigen_server: FakeAigen, cache: ReadingCache, fast_settings: ClientSettings
+) -> None:
+    """A service that takes 3 requests at once, and a batch of 12 at once: each thread obeying
+    only its own 429 kept the others coming. After a 429 the batch keeps fewer on the wire."""
+    aigen_server.default = Reply.success().delayed(0.1)
+    aigen_server.at_once = 3
+    settings = ClientSettings(url=fast_settings.url, key=fast_settings.key, read_timeout=5.0,
+                              max_429_retries=8)
+    result = read_photos(_photos(tmp_path, 30), tmp_path, AigenEngine(settings), cache, concurrency=12)
+    assert all(r.status is ReadingStatus.READ for r in result.readings) and result.stopped is None
+    refused = sum(c.status == 429 for c in aigen_server.calls)
+    # The first wave (12 at once: 9 refused) teaches the batch the pace; then few probes past it.
+    assert refused <= 9 + 30 // 10 + 3, refused

@@ -6,6 +6,7 @@ import base64
 import json
 import logging
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ from email.utils import format_datetime
 import pytest
 
 from tests.fake_aigen import FakeAigen, Reply
-from xlwings_meter.engines.aigen.client import AigenEngine
+from xlwings_meter.engines.aigen.client import AigenEngine, _Gate
 from xlwings_meter.engines.aigen.config import ClientSettings, load_settings
 from xlwings_meter.errors import (
     AuthError,
@@ -426,3 +427,21 @@ def test_a_request_slow_to_find_its_host_is_still_cut_off_once_connected() -> No
     assert deadline.expired and deadline.connecting  # nothing had gone out: not charged
     ours.close()
     theirs.close()
+
+
+def test_after_a_429_a_request_waits_for_a_place_on_the_wire_until_the_batch_stops() -> None:
+    gate = _Gate()
+    assert gate.enter(None) and gate.enter(None)
+    gate.leave(throttled=True)  # two on the wire, one refused: one at a time from now on
+    assert gate.limit == 1
+    stop = threading.Event()
+    entered: list[bool] = []
+    waiting = threading.Thread(target=lambda: entered.append(gate.enter(stop)))
+    waiting.start()
+    waiting.join(0.3)
+    assert waiting.is_alive() and not entered  # the other request still holds the place
+    stop.set()
+    waiting.join(2.0)
+    assert entered == [False]
+    gate.leave(throttled=False)
+    assert gate.enter(None)  # the place is free again
