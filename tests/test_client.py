@@ -432,7 +432,7 @@ def test_a_request_slow_to_find_its_host_is_still_cut_off_once_connected() -> No
 def test_after_a_429_a_request_waits_for_a_place_on_the_wire_until_the_batch_stops() -> None:
     gate = _Gate()
     assert gate.enter(None) and gate.enter(None)
-    gate.leave(throttled=True)  # two on the wire, one refused: one at a time from now on
+    gate.leave(429)  # two on the wire, one refused: one at a time from now on
     assert gate.limit == 1
     stop = threading.Event()
     entered: list[bool] = []
@@ -443,5 +443,31 @@ def test_after_a_429_a_request_waits_for_a_place_on_the_wire_until_the_batch_sto
     stop.set()
     waiting.join(2.0)
     assert entered == [False]
-    gate.leave(throttled=False)
+    gate.leave(200)
     assert gate.enter(None)  # the place is free again
+
+
+def test_the_pace_learnt_from_429s_grows_back_with_replies_and_is_forgotten_when_idle() -> None:
+    now = [0.0]
+    gate = _Gate(clock=lambda: now[0])
+    for _ in range(4):
+        assert gate.enter(None)
+    gate.leave(429)
+    assert gate.limit == 3
+    for _ in range(3):
+        gate.leave(None)  # timed out or dropped: no reply, so no sign of the service's pace
+    assert gate.limit == 3
+    for _ in range(10):
+        assert gate.enter(None)
+        gate.leave(200)
+    assert gate.limit == 4  # ten replies in a row without a 429: one more at once
+    now[0] += 31.0  # a workbook left open: the next batch starts at full speed
+    assert gate.enter(None) and gate.limit is None
+
+
+def test_a_429_to_a_request_alone_on_the_wire_does_not_slow_the_batch() -> None:
+    """Credit exhausted, or too many in a minute: nothing to do with how many at once."""
+    gate = _Gate()
+    assert gate.enter(None)
+    gate.leave(429)
+    assert gate.limit is None

@@ -103,32 +103,41 @@ def translated_errors() -> Iterator[None]:
 #: After a 429 the gate lets one more request on the wire after this many replies in a row
 #: that were not 429: it finds the service's pace again, slowly (each probe past it costs a 429).
 _REGROW = 10
+#: With nothing on the wire for this long, the gate forgets the pace it learnt: the add-in keeps
+#: one engine while a workbook is open, and a 429 an hour ago says nothing about the next batch.
+_FORGET_AFTER = 30.0
 
 
 class _Gate:
     """How many requests of all threads may be on the wire at once: any number, until the
-    service answers 429; then one fewer than were on the wire then (at least one), growing
-    back by one after every ``_REGROW`` replies in a row that were not 429.
+    service answers 429 while several were on the wire; then one fewer than were on the wire
+    then, growing back by one after every ``_REGROW`` replies in a row that were not 429, and
+    forgotten after ``_FORGET_AFTER`` seconds with nothing on the wire.
 
     One thread's 429 is the service saying the whole batch is too fast: each thread obeying
-    only its own kept the other requests coming (12 at once against a service that takes 8:
-    12 refusals in 60 photos).
+    only its own kept the other requests coming (12 at once against a service that takes 3:
+    35 to 45 refusals in 30 photos). A 429 to a request alone on the wire says nothing about
+    how many at once (credit exhausted, or too many in a minute): it leaves the limit as it is.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._cond = threading.Condition()
+        self._clock = clock
         self._on_wire = 0
         self._limit: int | None = None
         self._good = 0
+        self._idle_since = clock()
 
     @property
     def limit(self) -> int | None:
-        """Requests allowed on the wire at once; None before the first 429."""
+        """Requests allowed on the wire at once; None while any number may go."""
         return self._limit
 
     def enter(self, cancel: threading.Event | None) -> bool:
         """Wait for a place on the wire; False (and no place) once ``cancel`` is set."""
         with self._cond:
+            if self._on_wire == 0 and self._clock() - self._idle_since >= _FORGET_AFTER:
+                self._limit, self._good = None, 0
             while self._limit is not None and self._on_wire >= self._limit:
                 if cancel is not None and cancel.is_set():
                     return False
@@ -136,18 +145,22 @@ class _Gate:
             self._on_wire += 1
             return True
 
-    def leave(self, throttled: bool) -> None:
-        """Give the place back; ``throttled``: the reply was 429."""
+    def leave(self, status: int | None) -> None:
+        """Give the place back; ``status``: the reply's HTTP status, None where none came (a
+        timeout, a dropped connection), which neither slows nor speeds the gate."""
         with self._cond:
-            if throttled:
-                self._limit = max(1, min(self._limit or self._on_wire, self._on_wire - 1))
+            if status == 429:
+                if self._on_wire > 1:
+                    self._limit = min(self._limit or self._on_wire, self._on_wire - 1)
                 self._good = 0
-            elif self._limit is not None:
+            elif status is not None and self._limit is not None:
                 self._good += 1
                 if self._good >= _REGROW:
                     self._limit += 1
                     self._good = 0
             self._on_wire -= 1
+            if self._on_wire == 0:
+                self._idle_since = self._clock()
             self._cond.notify_all()
 
 
@@ -231,13 +244,13 @@ class AigenEngine:
         """``_post`` once the gate has a place on the wire for it (see ``_Gate``)."""
         if not self._gate.enter(cancel):
             raise TransientServiceError("Not sent: the batch is stopping")
-        throttled = False
+        status: int | None = None
         try:
             response = self._post(body)
-            throttled = response.status_code == 429
+            status = response.status_code
             return response
         finally:
-            self._gate.leave(throttled)
+            self._gate.leave(status)
 
     def _post(self, body: bytes) -> requests.Response:
         """One POST, cut off (a ReadTimeout) when it has not ended within the connect and read
