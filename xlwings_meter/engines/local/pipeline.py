@@ -81,8 +81,9 @@ _MAX_TIGHTENED = 3
 #: The rows that are: drum blocks found by colour and the window network's, which take in
 #: frame and plate around the drums; a text detector's boxes fit their text already.
 _TIGHTENED = {"window", "net"}
-#: A network's row cut down to its digits is no longer coarse (``scoring.coarse``).
-_TIGHT = {"net": "tight"}
+#: The source of a row cut down to its digits (a network's row so cut is no longer coarse,
+#: ``scoring.coarse``; a text row is cut in ``_read_crowded``).
+_TIGHT = {"net": "tight", "text": "tight"}
 #: Where no candidate scores MIN_SCORE, rows of which the recogniser read fewer digits than
 #: this are read in cells by the classifier alone (``_read_cells``), the largest few of them
 #: (a row read both ways is two).
@@ -90,6 +91,8 @@ _READ_ENOUGH = 4
 _MAX_CELL_ROWS = 4
 #: The source of such a row (``geometry.Row.source``).
 CELLS = "cells"
+#: A text row read as more digits than this holds no counter as it is cut (see ``_read_crowded``).
+_CROWDED = 10
 #: A cell holds a drum where the no-drum class is below this and the digit at least this sure.
 _CELL_NONE = 0.3
 _CELL_SURE = 0.5
@@ -206,6 +209,22 @@ class Pipeline:
             tight = geometry.tightened(strip, span, 0.0)
             if tight is not None:
                 rows_.append(replace(tight, source=_TIGHT["net"]))
+        return self._read_rows(work, rows_, squeeze=1.0) if rows_ else []
+
+    def _read_crowded(self, work: np.ndarray, candidates: list[Candidate]) -> list[Candidate]:
+        """Text rows read as more digits than a counter has (``_CROWDED``), cut down to their
+        digits' band and read again: toloka 27's counter, boxed with its frame, read
+        ``0110011444101733177`` for 00140.738."""
+        rows_, seen = [], set()
+        for c in candidates:
+            strip = c.read.strip
+            if strip.row.source != "text" or len(c.read.digits) <= _CROWDED or id(strip.row) in seen:
+                continue
+            seen.add(id(strip.row))
+            span = [strip.margin, strip.pixels.shape[1] - strip.margin]
+            tight = geometry.tightened(strip, span, 0.0)
+            if tight is not None:
+                rows_.append(replace(tight, source=_TIGHT["text"]))
         return self._read_rows(work, rows_, squeeze=1.0) if rows_ else []
 
     def _read_cells(self, candidates: list[Candidate]) -> list[Candidate]:
@@ -395,6 +414,15 @@ class Pipeline:
         read_rows = candidates
         candidates = _weighed(self._classify(candidates, wmap), wmap)
         best = max(candidates, key=lambda c: c.score)
+        if best.score < scoring.MIN_SCORE:
+            # A text box twice its drums' height (frame and all) reads each digit twice: cut
+            # to its digits. Only here: among all candidates such rows won elsewhere.
+            crowded = self._read_crowded(work, read_rows)
+            if crowded:
+                more = _weighed(self._classify(read_rows + crowded, wmap), wmap)
+                top = max(more, key=lambda c: c.score)
+                if top.score >= scoring.MIN_SCORE:
+                    candidates, best = more, top
         alone = best.score < scoring.MIN_SCORE
         if alone:
             # No counter the two readers agree on: one whose drums only the classifier can
