@@ -20,6 +20,7 @@ this module only when it is built.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -200,31 +201,17 @@ class Pipeline:
         # The window network's rows are cut down whatever they read: the network finds the
         # window, and a window twice as tall as its drums is where the recogniser reads least
         # (a gas meter under a blue light read `0` and `3710` for 03918.774).
-        for c in candidates:
-            strip = c.read.strip
-            if strip.row.source != "net" or id(strip.row) in seen:
-                continue
-            seen.add(id(strip.row))
-            span = [strip.margin, strip.pixels.shape[1] - strip.margin]
-            tight = geometry.tightened(strip, span, 0.0)
-            if tight is not None:
-                rows_.append(replace(tight, source=_TIGHT["net"]))
+        rows_ += _cut_to_digits(candidates, lambda c: c.read.strip.row.source == "net", seen)
         return self._read_rows(work, rows_, squeeze=1.0) if rows_ else []
 
     def _read_crowded(self, work: np.ndarray, candidates: list[Candidate]) -> list[Candidate]:
         """Text rows read as more digits than a counter has (``_CROWDED``), cut down to their
         digits' band and read again: toloka 27's counter, boxed with its frame, read
         ``0110011444101733177`` for 00140.738."""
-        rows_, seen = [], set()
-        for c in candidates:
-            strip = c.read.strip
-            if strip.row.source != "text" or len(c.read.digits) <= _CROWDED or id(strip.row) in seen:
-                continue
-            seen.add(id(strip.row))
-            span = [strip.margin, strip.pixels.shape[1] - strip.margin]
-            tight = geometry.tightened(strip, span, 0.0)
-            if tight is not None:
-                rows_.append(replace(tight, source=_TIGHT["text"]))
+        def crowded(c: Candidate) -> bool:
+            return c.read.strip.row.source == "text" and len(c.read.digits) > _CROWDED
+
+        rows_ = _cut_to_digits(candidates, crowded, set())
         return self._read_rows(work, rows_, squeeze=1.0) if rows_ else []
 
     def _read_cells(self, candidates: list[Candidate]) -> list[Candidate]:
@@ -454,6 +441,22 @@ class Pipeline:
             angle=round(geometry.row_angle(quads), 2),
             boxes=tuple(_axis_aligned(q / wh) for q in quads),
         )
+
+
+def _cut_to_digits(candidates: list[Candidate], wanted: Callable[[Candidate], bool],
+                   seen: set[int]) -> list[geometry.Row]:
+    """The rows of the ``wanted`` candidates not in ``seen`` (ids; each row once, added to it),
+    cut down to the band their digits fill along the whole row (``geometry.tightened``)."""
+    out = []
+    for c in candidates:
+        strip = c.read.strip
+        if not wanted(c) or id(strip.row) in seen:
+            continue
+        seen.add(id(strip.row))
+        tight = geometry.tightened(strip, [strip.margin, strip.pixels.shape[1] - strip.margin], 0.0)
+        if tight is not None:
+            out.append(replace(tight, source=_TIGHT[strip.row.source]))
+    return out
 
 
 def _on_end(wmap: window.WindowMap) -> bool:
