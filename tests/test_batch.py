@@ -125,7 +125,10 @@ def test_a_stop_ends_the_waits_of_photos_already_in_flight(
     result = read_photos(cells, tmp_path, engine, cache, concurrency=4)
     assert time.monotonic() - started < 5
     assert result.stopped is not None and "key" in str(result.stopped)
-    assert len(aigen_server.calls) == 4  # nobody retried after the stop
+    # Nobody retried after the stop. (A photo may not have been sent at all: after two 429s the
+    # batch keeps fewer requests on the wire, and one still waiting for a place gives up.)
+    digests = [c.image_sha256 for c in aigen_server.calls]
+    assert len(set(digests)) == len(digests) and len(aigen_server.calls_for(tmp_path / cells[0])) == 1
     assert all(r.status is ReadingStatus.NOT_READ for r in result.readings)
 
 
