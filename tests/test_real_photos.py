@@ -187,3 +187,19 @@ def test_a_counter_boxed_with_its_frame_is_read_not_a_tag_or_a_serial(readings) 
     reading = readings["toloka_id_27_value_140_738.jpg"]
     assert reading.value is not None and reading.value.startswith("00140.73"), reading.value
     assert (reading.confidence or 0) < 0.5
+
+
+@pytest.mark.parametrize(("name", "turn"), [("nohn_8-decimal-digits.jpg", 90), ("laurynas_watermeter1.jpg", 270)])
+def test_a_photo_on_its_side_is_known_by_its_text_where_no_window_stands_on_end(
+        readings, engine, name, turn, tmp_path: Path) -> None:
+    """Turned a quarter, these read `016090244` and `69601711`: the window network saw no
+    window standing on end, so each was read as it was, its counter down the picture. Nearly
+    all their text boxes stand on end: the photo is read turned back both ways."""
+    from PIL import Image
+
+    image = load_photo(FOLDER / name).image
+    turned = image.transpose(Image.Transpose.ROTATE_90 if turn == 90 else Image.Transpose.ROTATE_270)
+    turned.save(tmp_path / "turned.png")  # not kept
+    reading = engine.read(load_photo(tmp_path / "turned.png"))
+    assert reading.value == readings[name].value
+    assert abs(abs(reading.angle) - 90) < 10  # the counter runs down the turned photo

@@ -351,11 +351,12 @@ class Pipeline:
                 work, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
             )
         wmap = self._window.find(work)
+        boxes = self._text_boxes(work)
         tries: list[Reading] = []
-        if _on_end(wmap):
+        if _on_end(wmap) or _text_on_end(boxes):
             turns: tuple[int, ...] = (1, 3)
         else:
-            tries.append(self._read_work(work, wmap, 0))
+            tries.append(self._read_work(work, wmap, boxes, 0))
             if tries[0].status is ReadingStatus.READ:
                 return tries[0]
             # No counter found: the window network and the text detector see a photo turned
@@ -365,21 +366,30 @@ class Pipeline:
             if tries and cancel is not None and cancel.is_set():
                 break
             turned = np.ascontiguousarray(np.rot90(work, n))
-            tries.append(self._read_work(turned, self._window.find(turned), n))
+            tries.append(self._read_work(turned, self._window.find(turned), self._text_boxes(turned), n))
         return max(tries, key=lambda r: -1.0 if r.confidence is None else r.confidence)
 
-    def _read_work(self, work: np.ndarray, wmap: window.WindowMap, turns: int) -> Reading:
+    def _text_boxes(self, work: np.ndarray) -> np.ndarray | None:
+        """The text detector's boxes in ``work`` (N x 4 x 2); None without the detector or
+        where it found none."""
+        if self._det is None:
+            return None
+        with self._det_lock, flushed():  # RapidOCR keeps per-call state on the instance
+            detected = self._det(work, use_det=True, use_cls=False, use_rec=False)
+        boxes = detected.boxes
+        return boxes if boxes is not None and len(boxes) else None
+
+    def _read_work(self, work: np.ndarray, wmap: window.WindowMap, boxes: np.ndarray | None,
+                   turns: int) -> Reading:
         """Read the counter in ``work``, the photo at working size turned ``turns`` quarter
-        turns anticlockwise (``np.rot90``); digit boxes and angle are given in the photo."""
+        turns anticlockwise (``np.rot90``), its text boxes ``boxes``; digit boxes and angle
+        are given in the photo."""
         found = rows.find_windows(work)
         joined: list[geometry.Row] = []
-        if self._det is not None:
-            with self._det_lock, flushed():  # RapidOCR keeps per-call state on the instance
-                detected = self._det(work, use_det=True, use_cls=False, use_rec=False)
-            if detected.boxes is not None and len(detected.boxes):
-                texts = rows.rows_from_text_boxes(detected.boxes)
-                joined = rows.joined_pairs(texts)
-                found = rows.merge_rows(found, texts)
+        if boxes is not None:
+            texts = rows.rows_from_text_boxes(boxes)
+            joined = rows.joined_pairs(texts)
+            found = rows.merge_rows(found, texts)
         found = sorted(found, key=lambda r: r.length * r.height, reverse=True)[:_MAX_ROWS]
         # Joined rows are large by construction: they come on top, and never crowd out the rest.
         found += sorted(joined, key=lambda r: r.length * r.height, reverse=True)[:_MAX_JOINED]
@@ -464,6 +474,25 @@ def _on_end(wmap: window.WindowMap) -> bool:
     from level): the photo was taken on its side."""
     found = wmap.rows()
     return bool(found) and abs(found[0].angle) > 45.0
+
+
+def _text_on_end(boxes: np.ndarray | None) -> bool:
+    """Whether most of the text in the photo (by area, of the boxes long enough to have an
+    axis) stands on end: the photo was taken on its side. Upright or upside down, no real photo
+    has more than a quarter of its text so; on its side, nearly all have more than half, also
+    where the window network sees no window standing on end (nohn_4 turned 270 read `68100`)."""
+    if boxes is None:
+        return False
+    level = standing = 0.0
+    for box in boxes:
+        row = geometry.row_from_points(np.asarray(box, np.float32), "text")
+        if row.length < rows.AXIS * row.height:  # no axis: neither stands nor lies
+            continue
+        if abs(row.angle) > 45.0:
+            standing += row.length * row.height
+        else:
+            level += row.length * row.height
+    return standing > level
 
 
 def _unturned(quads: list[np.ndarray], turns: int, shape: tuple[int, int]

@@ -13,7 +13,7 @@ from xlwings_meter.engines.local.colours import dark_mask, red_mask
 from xlwings_meter.engines.local.geometry import Row, row_from_points
 
 #: A text box at least this many times as long as it is tall has an axis of its own.
-_AXIS = 1.3
+AXIS = 1.3
 #: Two text boxes that each have an axis lie on one line only if their axes differ by at most
 #: this (degrees).
 _MAX_TURN = 20.0
@@ -149,11 +149,11 @@ def _same_line(a: Row, b: Row) -> bool:
     # Two boxes each with an axis of its own lie on one line only if the axes agree: a dial's
     # figures or a label standing across a counter's end is no part of it (upside down, the
     # detector boxed such a label beside nohn_demo's counter, and the two made one fat row).
-    if min(long_a, long_b) >= _AXIS and _turn(a.angle, b.angle) > _MAX_TURN:
+    if min(long_a, long_b) >= AXIS and _turn(a.angle, b.angle) > _MAX_TURN:
         return False
     # Use the axis of the longer box; a square box (one digit) has no axis of its own.
     axis = a if long_a >= long_b else b
-    if axis.length < _AXIS * axis.height:
+    if axis.length < AXIS * axis.height:
         axis_deg = math.degrees(math.atan2(dy, dx))
     else:
         axis_deg = axis.angle
