@@ -103,6 +103,8 @@ _CELL_PROB = 0.5
 #: most this sure: flagged for a look.
 _ALONE_SURE = 0.5
 _ONE_READER = 0.6
+#: A row stands on end (the photo was taken on its side) more than this many degrees from level.
+_ON_END = 45.0
 #: A reading without a point takes the point of a reading of the same digits scoring at least
 #: this share of it.
 _SIBLING = 0.5
@@ -473,7 +475,7 @@ def _on_end(wmap: window.WindowMap) -> bool:
     """Whether the counter window the network is surest of stands on end (more than 45 degrees
     from level): the photo was taken on its side."""
     found = wmap.rows()
-    return bool(found) and abs(found[0].angle) > 45.0
+    return bool(found) and abs(found[0].angle) > _ON_END
 
 
 def _text_on_end(boxes: np.ndarray | None) -> bool:
@@ -489,7 +491,7 @@ def _text_on_end(boxes: np.ndarray | None) -> bool:
         row = geometry.row_from_points(np.asarray(box, np.float32), "text")
         if row.length < rows.AXIS * row.height:  # no axis: neither stands nor lies
             continue
-        if abs(row.angle) > 45.0:
+        if abs(row.angle) > _ON_END:
             standing += row.length * row.height
         else:
             level += row.length * row.height
