@@ -75,6 +75,10 @@ _ON_WINDOW = 0.5
 _NO_COLOUR = 0.5
 #: A photo is without colour where its pixels' channels differ by at most this (but a few).
 _GREY_SPREAD = 12
+#: A reading without a point of at least this many drums is at most ``_NO_COLOUR`` sure: the
+#: counters read here show at most 6 whole digits, so a longer one has decimals whose colour
+#: went unseen (a darkened, washed-out or 32-colour copy of a photo), or is no counter.
+_LONG_WITHOUT_POINT = 7
 #: A reading's confidence is scaled by this where its digits do not fill the counter window.
 _DOUBTFUL_COUNT = 0.75
 #: Candidates whose rows are cut down to their digits and read again (see ``_read_tightened``).
@@ -442,7 +446,7 @@ class Pipeline:
         wh = np.array([width, height], float)
         if alone:
             sure = min(sure, _ONE_READER)
-        if "." not in read.value and colourless(work):
+        if "." not in read.value and (colourless(work) or len(read.digits) >= _LONG_WITHOUT_POINT):
             # Red drums give the point: in a photo without colour a counter's decimals look
             # like the rest of its drums, so a reading without a point may lack one.
             sure = min(sure, _NO_COLOUR)
