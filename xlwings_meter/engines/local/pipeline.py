@@ -493,7 +493,7 @@ def _text_on_end(boxes: np.ndarray | None) -> bool:
     level = standing = 0.0
     for box in boxes:
         row = geometry.row_from_points(np.asarray(box, np.float32), "text")
-        if row.length < rows.AXIS * row.height:  # no axis: neither stands nor lies
+        if not rows.has_axis(row):  # neither stands nor lies
             continue
         if abs(row.angle) > _ON_END:
             standing += row.length * row.height

@@ -13,7 +13,7 @@ from xlwings_meter.engines.local.colours import dark_mask, red_mask
 from xlwings_meter.engines.local.geometry import Row, row_from_points
 
 #: A text box at least this many times as long as it is tall has an axis of its own.
-AXIS = 1.3
+_AXIS = 1.3
 #: Two text boxes that each have an axis lie on one line only if their axes differ by at most
 #: this (degrees).
 _MAX_TURN = 20.0
@@ -139,24 +139,26 @@ def _along(window: Row, text: Row) -> bool:
     return across < 0.3 * window.height and along < (window.length + text.length) / 2
 
 
+def has_axis(row: Row) -> bool:
+    """Whether a text box is long enough (``_AXIS`` times its height) to have an axis of its
+    own; a square one (a single digit) has none."""
+    return row.length >= _AXIS * row.height
+
+
 def _same_line(a: Row, b: Row) -> bool:
     hi, lo = max(a.height, b.height), min(a.height, b.height)
     if hi > 1.6 * lo:
         return False
     dx, dy = b.cx - a.cx, b.cy - a.cy
     dist = math.hypot(dx, dy)
-    long_a, long_b = a.length / a.height, b.length / b.height
     # Two boxes each with an axis of its own lie on one line only if the axes agree: a dial's
     # figures or a label standing across a counter's end is no part of it (upside down, the
     # detector boxed such a label beside nohn_demo's counter, and the two made one fat row).
-    if min(long_a, long_b) >= AXIS and _turn(a.angle, b.angle) > _MAX_TURN:
+    if has_axis(a) and has_axis(b) and _turn(a.angle, b.angle) > _MAX_TURN:
         return False
     # Use the axis of the longer box; a square box (one digit) has no axis of its own.
-    axis = a if long_a >= long_b else b
-    if axis.length < AXIS * axis.height:
-        axis_deg = math.degrees(math.atan2(dy, dx))
-    else:
-        axis_deg = axis.angle
+    axis = a if a.length / a.height >= b.length / b.height else b
+    axis_deg = axis.angle if has_axis(axis) else math.degrees(math.atan2(dy, dx))
     u = (math.cos(math.radians(axis_deg)), math.sin(math.radians(axis_deg)))
     along, across = abs(dx * u[0] + dy * u[1]), abs(-dx * u[1] + dy * u[0])
     gap = along - (a.length + b.length) / 2 if dist else 0.0
