@@ -447,8 +447,9 @@ class Pipeline:
         if alone:
             sure = min(sure, _ONE_READER)
         if "." not in read.value and (colourless(work) or len(read.digits) >= _LONG_WITHOUT_POINT):
-            # Red drums give the point: in a photo without colour a counter's decimals look
-            # like the rest of its drums, so a reading without a point may lack one.
+            # Red drums give the point: where no colour is seen (a grey photo, a row longer
+            # than a counter's whole units) a counter's decimals look like the rest of its
+            # drums, so a reading without a point may lack one.
             sure = min(sure, _NO_COLOUR)
         return Reading(
             ReadingStatus.READ,
